@@ -1,0 +1,61 @@
+/** The person being nurtured, as the pure core sees them. */
+export interface PostalAddress {
+  line1: string;
+  line2?: string | undefined;
+  city: string;
+  region?: string | undefined;
+  postalCode: string;
+  country: string;
+}
+
+export type ContactStatus = 'subscriber' | 'lead';
+
+export interface Contact {
+  id: string;
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  timezone: string | null;
+  address: PostalAddress | null;
+  attributes: Record<string, unknown>;
+  tags: string[];
+  score: number;
+  status: ContactStatus;
+  unsubscribedAt: string | null;
+  bouncedAt: string | null;
+}
+
+/** Fields a template may use, and whether every contact is sure to have them. */
+export const TEMPLATE_FIELDS: Readonly<Record<string, 'always' | 'optional'>> = {
+  email: 'always',
+  firstName: 'optional',
+  lastName: 'optional',
+  phone: 'optional',
+  address: 'optional',
+  attributes: 'optional',
+  tags: 'always',
+};
+
+/** The object templates are rendered with. */
+export interface TemplateContext {
+  email: string;
+  firstName: string | null;
+  lastName: string | null;
+  phone: string | null;
+  address: PostalAddress | null;
+  attributes: Record<string, unknown>;
+  tags: string[];
+}
+
+export function templateContextOf(c: Contact): TemplateContext {
+  return {
+    email: c.email,
+    firstName: c.firstName,
+    lastName: c.lastName,
+    phone: c.phone,
+    address: c.address,
+    attributes: c.attributes,
+    tags: c.tags,
+  };
+}
