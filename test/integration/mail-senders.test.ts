@@ -1,0 +1,259 @@
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+import type { SMTPServerOptions } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PermanentSendError, TransientSendError } from '../../src/templates/mail-sender.js';
+import type { MailSender, OutgoingMail } from '../../src/templates/mail-sender.js';
+import { createOutboxSender, safeFileName } from '../../src/templates/outbox-sender.js';
+import { createSmtpSender } from '../../src/templates/smtp-sender.js';
+
+interface Received {
+  from: string;
+  to: string[];
+  raw: string;
+}
+
+interface TestServer {
+  url: string;
+  received: Received[];
+  close(): Promise<void>;
+}
+
+/** A real SMTP server on a free local port, without TLS or authentication. */
+async function startServer(options: Partial<SMTPServerOptions> = {}): Promise<TestServer> {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw: Buffer.concat(chunks).toString('utf8'),
+        });
+        callback();
+      });
+    },
+    ...options,
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.server.address() as net.AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nothing listens on: bound, then released. */
+async function closedPort(): Promise<number> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = probe.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return port;
+}
+
+function smtpError(message: string, responseCode: number): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+/** Header fields of a raw message, unfolded, by lowercase name. */
+function headersOf(raw: string): Map<string, string> {
+  const head = raw.split(/\r?\n\r?\n/)[0] ?? '';
+  const headers = new Map<string, string>();
+  for (const line of head.replace(/\r?\n[ \t]+/g, ' ').split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0) headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  return headers;
+}
+
+function mail(overrides: Partial<OutgoingMail> = {}): OutgoingMail {
+  return {
+    from: 'Nurture <hello@nurture.test>',
+    to: 'ada@example.com',
+    subject: 'Your guide & <tips> are ready',
+    html: '<p>Hi Ada, here is <a href="https://example.com/guide">your guide</a>.</p>',
+    text: 'Hi Ada, here is your guide: https://example.com/guide',
+    messageId: 'enr-1-step-2@nurture.test',
+    ...overrides,
+  };
+}
+
+describe('SMTP sender', () => {
+  const senders: MailSender[] = [];
+  const servers: TestServer[] = [];
+  let good: TestServer;
+  let rejecting: TestServer;
+  let busy: TestServer;
+
+  function sender(url: string): MailSender {
+    const s = createSmtpSender(url);
+    senders.push(s);
+    return s;
+  }
+
+  beforeAll(async () => {
+    good = await startServer();
+    rejecting = await startServer({
+      onRcptTo(address, _session, callback) {
+        callback(smtpError(`<${address.address}>: Recipient address rejected: User unknown`, 550));
+      },
+    });
+    busy = await startServer({
+      onRcptTo(_address, _session, callback) {
+        callback(smtpError('Greylisted, please try again later', 451));
+      },
+    });
+    servers.push(good, rejecting, busy);
+  });
+
+  afterAll(async () => {
+    for (const s of senders) await s.close();
+    for (const s of servers) await s.close();
+  });
+
+  it('delivers the message with the exact Message-ID, subject and headers', async () => {
+    const smtp = sender(good.url);
+    const result = await smtp.send(
+      mail({ headers: { 'List-Unsubscribe': '<https://example.com/u/1>' } }),
+    );
+    expect(result).toMatchObject({ messageId: 'enr-1-step-2@nurture.test', accepted: true });
+    expect(result.response).toMatch(/^250/);
+
+    expect(good.received).toHaveLength(1);
+    const [message] = good.received;
+    expect(message?.from).toBe('hello@nurture.test');
+    expect(message?.to).toEqual(['ada@example.com']);
+    const headers = headersOf(message?.raw ?? '');
+    expect(headers.get('message-id')).toBe('<enr-1-step-2@nurture.test>');
+    expect(headers.get('subject')).toBe('Your guide & <tips> are ready');
+    expect(headers.get('list-unsubscribe')).toBe('<https://example.com/u/1>');
+    expect(headers.get('content-type')).toMatch(/^multipart\/alternative/);
+    expect(message?.raw).toContain('Content-Type: text/plain');
+    expect(message?.raw).toContain('Content-Type: text/html');
+  });
+
+  it('reuses the pool for several messages', async () => {
+    const smtp = sender(good.url);
+    const before = good.received.length;
+    await Promise.all([1, 2, 3].map((n) => smtp.send(mail({ messageId: `enr-${n}-pool@nurture.test` }))));
+    const ids = good.received.slice(before).map((m) => headersOf(m.raw).get('message-id'));
+    expect(ids.sort()).toEqual(['<enr-1-pool@nurture.test>', '<enr-2-pool@nurture.test>', '<enr-3-pool@nurture.test>']);
+  });
+
+  it('turns a 550 recipient rejection into a PermanentSendError', async () => {
+    const err = await sender(rejecting.url).send(mail()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(PermanentSendError);
+    const permanent = err as PermanentSendError;
+    expect(permanent.code).toBe('SEND_PERMANENT');
+    expect(permanent.responseCode).toBe(550);
+    expect(permanent.message).toContain('ada@example.com');
+    expect(permanent.cause).toBeDefined();
+    expect(rejecting.received).toHaveLength(0);
+  });
+
+  it('turns a 4xx answer into a TransientSendError', async () => {
+    const err = await sender(busy.url).send(mail()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientSendError);
+    expect((err as TransientSendError).responseCode).toBe(451);
+  });
+
+  it('turns a refused connection into a TransientSendError', async () => {
+    const url = `smtp://127.0.0.1:${await closedPort()}`;
+    const err = await sender(url).send(mail()).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TransientSendError);
+    const transient = err as TransientSendError;
+    expect(transient.code).toBe('SEND_TRANSIENT');
+    expect(transient.responseCode).toBeUndefined();
+    expect(transient.cause).toBeDefined();
+    expect(transient.message).toContain('is the SMTP server running');
+  });
+
+  it('refuses a malformed messageId before connecting', async () => {
+    const before = good.received.length;
+    for (const messageId of ['<x@y>', 'no-at-sign', 'has space@x']) {
+      await expect(sender(good.url).send(mail({ messageId }))).rejects.toBeInstanceOf(PermanentSendError);
+    }
+    expect(good.received).toHaveLength(before);
+  });
+
+  it('describes its server without the password', () => {
+    const described = sender('smtp://mailer:s3cret@127.0.0.1:2525').describe();
+    expect(described).toBe('SMTP smtp://mailer@127.0.0.1:2525');
+  });
+});
+
+describe('outbox sender', () => {
+  let dir: string;
+  const senders: MailSender[] = [];
+  const day = new Date('2025-03-04T10:00:00Z');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'nurture-outbox-'));
+  });
+
+  afterAll(async () => {
+    for (const s of senders) await s.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function outbox(): MailSender {
+    const s = createOutboxSender(dir, { now: () => day });
+    senders.push(s);
+    return s;
+  }
+
+  it('writes a parseable .eml with the Message-ID in a folder per day', async () => {
+    const result = await outbox().send(mail({ headers: { 'X-Nurture-Step': 'welcome/2' } }));
+    const file = path.join(dir, '2025-03-04', 'enr-1-step-2@nurture.test.eml');
+    expect(result).toEqual({ messageId: 'enr-1-step-2@nurture.test', accepted: true, response: `written to ${file}` });
+
+    const raw = await readFile(file, 'utf8');
+    expect(raw).toContain('\r\n');
+    expect(raw).not.toMatch(/[^\r]\n/);
+    const headers = headersOf(raw);
+    expect(headers.get('message-id')).toBe('<enr-1-step-2@nurture.test>');
+    expect(headers.get('subject')).toBe('Your guide & <tips> are ready');
+    expect(headers.get('from')).toBe('Nurture <hello@nurture.test>');
+    expect(headers.get('to')).toBe('ada@example.com');
+    expect(headers.get('x-nurture-step')).toBe('welcome/2');
+    expect(headers.get('mime-version')).toBe('1.0');
+    expect(raw).toContain('Content-Type: text/html');
+  });
+
+  it('overwrites the file when the same messageId is written again, leaving no temporary file', async () => {
+    const sender = outbox();
+    await sender.send(mail({ messageId: 'again@nurture.test', subject: 'First' }));
+    await sender.send(mail({ messageId: 'again@nurture.test', subject: 'Second' }));
+    const files = (await readdir(path.join(dir, '2025-03-04'))).filter((f) => f.startsWith('again') || f.startsWith('.'));
+    expect(files).toEqual(['again@nurture.test.eml']);
+    const raw = await readFile(path.join(dir, '2025-03-04', 'again@nurture.test.eml'), 'utf8');
+    expect(headersOf(raw).get('subject')).toBe('Second');
+  });
+
+  it('keeps file names inside the folder and distinct', async () => {
+    expect(safeFileName('a.b-c_d+e@x.test')).toBe('a.b-c_d+e@x.test');
+    const weird = safeFileName('../../etc/passwd@x');
+    expect(weird).not.toContain('/');
+    expect(weird).not.toMatch(/^\./);
+    expect(safeFileName('a/b@x')).not.toBe(safeFileName('a_b@x'));
+    const result = await outbox().send(mail({ messageId: '../../escape@x' }));
+    expect(path.dirname(result.response.replace(/^written to /, ''))).toBe(path.join(dir, '2025-03-04'));
+  });
+
+  it('describes itself by its folder', () => {
+    expect(outbox().describe()).toBe(`outbox ${dir}`);
+  });
+});
