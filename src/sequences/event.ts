@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { DateTime, IANAZone } from 'luxon';
+import { DateTime } from 'luxon';
+import { isValidZone } from './zones.js';
 
 /**
  * The event format producers put on the events queue. Parsed at the boundary, so everything past
@@ -28,7 +29,7 @@ const contactSchema = z.strictObject({
   phone: z.string().trim().regex(/^\+?[0-9 ().-]{5,20}$/, 'is not a phone number').optional(),
   timezone: z
     .string()
-    .refine((s) => IANAZone.isValidZone(s), { message: 'is not an IANA time zone (e.g. "America/Chicago")' })
+    .refine((s) => isValidZone(s), { message: 'is not an IANA time zone (e.g. "America/Chicago")' })
     .optional(),
   address: addressSchema.optional(),
   attributes: z.record(z.string(), z.unknown()).optional(),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { IANAZone } from 'luxon';
+import { isValidZone } from './zones.js';
 import { parseDuration } from './duration.js';
 import { expandDays, parseTimeOfDay } from './time-rules.js';
 import type { DurationSpec, SendWindow, WaitSpec, Weekday } from './time-types.js';
@@ -71,7 +71,7 @@ const days = z.union([z.string(), z.array(z.string())]).transform((raw, ctx): We
   return r;
 });
 
-const zone = z.string().refine((s) => IANAZone.isValidZone(s), {
+const zone = z.string().refine((s) => isValidZone(s), {
   message: 'is not an IANA time zone (e.g. "America/Chicago")',
 });
 

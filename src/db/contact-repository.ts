@@ -1,0 +1,185 @@
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Contact, PostalAddress } from '../sequences/contact.js';
+import type { NurtureEvent } from '../sequences/event.js';
+import type { ContactsTable, Database } from './schema.js';
+
+export type ContactRow = Selectable<ContactsTable>;
+
+export function toContact(r: ContactRow): Contact {
+  return {
+    id: r.id,
+    email: r.email,
+    firstName: r.first_name,
+    lastName: r.last_name,
+    phone: r.phone,
+    timezone: r.timezone,
+    address: (r.address as PostalAddress | null) ?? null,
+    attributes: r.attributes ?? {},
+    tags: r.tags ?? [],
+    score: r.score,
+    status: r.status,
+    unsubscribedAt: r.unsubscribed_at ? r.unsubscribed_at.toISOString() : null,
+    bouncedAt: r.bounced_at ? r.bounced_at.toISOString() : null,
+  };
+}
+
+/**
+ * Creates or refreshes the contact an event names, and locks its row until the transaction
+ * ends: every change to one contact is serialised behind this lock, whatever the process.
+ * Fields the event leaves out keep their stored value.
+ */
+export async function upsertContactForEvent(db: Kysely<Database>, e: NurtureEvent): Promise<{ row: ContactRow; inserted: boolean }> {
+  const rows = await upsertContactsForEvents(db, [e]);
+  return rows.get(e.contact.email)!;
+}
+
+function contactValues(e: NurtureEvent) {
+  const c = e.contact;
+  return {
+    email: c.email,
+    first_name: c.firstName ?? null,
+    last_name: c.lastName ?? null,
+    phone: c.phone ?? null,
+    timezone: c.timezone ?? null,
+    address: c.address ? JSON.stringify(c.address) : null,
+    attributes: JSON.stringify(c.attributes ?? {}),
+    tags: '[]',
+    opted_in_at: e.type === 'opt_in' ? e.occurredAt : null,
+  };
+}
+
+/**
+ * The bulk form, for events of distinct contacts. Rows are sorted by email so two transactions
+ * lock overlapping contacts in the same order and cannot deadlock each other.
+ */
+export async function upsertContactsForEvents(db: Kysely<Database>, events: readonly NurtureEvent[]): Promise<Map<string, { row: ContactRow; inserted: boolean }>> {
+  const values = events.map(contactValues).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+  const rows = await db
+    .insertInto('contacts')
+    .values(values)
+    .onConflict((oc) =>
+      oc.column('email').doUpdateSet({
+        first_name: sql`coalesce(excluded.first_name, contacts.first_name)`,
+        last_name: sql`coalesce(excluded.last_name, contacts.last_name)`,
+        phone: sql`coalesce(excluded.phone, contacts.phone)`,
+        timezone: sql`coalesce(excluded.timezone, contacts.timezone)`,
+        address: sql`coalesce(excluded.address, contacts.address)`,
+        attributes: sql`contacts.attributes || excluded.attributes`,
+        opted_in_at: sql`coalesce(contacts.opted_in_at, excluded.opted_in_at)`,
+        updated_at: sql`now()`,
+      }),
+    )
+    .returningAll()
+    .returning(sql<boolean>`(xmax = 0)`.as('inserted'))
+    .execute();
+  const out = new Map<string, { row: ContactRow; inserted: boolean }>();
+  for (const r of rows) {
+    const { inserted, ...row } = r as ContactRow & { inserted: boolean };
+    out.set(row.email, { row, inserted });
+  }
+  return out;
+}
+
+/** Locks a contact row (always taken before any of its enrollments, so two workers never deadlock). */
+export async function lockContact(db: Kysely<Database>, id: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function findContactByEmail(db: Kysely<Database>, email: string): Promise<ContactRow | undefined> {
+  return db.selectFrom('contacts').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+}
+
+export interface ContactPatch {
+  status?: 'lead';
+  promoted_at?: Date;
+  promotion_reason?: string;
+  unsubscribed_at?: Date;
+  bounced_at?: Date;
+  tags?: string[];
+  attributes?: Record<string, unknown>;
+}
+
+export async function updateContact(db: Kysely<Database>, id: string, patch: ContactPatch): Promise<void> {
+  const { tags, attributes, ...rest } = patch;
+  await db
+    .updateTable('contacts')
+    .set({
+      ...rest,
+      ...(tags ? { tags: JSON.stringify(tags) } : {}),
+      ...(attributes ? { attributes: JSON.stringify(attributes) } : {}),
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export interface ContactListFilter {
+  status?: 'subscriber' | 'lead' | undefined;
+  limit?: number | undefined;
+}
+
+/** Contacts, latest lifecycle change first (promotion, else opt-in, else creation). */
+export async function listContacts(db: Kysely<Database>, f: ContactListFilter): Promise<ContactRow[]> {
+  let q = db.selectFrom('contacts').selectAll();
+  if (f.status) q = q.where('status', '=', f.status);
+  return q
+    .orderBy(sql`coalesce(promoted_at, opted_in_at, created_at)`, 'desc')
+    .orderBy('email')
+    .limit(f.limit ?? 50)
+    .execute();
+}
+
+export interface OptInLeadStats {
+  /** Contacts with an opt-in (since `since`, when given). */
+  optedIn: number;
+  /** Of those, how many became a lead after opting in. */
+  converted: number;
+  /** Time from opt-in to lead over the converted contacts, in seconds (null when there are none). */
+  medianSeconds: number | null;
+  p90Seconds: number | null;
+  minSeconds: number | null;
+  maxSeconds: number | null;
+}
+
+/**
+ * The opt-in cohort (opted in since `since`, or ever) and its conversion to lead. Contacts who were
+ * leads before they opted in are not conversions, and do not count in the time to lead.
+ */
+export async function optInLeadStats(db: Kysely<Database>, since?: Date): Promise<OptInLeadStats> {
+  const converted = sql`status = 'lead' and promoted_at is not null and promoted_at >= opted_in_at`;
+  const seconds = sql`extract(epoch from (promoted_at - opted_in_at))::float8`;
+  let q = db
+    .selectFrom('contacts')
+    .select([
+      sql<number>`count(*)::int`.as('opted_in'),
+      sql<number>`(count(*) filter (where ${converted}))::int`.as('converted'),
+      sql<number | null>`percentile_cont(0.5) within group (order by ${seconds}) filter (where ${converted})`.as('median'),
+      sql<number | null>`percentile_cont(0.9) within group (order by ${seconds}) filter (where ${converted})`.as('p90'),
+      sql<number | null>`min(${seconds}) filter (where ${converted})`.as('min'),
+      sql<number | null>`max(${seconds}) filter (where ${converted})`.as('max'),
+    ])
+    .where('opted_in_at', 'is not', null);
+  if (since) q = q.where('opted_in_at', '>=', since);
+  const r = await q.executeTakeFirstOrThrow();
+  const num = (v: number | string | null) => (v === null ? null : Number(v));
+  return {
+    optedIn: Number(r.opted_in),
+    converted: Number(r.converted),
+    medianSeconds: num(r.median),
+    p90Seconds: num(r.p90),
+    minSeconds: num(r.min),
+    maxSeconds: num(r.max),
+  };
+}
+
+/** Leads (promoted since `since`, when given) counted by promotion reason, most frequent first. */
+export async function leadsByReason(db: Kysely<Database>, since?: Date): Promise<{ reason: string | null; leads: number }[]> {
+  let q = db
+    .selectFrom('contacts')
+    .select(['promotion_reason as reason', sql<number>`count(*)::int`.as('leads')])
+    .where('status', '=', 'lead');
+  if (since) q = q.where('promoted_at', '>=', since);
+  const rows = await q.groupBy('promotion_reason').orderBy(sql`count(*)`, 'desc').orderBy('promotion_reason').execute();
+  return rows.map((r) => ({ reason: r.reason, leads: Number(r.leads) }));
+}

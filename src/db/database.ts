@@ -1,0 +1,359 @@
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect } from 'kysely';
+import pg from 'pg';
+import { ConfigError, ServiceUnavailableError } from '../errors.js';
+import { readEmbeddedInfo, stopEmbeddedServerFor } from './embedded-server.js';
+import { migrateToLatest } from './migrate.js';
+import { PGliteDialect } from './pglite-dialect.js';
+import type { Database } from './schema.js';
+
+export type StoreKind = 'postgres' | 'pglite';
+
+export interface Store {
+  db: Kysely<Database>;
+  /** 'pglite' for the embedded store, whether in this process or reached through its server. */
+  kind: StoreKind;
+  /** One line for logs and `nurture status`: where the data is (never a password). */
+  describe: string;
+  /** The PGlite instance when the embedded store runs in this process (for the embedded server). */
+  pglite?: PGlite;
+  close(): Promise<void>;
+}
+
+export interface OpenStoreOptions {
+  /** postgres:// URL; without it, the embedded store in `dataDir`. */
+  databaseUrl?: string;
+  /** Nurture's own directory, e.g. `./.nurture`: the embedded store lives in `${dataDir}/pglite`. */
+  dataDir: string;
+  /** Put the tables in this schema (created if missing) instead of `public`: tests isolate themselves this way. */
+  schema?: string;
+  /** PostgreSQL pool size (default 20). */
+  poolSize?: number;
+  /** Apply pending migrations at open (default true). */
+  migrate?: boolean;
+}
+
+export const PGLITE_SUBDIR = 'pglite';
+export const LOCK_FILE = 'pglite.lock';
+
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openStore(opts: OpenStoreOptions): Promise<Store> {
+  if (opts.schema !== undefined && !SCHEMA_NAME.test(opts.schema)) {
+    throw new ConfigError(
+      `schema "${opts.schema}" is not a plain lower-case identifier (letters, digits, _; at most 63)`,
+    );
+  }
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts);
+}
+
+// ---------------------------------------------------------------------------------------------
+// PostgreSQL
+
+interface Target {
+  host: string;
+  port: number;
+  database: string;
+}
+
+function parseTarget(databaseUrl: string): Target {
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    throw new ConfigError('DATABASE_URL is not a URL: expected postgres://user:password@host:5432/database');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
+  }
+  const host = url.hostname || url.searchParams.get('host') || 'localhost';
+  return {
+    host: decodeURIComponent(host),
+    port: Number(url.port || url.searchParams.get('port') || 5432),
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || '(default database)',
+  };
+}
+
+/** Like libpq, default the user to PGUSER or the OS user (pg only looks at $USER, often unset in services). */
+function withDefaultUser(databaseUrl: string): string {
+  const url = new URL(databaseUrl);
+  if (url.username) return databaseUrl;
+  url.username = encodeURIComponent(process.env.PGUSER || process.env.USER || userInfo().username);
+  return url.toString();
+}
+
+async function openPostgres(databaseUrl: string, opts: OpenStoreOptions): Promise<Store> {
+  const target = parseTarget(databaseUrl);
+  const pool = new pg.Pool({
+    connectionString: withDefaultUser(databaseUrl),
+    max: opts.poolSize ?? 20,
+    connectionTimeoutMillis: 10_000,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  const where = `${target.host}:${target.port}`;
+  const describe = `postgres ${where}/${target.database}${opts.schema ? ` (schema ${opts.schema})` : ''}`;
+  return finishPool(pool, describe, 'postgres', opts, (error) =>
+    unavailable(error, where, target.database, 'DATABASE_URL', opts.dataDir),
+  );
+}
+
+/** Probes the pool, creates the schema, migrates, and wraps it as a Store. */
+async function finishPool(
+  pool: pg.Pool,
+  describe: string,
+  kind: StoreKind,
+  opts: OpenStoreOptions & { migrate?: boolean },
+  explain: (error: unknown) => Error,
+): Promise<Store> {
+  // An idle client whose server went away emits 'error' on the pool; without a listener that
+  // would crash the process. The next query reports the problem instead.
+  pool.on('error', () => {});
+  try {
+    await pool.query(opts.schema ? `create schema if not exists ${opts.schema}` : 'select 1');
+  } catch (error) {
+    // Two processes creating the schema at once: one fails, but the schema exists.
+    if (!isPgCode(error, '23505') && !isPgCode(error, '42P06')) {
+      await pool.end().catch(() => {});
+      throw explain(error);
+    }
+  }
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  let closing: Promise<void> | undefined;
+  const store: Store = {
+    db,
+    kind,
+    describe,
+    close: () => (closing ??= db.destroy()),
+  };
+  if (opts.migrate ?? true) {
+    try {
+      await migrateToLatest(db, opts.schema ? { schema: opts.schema } : {});
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+function isPgCode(error: unknown, code: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === code;
+}
+
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ECONNRESET',
+  'ENOENT',
+  'EPIPE',
+  '57P03', // the database system is starting up / shutting down
+]);
+
+function errorCodes(error: unknown): string[] {
+  if (typeof error !== 'object' || error === null) return [];
+  const codes: string[] = [];
+  const { code, errors } = error as { code?: unknown; errors?: unknown };
+  if (typeof code === 'string') codes.push(code);
+  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner)); // AggregateError
+  return codes;
+}
+
+function unavailable(error: unknown, where: string, database: string, source: string, dataDir: string): Error {
+  const codes = errorCodes(error);
+  const message = error instanceof Error ? error.message : String(error);
+  const fallback = `unset ${source} to use the embedded store in ${dataDir}`;
+  if (codes.some((c) => UNREACHABLE.has(c)) || /timeout|terminated/i.test(message)) {
+    return new ServiceUnavailableError(
+      `PostgreSQL is not answering at ${where} (${source}): start it ` +
+        `(pg_ctlcluster <version> main start / docker compose up -d postgres) or ${fallback}`,
+      { cause: error },
+    );
+  }
+  if (codes.includes('28P01') || codes.includes('28000')) {
+    return new ServiceUnavailableError(
+      `PostgreSQL at ${where} refused the credentials in ${source} (${message}): fix the user/password or ${fallback}`,
+      { cause: error },
+    );
+  }
+  if (codes.includes('3D000')) {
+    return new ServiceUnavailableError(
+      `PostgreSQL at ${where} has no database "${database}" (${source}): create it (createdb ${database}) or ${fallback}`,
+      { cause: error },
+    );
+  }
+  return new ServiceUnavailableError(`PostgreSQL at ${where} (${source}) failed: ${message}`, { cause: error });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Embedded store (PGlite)
+
+async function openEmbedded(opts: OpenStoreOptions): Promise<Store> {
+  const dir = path.resolve(opts.dataDir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const lockPath = path.join(dir, LOCK_FILE);
+  const lock = await acquireLock(lockPath);
+  if (!lock.acquired) return openThroughServer(dir, lock.holder, opts);
+
+  let pglite: PGlite | undefined;
+  try {
+    pglite = new PGlite(path.join(dir, PGLITE_SUBDIR));
+    await pglite.waitReady;
+    if (opts.schema) {
+      // One session for everyone (in-process driver and socket clients): set it once.
+      await pglite.exec(`create schema if not exists ${opts.schema}; set search_path to ${opts.schema}`);
+    }
+  } catch (error) {
+    await pglite?.close().catch(() => {});
+    await lock.release();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ServiceUnavailableError(
+      `the embedded store in ${opts.dataDir}/${PGLITE_SUBDIR} could not be opened: ${message}`,
+      { cause: error },
+    );
+  }
+
+  const instance = pglite;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite: instance }) });
+  let closing: Promise<void> | undefined;
+  const store: Store = {
+    db,
+    kind: 'pglite',
+    describe: `embedded store ${path.join(opts.dataDir, PGLITE_SUBDIR)} (PGlite, this process)`,
+    pglite: instance,
+    close: () =>
+      (closing ??= (async () => {
+        try {
+          await stopEmbeddedServerFor(instance);
+          await db.destroy();
+          if (!instance.closed) await instance.close();
+        } finally {
+          await lock.release();
+        }
+      })()),
+  };
+  if (opts.migrate ?? true) {
+    try {
+      await migrateToLatest(db, opts.schema ? { schema: opts.schema } : {});
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
+}
+
+/** The store is locked by a live process: reach it through that process's server, if it runs one. */
+async function openThroughServer(dir: string, holder: number, opts: OpenStoreOptions): Promise<Store> {
+  const info = await readEmbeddedInfo(dir);
+  const shown = opts.dataDir;
+  if (!info || info.pid !== holder) {
+    throw new ServiceUnavailableError(
+      `the embedded store in ${shown} is in use by another nurture process (pid ${holder}), which does not ` +
+        `serve it to other commands. Run this command while \`nurture start\` is running (it serves the ` +
+        `store to other nurture commands), stop pid ${holder}, or set DATABASE_URL to use PostgreSQL`,
+    );
+  }
+  const pool = new pg.Pool({
+    host: info.host,
+    port: info.port,
+    user: 'postgres',
+    database: 'postgres',
+    max: 1,
+    connectionTimeoutMillis: 10_000,
+  });
+  const describe = `embedded store ${path.join(shown, PGLITE_SUBDIR)} (served by nurture pid ${holder})`;
+  const socket = path.join(info.host, `.s.PGSQL.${info.port}`);
+  // The owner migrated the store, and set its search_path (one session for all).
+  return finishPool(pool, describe, 'pglite', { ...opts, schema: undefined, migrate: false }, (error) => {
+    const message = error instanceof Error ? error.message : String(error);
+    return new ServiceUnavailableError(
+      `the embedded store in ${shown} is held by nurture pid ${holder}, but its server at ${socket} is not ` +
+        `answering (${message}): wait for it to finish starting, stop pid ${holder}, or set DATABASE_URL to use PostgreSQL`,
+      { cause: error },
+    );
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lock file: one process opens a PGlite data directory.
+
+type Lock = { acquired: true; release(): Promise<void> } | { acquired: false; holder: number };
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function readPid(file: string): Promise<number | null> {
+  try {
+    const pid = Number.parseInt((await readFile(file, 'utf8')).trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+async function acquireLock(lockPath: string): Promise<Lock> {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      const file = await open(lockPath, 'wx', 0o600);
+      try {
+        await file.writeFile(`${process.pid}\n`);
+      } finally {
+        await file.close();
+      }
+      let released = false;
+      return {
+        acquired: true,
+        async release() {
+          if (released) return;
+          released = true;
+          if ((await readPid(lockPath)) === process.pid) await rm(lockPath, { force: true });
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = await readPid(lockPath);
+    if (holder === null) {
+      // Empty: another process may be between creating and writing it. Look again shortly.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      holder = await readPid(lockPath);
+    }
+    if (holder !== null && isAlive(holder)) return { acquired: false, holder };
+    // Stale (its process is gone). Move it aside rather than delete it, and check what we moved:
+    // if another process took over in between, we moved its live lock and must put it back.
+    const aside = `${lockPath}.stale-${process.pid}-${attempt}`;
+    try {
+      await rename(lockPath, aside);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw error;
+    }
+    const moved = await readPid(aside);
+    if (moved !== null && moved !== holder && isAlive(moved)) {
+      await rename(aside, lockPath).catch(() => {});
+      return { acquired: false, holder: moved };
+    }
+    await rm(aside, { force: true });
+    // A stale socket and embedded.json belong to the dead holder: the server start removes them.
+  }
+  throw new ServiceUnavailableError(`${lockPath}: could not take the embedded store's lock (contended)`);
+}
+
+/** For tests and `nurture status`: which pid holds the embedded store in dataDir, if a live one does. */
+export async function embeddedStoreHolder(dataDir: string): Promise<number | null> {
+  const pid = await readPid(path.join(path.resolve(dataDir), LOCK_FILE));
+  return pid !== null && isAlive(pid) ? pid : null;
+}

@@ -1,0 +1,119 @@
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { EnrollmentState } from '../sequences/advance.js';
+import type { Database, EnrollmentStatus, EnrollmentsTable } from './schema.js';
+
+export type EnrollmentRow = Selectable<EnrollmentsTable>;
+
+export function stateOf(r: EnrollmentRow): EnrollmentState {
+  return r.state as EnrollmentState;
+}
+
+export async function enrollmentsOfContact(db: Kysely<Database>, contactId: string): Promise<EnrollmentRow[]> {
+  return db.selectFrom('enrollments').selectAll().where('contact_id', '=', contactId).orderBy('enrolled_at').execute();
+}
+
+export async function enrollmentsOfContacts(db: Kysely<Database>, contactIds: string[]): Promise<Map<string, EnrollmentRow[]>> {
+  const rows = await db.selectFrom('enrollments').selectAll().where('contact_id', 'in', contactIds).orderBy('enrolled_at').execute();
+  const out = new Map<string, EnrollmentRow[]>();
+  for (const r of rows) out.set(r.contact_id, [...(out.get(r.contact_id) ?? []), r]);
+  return out;
+}
+
+export interface NewEnrollment {
+  id: string;
+  contact_id: string;
+  sequence_id: string;
+  sequence_version: string;
+  status: EnrollmentStatus;
+  exit_reason: string | null;
+  state: EnrollmentState;
+  step_id: string | null;
+  next_wake_at: Date | null;
+  enrolled_at: Date;
+  ended_at: Date | null;
+}
+
+export async function insertEnrollments(db: Kysely<Database>, rows: NewEnrollment[]): Promise<void> {
+  if (rows.length === 0) return;
+  await db
+    .insertInto('enrollments')
+    .values(rows.map((e) => ({ ...e, state: JSON.stringify(e.state) })))
+    .execute();
+}
+
+export interface EnrollmentUpdate {
+  status: EnrollmentStatus;
+  exit_reason: string | null;
+  state: EnrollmentState;
+  step_id: string | null;
+  sequence_version: string;
+  next_wake_at: Date | null;
+  ended_at: Date | null;
+}
+
+/** Writes a new state and bumps wake_version, so any wake-up job queued for the old state is a no-op. */
+export async function updateEnrollment(db: Kysely<Database>, id: string, u: EnrollmentUpdate): Promise<number> {
+  const r = await db
+    .updateTable('enrollments')
+    .set({ ...u, state: JSON.stringify(u.state), wake_version: sql`wake_version + 1`, updated_at: sql`now()` })
+    .where('id', '=', id)
+    .returning('wake_version')
+    .executeTakeFirstOrThrow();
+  return r.wake_version;
+}
+
+/** Ends every active enrollment of a contact (promotion, unsubscribe); returns their ids. */
+export async function endActiveEnrollments(
+  db: Kysely<Database>,
+  contactId: string,
+  status: EnrollmentStatus,
+  reason: string,
+  at: Date,
+): Promise<string[]> {
+  const rows = await db
+    .updateTable('enrollments')
+    .set({ status, exit_reason: reason, ended_at: at, next_wake_at: null, wake_version: sql`wake_version + 1`, updated_at: sql`now()` })
+    .where('contact_id', '=', contactId)
+    .where('status', '=', 'active')
+    .returning('id')
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+/** Locks an enrollment for a wake-up if it is still active and at the version the job was made for. */
+export async function lockEnrollment(db: Kysely<Database>, id: string): Promise<EnrollmentRow | undefined> {
+  return db.selectFrom('enrollments').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export interface DueWake {
+  id: string;
+  wake_version: number;
+  next_wake_at: Date;
+}
+
+/** Active enrollments due before `until`: what the sweeper hands to the queue. */
+export async function dueWakes(db: Kysely<Database>, until: Date, limit: number): Promise<DueWake[]> {
+  const rows = await db
+    .selectFrom('enrollments')
+    .select(['id', 'wake_version', 'next_wake_at'])
+    .where('status', '=', 'active')
+    .where('next_wake_at', '<=', until)
+    .orderBy('next_wake_at')
+    .limit(limit)
+    .execute();
+  return rows.filter((r): r is DueWake => r.next_wake_at !== null);
+}
+
+/** Active enrollments per sequence, largest first. */
+export async function activeEnrollmentCounts(db: Kysely<Database>): Promise<{ sequenceId: string; active: number }[]> {
+  const rows = await db
+    .selectFrom('enrollments')
+    .select(['sequence_id', sql<number>`count(*)::int`.as('n')])
+    .where('status', '=', 'active')
+    .groupBy('sequence_id')
+    .orderBy(sql`count(*)`, 'desc')
+    .orderBy('sequence_id')
+    .execute();
+  return rows.map((r) => ({ sequenceId: r.sequence_id, active: Number(r.n) }));
+}

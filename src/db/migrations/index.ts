@@ -1,0 +1,18 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import * as initial from './2026-11-23T000000-initial.js';
+
+/**
+ * Every migration, by name, in the order they were written. Append a line for each new file.
+ *
+ * A static import map rather than Kysely's FileMigrationProvider: it works the same from `src`
+ * under tsx/vitest and from the compiled `dist`, and a bundler can see the files.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  '2026-11-23T000000-initial': initial,
+});
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return { ...migrations };
+  },
+};

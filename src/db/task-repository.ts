@@ -1,0 +1,135 @@
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, TaskKind, TaskStatus, TasksTable } from './schema.js';
+
+export type TaskRow = Selectable<TasksTable>;
+
+export interface NewTask {
+  touch_id: string | null;
+  contact_id: string;
+  enrollment_id: string | null;
+  kind: TaskKind;
+  priority: 'normal' | 'high';
+  title: string;
+  note: string | null;
+  content: Record<string, unknown> | null;
+  address: Record<string, unknown> | null;
+  phone: string | null;
+  history: unknown[];
+  due_at: Date;
+}
+
+function taskValues(t: NewTask) {
+  return {
+    ...t,
+    status: 'open' as const,
+    content: t.content ? JSON.stringify(t.content) : null,
+    address: t.address ? JSON.stringify(t.address) : null,
+    history: JSON.stringify(t.history),
+  };
+}
+
+export async function insertTask(db: Kysely<Database>, t: NewTask): Promise<number | undefined> {
+  const r = await db
+    .insertInto('tasks')
+    .values(taskValues(t))
+    .onConflict((oc) => oc.column('touch_id').doNothing())
+    .returning('id')
+    .executeTakeFirst();
+  return r?.id;
+}
+
+export async function insertTasks(db: Kysely<Database>, tasks: NewTask[]): Promise<void> {
+  if (tasks.length === 0) return;
+  await db
+    .insertInto('tasks')
+    .values(tasks.map(taskValues))
+    .onConflict((oc) => oc.column('touch_id').doNothing())
+    .execute();
+}
+
+export interface TaskFilter {
+  kind?: TaskKind | undefined;
+  status?: TaskStatus | 'all' | undefined;
+  dueBefore?: Date | undefined;
+  contactId?: string | undefined;
+  limit?: number | undefined;
+}
+
+export type TaskListing = TaskRow & { email: string; first_name: string | null; last_name: string | null };
+
+export async function listTasks(db: Kysely<Database>, f: TaskFilter): Promise<TaskListing[]> {
+  let q = db
+    .selectFrom('tasks')
+    .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
+    .selectAll('tasks')
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name']);
+  if (f.kind) q = q.where('tasks.kind', '=', f.kind);
+  const status = f.status ?? 'open';
+  if (status !== 'all') q = q.where('tasks.status', '=', status);
+  if (f.dueBefore) q = q.where('tasks.due_at', '<=', f.dueBefore);
+  if (f.contactId) q = q.where('tasks.contact_id', '=', f.contactId);
+  // High priority first (a new lead waits for nobody), then soonest due.
+  return q
+    .orderBy(sql`case when tasks.priority = 'high' then 0 else 1 end`)
+    .orderBy('tasks.due_at')
+    .orderBy('tasks.id')
+    .limit(f.limit ?? 200)
+    .execute();
+}
+
+export async function lockTask(db: Kysely<Database>, id: number): Promise<TaskRow | undefined> {
+  return db.selectFrom('tasks').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+export async function completeTask(db: Kysely<Database>, id: number, outcome: string, at: Date): Promise<void> {
+  await db.updateTable('tasks').set({ status: 'done', outcome, completed_at: at }).where('id', '=', id).execute();
+}
+
+/** Cancels nurture work staff has not done yet (not the lead call a promotion creates). */
+export async function cancelOpenNurtureTasks(db: Kysely<Database>, contactId: string, reason: string, at: Date): Promise<number> {
+  const r = await db
+    .updateTable('tasks')
+    .set({ status: 'cancelled', outcome: reason, completed_at: at })
+    .where('contact_id', '=', contactId)
+    .where('status', '=', 'open')
+    .where('enrollment_id', 'is not', null)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+/** One task with its contact's email and name, or undefined. */
+export async function findTask(db: Kysely<Database>, id: number): Promise<TaskListing | undefined> {
+  return db
+    .selectFrom('tasks')
+    .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
+    .selectAll('tasks')
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name'])
+    .where('tasks.id', '=', id)
+    .executeTakeFirst();
+}
+
+/** The newest lead call a promotion made for the contact (no touch, no enrollment), if any. */
+export async function latestLeadCallTask(db: Kysely<Database>, contactId: string): Promise<TaskRow | undefined> {
+  return db
+    .selectFrom('tasks')
+    .selectAll()
+    .where('contact_id', '=', contactId)
+    .where('kind', '=', 'call')
+    .where('touch_id', 'is', null)
+    .where('enrollment_id', 'is', null)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}
+
+/** Open tasks per kind, and how many of them were due before `now`. */
+export async function openTaskCounts(db: Kysely<Database>, now: Date): Promise<{ kind: TaskKind; open: number; overdue: number }[]> {
+  const rows = await db
+    .selectFrom('tasks')
+    .select(['kind', sql<number>`count(*)::int`.as('open'), sql<number>`(count(*) filter (where due_at < ${now}))::int`.as('overdue')])
+    .where('status', '=', 'open')
+    .groupBy('kind')
+    .execute();
+  return rows.map((r) => ({ kind: r.kind, open: Number(r.open), overdue: Number(r.overdue) }));
+}

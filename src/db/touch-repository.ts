@@ -1,0 +1,130 @@
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, TouchesTable } from './schema.js';
+
+export type TouchRow = Selectable<TouchesTable>;
+
+export interface NewTouch {
+  id: string;
+  key: string;
+  enrollment_id: string | null;
+  contact_id: string;
+  sequence_id: string | null;
+  step_id: string;
+  kind: TouchRow['kind'];
+  template: string | null;
+  status: TouchRow['status'];
+  subject: string | null;
+  due_at: Date;
+}
+
+/** Inserts touches; a key seen before is skipped (a step never runs twice). Returns the ids inserted. */
+export async function insertTouches(db: Kysely<Database>, touches: NewTouch[]): Promise<Set<string>> {
+  if (touches.length === 0) return new Set();
+  const rows = await db
+    .insertInto('touches')
+    .values(touches)
+    .onConflict((oc) => oc.column('key').doNothing())
+    .returning('id')
+    .execute();
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Send instants of emails to a contact since `since` (sent or still to go), for frequency caps. */
+export async function recentEmailTimes(db: Kysely<Database>, contactId: string, since: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('touches')
+    .select(['due_at', 'sent_at'])
+    .where('contact_id', '=', contactId)
+    .where('kind', '=', 'email')
+    .where('status', 'in', ['pending', 'sending', 'sent'])
+    .where('due_at', '>=', since)
+    .execute();
+  return rows.map((r) => (r.sent_at ?? r.due_at).toISOString());
+}
+
+/** Cancels emails not yet sent, e.g. on unsubscribe or promotion: nothing more goes out. */
+export async function cancelPendingEmails(db: Kysely<Database>, contactId: string, reason: string): Promise<number> {
+  const r = await db
+    .updateTable('touches')
+    .set({ status: 'cancelled', error: reason })
+    .where('contact_id', '=', contactId)
+    .where('kind', '=', 'email')
+    .where('status', '=', 'pending')
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows);
+}
+
+export async function getTouch(db: Kysely<Database>, id: string): Promise<TouchRow | undefined> {
+  return db.selectFrom('touches').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+export async function lockTouch(db: Kysely<Database>, id: string): Promise<TouchRow | undefined> {
+  return db.selectFrom('touches').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
+}
+
+/** Marks an attempt as started; if one had started before and never finished, the send is in doubt. */
+export async function beginSendAttempt(db: Kysely<Database>, id: string, messageId: string, subject: string): Promise<{ inDoubt: boolean }> {
+  const r = await db
+    .updateTable('touches')
+    .set({
+      in_doubt: sql`in_doubt or status = 'sending'`,
+      status: 'sending',
+      attempts: sql`attempts + 1`,
+      message_id: messageId,
+      subject,
+    })
+    .where('id', '=', id)
+    .returning('in_doubt')
+    .executeTakeFirstOrThrow();
+  return { inDoubt: r.in_doubt };
+}
+
+export async function finishSend(
+  db: Kysely<Database>,
+  id: string,
+  result: { status: 'sent'; at: Date } | { status: 'failed' | 'cancelled' | 'pending'; error: string },
+): Promise<void> {
+  await db
+    .updateTable('touches')
+    .set(result.status === 'sent' ? { status: 'sent', sent_at: result.at, error: null } : { status: result.status, error: result.error })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Emails that should be in the send queue: pending or cut off mid-send, older than `olderThan`. */
+export async function unsentEmails(db: Kysely<Database>, olderThan: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('touches')
+    .select('id')
+    .where('kind', '=', 'email')
+    .where('status', 'in', ['pending', 'sending'])
+    .where('created_at', '<=', olderThan)
+    .orderBy('created_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}
+
+export async function touchesOfContact(db: Kysely<Database>, contactId: string): Promise<TouchRow[]> {
+  return db.selectFrom('touches').selectAll().where('contact_id', '=', contactId).orderBy('created_at').execute();
+}
+
+/** Resolves the touch an engagement event refers to, by touch id or Message-ID. */
+export async function findTouchByRef(db: Kysely<Database>, ref: string): Promise<TouchRow | undefined> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
+  let q = db.selectFrom('touches').selectAll();
+  q = isUuid ? q.where((eb) => eb.or([eb('id', '=', ref), eb('message_id', '=', ref)])) : q.where('message_id', '=', ref);
+  return q.executeTakeFirst();
+}
+
+/** Emails (created since `since`, when given) counted by status, with how many of each are in doubt. */
+export async function emailStatusCounts(db: Kysely<Database>, since?: Date): Promise<{ status: TouchRow['status']; emails: number; inDoubt: number }[]> {
+  let q = db
+    .selectFrom('touches')
+    .select(['status', sql<number>`count(*)::int`.as('n'), sql<number>`(count(*) filter (where in_doubt))::int`.as('in_doubt')])
+    .where('kind', '=', 'email');
+  if (since) q = q.where('created_at', '>=', since);
+  const rows = await q.groupBy('status').execute();
+  return rows.map((r) => ({ status: r.status, emails: Number(r.n), inDoubt: Number(r.in_doubt) }));
+}

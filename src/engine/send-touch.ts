@@ -1,0 +1,70 @@
+import type { DateTime } from 'luxon';
+import { toContact } from '../db/contact-repository.js';
+import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
+import { templateContextOf } from '../sequences/contact.js';
+import type { MailSender } from '../templates/mail-sender.js';
+import { PermanentSendError } from '../templates/mail-sender.js';
+import type { EngineDeps } from './commit-advance.js';
+
+export type SendOutcome =
+  | { status: 'sent'; messageId: string; inDoubt: boolean }
+  | { status: 'skipped'; reason: string }
+  | { status: 'failed'; reason: string };
+
+/** Message-IDs are derived from the touch, so a retried send carries the same one. */
+export function messageIdFor(touchId: string, from: string): string {
+  const domain = /@([^>\s]+)/.exec(from)?.[1] ?? 'nurture.local';
+  return `touch-${touchId}@${domain}`;
+}
+
+/**
+ * Sends one email touch: one job, one non-idempotent side effect. The attempt is committed as
+ * `sending` before the SMTP conversation, so a process killed mid-send is seen on retry and the
+ * message goes out again with the same Message-ID, counted as in doubt.
+ */
+export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: string, now: DateTime): Promise<SendOutcome> {
+  const prepared = await deps.db.transaction().execute(async (tx) => {
+    const touch = await lockTouch(tx, touchId);
+    if (!touch) return { skip: 'touch not found' } as const;
+    if (touch.kind !== 'email') return { skip: `touch is a ${touch.kind}` } as const;
+    if (touch.status !== 'pending' && touch.status !== 'sending') return { skip: `already ${touch.status}` } as const;
+    const contactRow = await tx.selectFrom('contacts').selectAll().where('id', '=', touch.contact_id).executeTakeFirstOrThrow();
+    const contact = toContact(contactRow);
+    const stop = contact.unsubscribedAt ? 'unsubscribed' : contact.bouncedAt ? 'bounced' : contact.status === 'lead' ? 'promoted' : null;
+    const enrollment = touch.enrollment_id
+      ? await tx.selectFrom('enrollments').select(['status', 'exit_reason']).where('id', '=', touch.enrollment_id).executeTakeFirst()
+      : undefined;
+    const ended = enrollment && (enrollment.status === 'exited' || enrollment.status === 'converted') ? `enrollment ${enrollment.exit_reason ?? enrollment.status}` : null;
+    if (stop || ended) {
+      await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
+      return { skip: stop ?? ended! } as const;
+    }
+    const template = await deps.templates.get(touch.template!);
+    const rendered = template.render(templateContextOf(contact));
+    const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
+    const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
+    return { to: contact.email, rendered, messageId, inDoubt } as const;
+  });
+  if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };
+
+  try {
+    await mail.send({
+      from: deps.config.from,
+      to: prepared.to,
+      subject: prepared.rendered.subject,
+      html: prepared.rendered.html,
+      text: prepared.rendered.text,
+      messageId: prepared.messageId,
+    });
+  } catch (err) {
+    if (err instanceof PermanentSendError) {
+      await finishSend(deps.db, touchId, { status: 'failed', error: err.message });
+      return { status: 'failed', reason: err.message };
+    }
+    // Refused before acceptance: not in doubt; the job retries with backoff.
+    await finishSend(deps.db, touchId, { status: 'pending', error: (err as Error).message });
+    throw err;
+  }
+  await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
+  return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
+}

@@ -1,0 +1,73 @@
+import { DelayedError, Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import { recordFailedEvent } from '../db/event-repository.js';
+import type { ApplyResult } from '../engine/apply-event.js';
+import { applyEvents } from '../engine/apply-event.js';
+import { emptyAfterCommit } from '../engine/commit-advance.js';
+import { NurtureError, ServiceUnavailableError } from '../errors.js';
+import type { NurtureEvent } from '../sequences/event.js';
+import { parseEvent } from '../sequences/event.js';
+import { Batcher } from './batcher.js';
+import type { WorkerContext } from './worker-context.js';
+import { EVENTS_QUEUE } from './queues.js';
+import { scheduleAfterCommit } from './schedule.js';
+
+/** After this many failed tries an event is set aside in failed_events instead of retried. */
+const MAX_TRIES = 25;
+
+function backoffMs(tries: number): number {
+  return Math.min(60_000, 500 * 2 ** Math.min(tries, 7));
+}
+
+/**
+ * Consumes opt-in and engagement events. A bad event is recorded with its reason (see
+ * `nurture events failed`) and never stops the worker; a database outage delays the job and
+ * retries it, whatever retry options the producer set, so no event is dropped.
+ */
+export function startEventsWorker(ctx: WorkerContext): Worker {
+  const { deps, queues, log, clock } = ctx;
+  const batcher = new Batcher<NurtureEvent, ApplyResult>(
+    async (events) => {
+      const now = clock();
+      const results = await applyEvents(deps, events, now);
+      const after = emptyAfterCommit();
+      for (const r of results) {
+        after.sends.push(...r.after.sends);
+        after.wakes.push(...r.after.wakes);
+      }
+      // Committed already: if Redis hiccups here the sweeper picks this work up from Postgres.
+      await scheduleAfterCommit(queues, after, now.toMillis(), ctx.horizonMs).catch((err: Error) =>
+        log.warn({ err: err.message }, 'could not queue follow-up work; the sweeper will'),
+      );
+      return results;
+    },
+    ctx.concurrency.events,
+    2,
+  );
+  const process = async (job: Job, token?: string): Promise<string> => {
+    const parsed = parseEvent(job.data);
+    if (!parsed.ok) {
+      await recordFailedEvent(deps.db, { eventId: parsed.eventId, jobId: job.id, field: parsed.field, reason: parsed.reason, payload: job.data });
+      log.warn({ jobId: job.id, eventId: parsed.eventId, reason: parsed.reason }, 'event rejected');
+      return 'rejected';
+    }
+    try {
+      const r = await batcher.submit(parsed.event);
+      if (r.promoted) log.info({ eventId: parsed.event.id, contactId: r.contactId }, 'contact promoted to lead');
+      return r.status;
+    } catch (err) {
+      const tries = job.attemptsStarted;
+      const permanent = err instanceof NurtureError && !(err instanceof ServiceUnavailableError);
+      if (permanent || tries >= MAX_TRIES) {
+        const reason = `${permanent ? '' : `gave up after ${tries} tries: `}${(err as Error).message}`;
+        await recordFailedEvent(deps.db, { eventId: parsed.event.id, jobId: job.id, field: '', reason, payload: job.data });
+        log.error({ err, eventId: parsed.event.id }, 'event could not be applied');
+        return 'failed';
+      }
+      log.warn({ err: (err as Error).message, eventId: parsed.event.id, tries }, 'event will be retried');
+      await job.moveToDelayed(Date.now() + backoffMs(tries), token);
+      throw new DelayedError();
+    }
+  };
+  return new Worker(EVENTS_QUEUE, process, ctx.workerOptions(ctx.concurrency.events));
+}

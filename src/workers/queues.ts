@@ -1,0 +1,64 @@
+import { Queue } from 'bullmq';
+import type { JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/**
+ * Every queue, job name, payload and job id in one place. Producers outside Nurture need only
+ * EVENTS_QUEUE and EVENT_JOB (see the README's "Event format").
+ */
+export const EVENTS_QUEUE = 'nurture-events';
+export const EVENT_JOB = 'event';
+export const WAKES_QUEUE = 'nurture-wakes';
+export const WAKE_JOB = 'wake';
+export const SENDS_QUEUE = 'nurture-sends';
+export const SEND_JOB = 'send';
+
+export interface WakePayload {
+  enrollmentId: string;
+  version: number;
+}
+export interface SendPayload {
+  touchId: string;
+}
+
+// Deterministic ids: the sweeper may offer the same work many times; Redis keeps one job.
+export const wakeJobId = (p: WakePayload): string => `wake-${p.enrollmentId}-v${p.version}`;
+export const sendJobId = (p: SendPayload): string => `send-${p.touchId}`;
+export const eventJobId = (eventId: string): string => `evt-${eventId.replace(/:/g, '_')}`;
+
+const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  removeOnComplete: true,
+  removeOnFail: { count: 10_000 },
+};
+
+export const SEND_ATTEMPTS = 12;
+
+export interface Queues {
+  events: Queue;
+  wakes: Queue;
+  sends: Queue;
+  close(): Promise<void>;
+}
+
+/** One Queue per name per process (a Queue per job leaks connections). */
+export function openQueues(connection: Redis, prefix: string): Queues {
+  const opts = { connection, prefix };
+  const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
+  const wakes = new Queue(WAKES_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } });
+  const sends = new Queue(SENDS_QUEUE, {
+    ...opts,
+    defaultJobOptions: { ...KEEP, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delay: 2000 } },
+  });
+  return {
+    events,
+    wakes,
+    sends,
+    async close() {
+      await Promise.all([events.close(), wakes.close(), sends.close()]);
+    },
+  };
+}
+
+export function delayUntil(at: Date, nowMs: number): number {
+  return Math.max(0, at.getTime() - nowMs);
+}

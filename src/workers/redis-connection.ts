@@ -1,0 +1,96 @@
+import { spawn } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { ServiceUnavailableError } from '../errors.js';
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+const HOW_TO_GET_REDIS =
+  'install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or run `docker compose up -d redis`, then set REDIS_URL if it is not on 127.0.0.1:6379';
+
+/** One connection; workers need `maxRetriesPerRequest: null` (BullMQ blocks on it), producers must not. */
+export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
+  const opts: RedisOptions = role === 'worker' ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 3 };
+  return new Redis(url, { ...opts, lazyConnect: true });
+}
+
+/** Answers whether a Redis is up at `url`, within a second, without leaving a connection behind. */
+export async function redisAnswers(url: string): Promise<boolean> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000, enableOfflineQueue: false });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    return (await probe.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+export async function requireRedis(url: string): Promise<void> {
+  if (!(await redisAnswers(url))) {
+    throw new ServiceUnavailableError(`Redis is not answering at ${url}: start it (redis-server, or docker compose up -d redis), or check REDIS_URL`);
+  }
+}
+
+export interface PrivateRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * For the zero-set-up quick start: with REDIS_URL unset and nothing on 127.0.0.1:6379, run a
+ * private redis-server from the PATH with its data (append-only file) under the data dir.
+ */
+export async function launchPrivateRedis(dataDir: string, log: (msg: string) => void): Promise<PrivateRedis> {
+  const dir = path.resolve(dataDir, 'redis');
+  await mkdir(dir, { recursive: true });
+  const args = ['--port', '6379', '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'];
+  const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const failed = new Promise<never>((_, reject) => {
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      const why = err.code === 'ENOENT' ? 'no redis-server on the PATH' : err.message;
+      reject(new ServiceUnavailableError(`No Redis at ${DEFAULT_REDIS_URL} and could not start one (${why}): ${HOW_TO_GET_REDIS}`));
+    });
+    child.once('exit', (code) => reject(new ServiceUnavailableError(`redis-server exited (code ${code}) before answering: ${HOW_TO_GET_REDIS}`)));
+  });
+  failed.catch(() => {});
+  for (let i = 0; i < 50; i++) {
+    await Promise.race([new Promise((r) => setTimeout(r, 100)), failed]);
+    if (await redisAnswers(DEFAULT_REDIS_URL)) break;
+    if (i === 49) {
+      child.kill('SIGKILL');
+      throw new ServiceUnavailableError(`redis-server did not answer within 5 s: ${HOW_TO_GET_REDIS}`);
+    }
+  }
+  log(`no Redis at ${DEFAULT_REDIS_URL}: started a private redis-server (pid ${child.pid}) with its data in ${dir}`);
+  return {
+    url: DEFAULT_REDIS_URL,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Resolves the Redis to use: REDIS_URL, else a local one, else (if allowed) a private one. */
+export async function resolveRedis(
+  configured: string | undefined,
+  opts: { dataDir: string; mayLaunch: boolean; log: (msg: string) => void },
+): Promise<{ url: string; owned?: PrivateRedis }> {
+  if (configured) {
+    await requireRedis(configured);
+    return { url: configured };
+  }
+  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
+  if (!opts.mayLaunch) {
+    throw new ServiceUnavailableError(`Redis is not answering at ${DEFAULT_REDIS_URL}: is \`nurture start\` running? Otherwise ${HOW_TO_GET_REDIS}`);
+  }
+  const owned = await launchPrivateRedis(opts.dataDir, opts.log);
+  return { url: owned.url, owned };
+}

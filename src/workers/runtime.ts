@@ -1,0 +1,173 @@
+import path from 'node:path';
+import type { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { DateTime } from 'luxon';
+import type { Config } from '../config.js';
+import type { Store } from '../db/database.js';
+import { openStore } from '../db/database.js';
+import type { EmbeddedServer } from '../db/embedded-server.js';
+import { startEmbeddedServer } from '../db/embedded-server.js';
+import type { EngineDeps } from '../engine/commit-advance.js';
+import { SequenceRegistry } from '../engine/sequence-registry.js';
+import type { LoadedSequence } from '../sequences/load.js';
+import { TemplateCache } from '../templates/compile.js';
+import type { MailSender } from '../templates/mail-sender.js';
+import { createOutboxSender } from '../templates/outbox-sender.js';
+import { createSmtpSender } from '../templates/smtp-sender.js';
+import type { Logger } from '../logger.js';
+import { startEventsWorker } from './events.worker.js';
+import type { Queues } from './queues.js';
+import { openQueues } from './queues.js';
+import type { PrivateRedis } from './redis-connection.js';
+import { redisConnection, resolveRedis } from './redis-connection.js';
+import { startSendsWorker } from './sends.worker.js';
+import { Sweeper } from './sweeper.js';
+import { startWakesWorker } from './wakes.worker.js';
+import type { WorkerContext } from './worker-context.js';
+import { workerOptionsFactory } from './worker-context.js';
+
+export interface EngineOptions {
+  config: Config;
+  templatesDir: string;
+  /** Sequences to publish as live (nurture start); worker processes read the live set from the database. */
+  publish?: readonly LoadedSequence[];
+  /** Run the sweeper in this process (nurture start does; extra worker processes need not). */
+  sweeper: boolean;
+  /** May start a private redis-server when none answers (the zero-set-up quick start). */
+  mayLaunchRedis: boolean;
+  /** Serve the embedded store to other CLI processes. */
+  serveEmbedded: boolean;
+  log: Logger;
+  /** Which workers to run (all by default); the benchmark runs the events worker alone. */
+  workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
+  /** Overrides for tests: an existing store, a mail sender, a clock. */
+  store?: Store;
+  mail?: MailSender;
+  clock?: () => DateTime;
+}
+
+export interface RunningEngine {
+  deps: EngineDeps;
+  queues: Queues;
+  sweeper: Sweeper | undefined;
+  store: Store;
+  mail: MailSender;
+  redisUrl: string;
+  /** Drains in-flight jobs, then closes everything this engine opened. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const REGISTRY_REFRESH_MS = 10_000;
+
+export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
+  const { config, log } = o;
+  const clock = o.clock ?? (() => DateTime.utc());
+  const cleanups: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of cleanups.splice(0).reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    const store = o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool }));
+    if (!o.store) cleanups.push(() => store.close());
+    let embedded: EmbeddedServer | undefined;
+    if (o.serveEmbedded && store.pglite) {
+      embedded = await startEmbeddedServer(store as Store & { pglite: NonNullable<Store['pglite']> }, config.dataDir);
+      cleanups.push(() => embedded!.close());
+    }
+
+    const redis: { url: string; owned?: PrivateRedis } = await resolveRedis(config.redisUrl, {
+      dataDir: config.dataDir,
+      mayLaunch: o.mayLaunchRedis,
+      log: (msg) => log.info(msg),
+    });
+    if (redis.owned) cleanups.push(() => redis.owned!.stop());
+    const producer = redisConnection(redis.url, 'producer');
+    const consumer = redisConnection(redis.url, 'worker');
+    cleanups.push(async () => {
+      await quit(producer);
+      await quit(consumer);
+    });
+    const queues = openQueues(producer, config.queuePrefix);
+    cleanups.push(() => queues.close());
+
+    const registry = new SequenceRegistry(store.db);
+    if (o.publish) {
+      for (const p of await registry.publish(o.publish)) {
+        if (p.previous && p.previous !== p.version) log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
+      }
+    } else {
+      await registry.refresh();
+    }
+    const deps: EngineDeps = { db: store.db, registry, templates: new TemplateCache(o.templatesDir), config };
+    const mail = o.mail ?? (config.smtpUrl ? createSmtpSender(config.smtpUrl) : createOutboxSender(path.join(config.dataDir, 'outbox')));
+    if (!o.mail) cleanups.push(() => mail.close());
+
+    const ctx: WorkerContext = {
+      deps,
+      queues,
+      mail,
+      log,
+      clock,
+      horizonMs: config.horizonMs,
+      concurrency: config.concurrency,
+      workerOptions: workerOptionsFactory(consumer, config.queuePrefix, config.lockMs),
+    };
+    const roles = { events: true, wakes: true, sends: true, ...o.workers };
+    const workers: Worker[] = [
+      ...(roles.events ? [startEventsWorker(ctx)] : []),
+      ...(roles.wakes ? [startWakesWorker(ctx)] : []),
+      ...(roles.sends ? [startSendsWorker(ctx)] : []),
+    ];
+    for (const w of workers) w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
+    // Closing a Worker waits for its in-flight jobs: a deploy never cuts a step in half.
+    cleanups.push(async () => {
+      await Promise.all(workers.map((w) => w.close()));
+    });
+
+    let sweeper: Sweeper | undefined;
+    let lastRefresh = Date.now();
+    const refreshRegistry = async (): Promise<void> => {
+      if (Date.now() - lastRefresh < REGISTRY_REFRESH_MS) return;
+      lastRefresh = Date.now();
+      await registry.refresh();
+    };
+    if (o.sweeper) {
+      sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log, onTick: refreshRegistry });
+      sweeper.start(() => clock().toMillis());
+      cleanups.push(() => sweeper!.stop());
+    } else {
+      const t = setInterval(() => void refreshRegistry().catch(() => {}), REGISTRY_REFRESH_MS);
+      cleanups.push(async () => clearInterval(t));
+    }
+
+    log.info(
+      {
+        store: store.describe,
+        redis: redis.url,
+        mail: mail.describe(),
+        sequences: registry.activePrograms().map((p) => `${p.sequenceId}@${p.version}`),
+        embedded: embedded?.url,
+      },
+      'nurture is running',
+    );
+    let stopping: Promise<void> | undefined;
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, stop: () => (stopping ??= stopAll()) };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+async function quit(r: Redis): Promise<void> {
+  if (r.status === 'end' || r.status === 'wait') {
+    r.disconnect();
+    return;
+  }
+  await r.quit().catch(() => r.disconnect());
+}

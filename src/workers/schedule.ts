@@ -1,0 +1,24 @@
+import type { AfterCommit } from '../engine/commit-advance.js';
+import type { Queues } from './queues.js';
+import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
+
+/**
+ * Puts committed work on the queues. Wake-ups beyond the horizon stay in Postgres only (a
+ * six-month wait costs no Redis memory); the sweeper brings them in when they come near.
+ */
+export async function scheduleAfterCommit(queues: Queues, after: AfterCommit, nowMs: number, horizonMs: number): Promise<void> {
+  if (after.sends.length > 0) {
+    await queues.sends.addBulk(
+      after.sends.map((s) => ({ name: SEND_JOB, data: { touchId: s.touchId }, opts: { jobId: sendJobId(s), delay: delayUntil(s.at, nowMs) } })),
+    );
+  }
+  const near = after.wakes.filter((w) => w.at.getTime() - nowMs <= horizonMs);
+  if (near.length > 0) {
+    await queues.wakes.addBulk(
+      near.map((w) => {
+        const data = { enrollmentId: w.enrollmentId, version: w.version };
+        return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(data), delay: delayUntil(w.at, nowMs) } };
+      }),
+    );
+  }
+}

@@ -1,0 +1,18 @@
+import { Worker } from 'bullmq';
+import type { Job } from 'bullmq';
+import { wakeEnrollment } from '../engine/wake-enrollment.js';
+import type { WakePayload } from './queues.js';
+import { WAKES_QUEUE } from './queues.js';
+import { scheduleAfterCommit } from './schedule.js';
+import type { WorkerContext } from './worker-context.js';
+
+/** Runs enrollments whose wait is over. Stale jobs (older wake_version) are no-ops by design. */
+export function startWakesWorker(ctx: WorkerContext): Worker {
+  const process = async (job: Job<WakePayload>): Promise<string> => {
+    const now = ctx.clock();
+    const r = await wakeEnrollment(ctx.deps, job.data.enrollmentId, job.data.version, now);
+    await scheduleAfterCommit(ctx.queues, r.after, now.toMillis(), ctx.horizonMs);
+    return r.status;
+  };
+  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));
+}

@@ -1,0 +1,32 @@
+import type { WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { DateTime } from 'luxon';
+import type { EngineDeps } from '../engine/commit-advance.js';
+import type { Logger } from '../logger.js';
+import type { MailSender } from '../templates/mail-sender.js';
+import type { Queues } from './queues.js';
+
+/** What every worker gets: the engine, the queues, a logger and one clock. */
+export interface WorkerContext {
+  deps: EngineDeps;
+  queues: Queues;
+  mail: MailSender;
+  log: Logger;
+  clock: () => DateTime;
+  horizonMs: number;
+  concurrency: { events: number; wakes: number; sends: number };
+  workerOptions(concurrency: number): WorkerOptions;
+}
+
+export function workerOptionsFactory(connection: Redis, prefix: string, lockMs: number): (concurrency: number) => WorkerOptions {
+  return (concurrency) => ({
+    connection,
+    prefix,
+    concurrency,
+    lockDuration: lockMs,
+    stalledInterval: Math.max(1000, Math.floor(lockMs / 2)),
+    maxStalledCount: 100,
+    removeOnComplete: { count: 0 },
+    removeOnFail: { count: 10_000 },
+  });
+}

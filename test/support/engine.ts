@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import type { Config } from '../../src/config.js';
+import { loadConfig } from '../../src/config.js';
+import type { Store } from '../../src/db/database.js';
+import { createLogger } from '../../src/logger.js';
+import type { NurtureEventInput } from '../../src/sequences/event.js';
+import type { LoadedSequence } from '../../src/sequences/load.js';
+import type { MailSender } from '../../src/templates/mail-sender.js';
+import { EVENT_JOB, eventJobId } from '../../src/workers/queues.js';
+import type { RunningEngine } from '../../src/workers/runtime.js';
+import { startEngine } from '../../src/workers/runtime.js';
+import { programFromYaml } from './programs.js';
+import { REDIS_TEST_URL } from './services.js';
+
+export const TEST_TEMPLATES: Record<string, string> = {
+  welcome: '---\nsubject: "Welcome {{default firstName \\"friend\\"}}"\n---\n<p>Hi {{default firstName "there"}}</p>\n',
+  guide: '---\nsubject: Your guide\n---\n<p>The guide.</p>\n',
+  nudge: '---\nsubject: Still there?\n---\n<p>Nudge.</p>\n',
+  monthly: '---\nsubject: Monthly note\n---\n<p>Monthly.</p>\n',
+  postcard: '---\nsubject: Postcard\n---\n<p>Dear {{default firstName "neighbour"}}</p>\n',
+};
+
+export async function writeTemplates(templates: Record<string, string> = TEST_TEMPLATES): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'nurture-tpl-'));
+  for (const [name, body] of Object.entries(templates)) {
+    await mkdir(path.dirname(path.join(dir, `${name}.hbs`)), { recursive: true });
+    await writeFile(path.join(dir, `${name}.hbs`), body);
+  }
+  return dir;
+}
+
+/** A config for one test file: its own queue prefix and data dir, so files can run in parallel. */
+export function testConfig(env: Record<string, string> = {}): Config {
+  return loadConfig({
+    REDIS_URL: REDIS_TEST_URL,
+    NURTURE_QUEUE_PREFIX: `t${randomBytes(5).toString('hex')}`,
+    NURTURE_DATA_DIR: path.join(tmpdir(), `nurture-test-${randomBytes(4).toString('hex')}`),
+    NURTURE_SWEEP_INTERVAL_MS: '200',
+    NURTURE_LOCK_MS: '5000',
+    NURTURE_LOG_LEVEL: process.env.NURTURE_TEST_LOG ?? 'silent',
+    ...env,
+  });
+}
+
+export interface TestEngine {
+  engine: RunningEngine;
+  config: Config;
+  redis: Redis;
+  emit(e: Partial<NurtureEventInput> & { type: string; email?: string }): Promise<string>;
+  emitRaw(payload: unknown, jobId?: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function startTestEngine(o: {
+  store: Store;
+  sequences: string[];
+  templatesDir: string;
+  config?: Config;
+  mail?: MailSender;
+  sweeper?: boolean;
+}): Promise<TestEngine> {
+  const config = o.config ?? testConfig();
+  const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
+  const engine = await startEngine({
+    config,
+    templatesDir: o.templatesDir,
+    publish,
+    sweeper: o.sweeper ?? true,
+    mayLaunchRedis: false,
+    serveEmbedded: false,
+    log: createLogger(config.logLevel),
+    store: o.store,
+    ...(o.mail ? { mail: o.mail } : {}),
+  });
+  const redis = new Redis(REDIS_TEST_URL);
+  return {
+    engine,
+    config,
+    redis,
+    async emit(e) {
+      const id = e.id ?? `evt-${Date.now()}-${seq++}-${randomBytes(3).toString('hex')}`;
+      const event = {
+        id,
+        occurredAt: e.occurredAt ?? new Date().toISOString(),
+        contact: e.contact ?? { email: e.email ?? 'ann@example.com' },
+        data: e.data ?? {},
+        type: e.type,
+      };
+      await engine.queues.events.add(EVENT_JOB, event, { jobId: eventJobId(`${id}-${seq++}`) });
+      return id;
+    },
+    async emitRaw(payload, jobId) {
+      await engine.queues.events.add(EVENT_JOB, payload, jobId ? { jobId } : {});
+    },
+    async stop() {
+      await engine.stop();
+      await deleteQueueKeys(redis, config.queuePrefix);
+      redis.disconnect();
+      await rm(config.dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function deleteQueueKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+/** Polls until `check` returns a truthy value; fails with the last value seen. Not a timing assertion. */
+export async function eventually<T>(check: () => Promise<T | undefined | null | false>, what: string, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await check();
+      if (v) return v;
+      last = v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
