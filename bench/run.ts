@@ -1,0 +1,152 @@
+/**
+ * npm run bench: opt-ins per second end to end (event enqueued -> contact stored, enrolled,
+ * first touch recorded) against a raw BullMQ no-op baseline, measured the same way on the same
+ * machine: workers start, then N jobs are enqueued in bulk, and the clock runs from the first
+ * enqueue until all N are done.
+ *
+ * Needs local Redis and PostgreSQL (REDIS_URL, BENCH_DATABASE_URL default postgres://127.0.0.1:5432/postgres,
+ * where it creates and drops a scratch database). BENCH_N sets the number of opt-ins.
+ */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { loadConfig } from '../src/config.js';
+import { openStore } from '../src/db/database.js';
+import { createLogger } from '../src/logger.js';
+import { loadSequences } from '../src/sequences/load.js';
+import type { MailSender } from '../src/templates/mail-sender.js';
+import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
+import { startEngine } from '../src/workers/runtime.js';
+import { withUser } from '../test/support/services.js';
+
+const N = Number(process.env.BENCH_N ?? 20_000);
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ADMIN_URL = withUser(process.env.BENCH_DATABASE_URL ?? 'postgres://127.0.0.1:5432/postgres');
+const ROOT = path.resolve(import.meta.dirname, '..');
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+function optIn(i: number, run: string) {
+  return {
+    id: `bench-${run}-${i}`,
+    type: 'opt_in',
+    occurredAt: new Date().toISOString(),
+    contact: { email: `bench-${run}-${i}@example.com`, firstName: 'Bench', timezone: 'America/Chicago' },
+    data: { source: 'website' },
+  };
+}
+
+async function enqueue(queue: Queue, jobs: { name: string; data: unknown }[]): Promise<void> {
+  for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
+}
+
+async function baseline(redis: Redis, concurrency: number): Promise<number> {
+  const prefix = `benchb${randomBytes(3).toString('hex')}`;
+  const queue = new Queue('noop', { connection: redis, prefix });
+  const jobs = Array.from({ length: N }, (_, i) => ({ name: 'noop', data: optIn(i, 'b') }));
+  let done = 0;
+  let resolveAll: () => void = () => {};
+  const finished = new Promise<void>((resolve) => (resolveAll = resolve));
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const worker = new Worker(
+    'noop',
+    async () => {
+      if (++done === N) resolveAll();
+    },
+    { connection, prefix, concurrency, removeOnComplete: { count: 0 } },
+  );
+  await worker.waitUntilReady();
+  const start = performance.now();
+  await enqueue(queue, jobs);
+  await finished;
+  const seconds = (performance.now() - start) / 1000;
+  await worker.close();
+  connection.disconnect();
+  await queue.close();
+  await deleteKeys(redis, prefix);
+  return N / seconds;
+}
+
+const nullMail: MailSender = {
+  async send(m) {
+    return { messageId: m.messageId, accepted: true, response: '250 bench' };
+  },
+  async close() {},
+  describe: () => 'bench: discard',
+};
+
+async function nurture(redis: Redis): Promise<{ rate: number; concurrency: number }> {
+  const dbName = `nurture_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`create database ${dbName}`);
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${dbName}`;
+  const prefix = `benchn${randomBytes(3).toString('hex')}`;
+  const config = loadConfig({
+    DATABASE_URL: url.toString(),
+    REDIS_URL,
+    NURTURE_QUEUE_PREFIX: prefix,
+    NURTURE_LOG_LEVEL: 'warn',
+    NURTURE_EVENT_CONCURRENCY: process.env.NURTURE_EVENT_CONCURRENCY ?? '48',
+    NURTURE_DB_POOL: process.env.NURTURE_DB_POOL ?? '24',
+    NURTURE_DATA_DIR: path.join(ROOT, '.nurture-bench'),
+  });
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool });
+  const loaded = await loadSequences(path.join(ROOT, 'examples/sequences'));
+  const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix });
+  const jobs = Array.from({ length: N }, (_, i) => ({ name: EVENT_JOB, data: optIn(i, prefix) }));
+  const engine = await startEngine({
+    config,
+    templatesDir: path.join(ROOT, 'examples/templates'),
+    publish: loaded.sequences,
+    sweeper: false,
+    mayLaunchRedis: false,
+    serveEmbedded: false,
+    log: createLogger('warn'),
+    store,
+    mail: nullMail,
+    workers: { events: true, wakes: false, sends: false },
+  });
+  const start = performance.now();
+  await enqueue(queue, jobs);
+  // Done when every opt-in has its first touch (the welcome email) recorded.
+  for (;;) {
+    const r = await store.db.selectFrom('touches').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+    if (Number(r.n) >= N) break;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  const seconds = (performance.now() - start) / 1000;
+  const enrolled = await store.db.selectFrom('enrollments').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+  if (Number(enrolled.n) !== N) throw new Error(`expected ${N} enrollments, found ${enrolled.n}`);
+  await engine.stop();
+  await store.close();
+  await queue.close();
+  await deleteKeys(redis, prefix);
+  await admin.query(`drop database ${dbName} with (force)`);
+  await admin.end();
+  return { rate: N / seconds, concurrency: config.concurrency.events };
+}
+
+const redis = new Redis(REDIS_URL);
+try {
+  const concurrency = Number(process.env.NURTURE_EVENT_CONCURRENCY ?? 48);
+  const base = await baseline(redis, concurrency);
+  const n = await nurture(redis);
+  const ratio = n.rate / base;
+  console.log(`workers started, then N opt-ins enqueued in bulk; timed from the first enqueue to the last one done; N=${N}, worker concurrency ${n.concurrency}, 1 process`);
+  console.log(`raw BullMQ no-op baseline: ${base.toFixed(0)} jobs/s`);
+  console.log(`nurture opt-ins end to end: ${n.rate.toFixed(0)} opt-ins/s (contact stored, enrolled, first touch recorded)`);
+  console.log(`ratio: ${ratio.toFixed(2)}  (targets: >= 2000 opt-ins/s, ratio >= 0.25)`);
+} finally {
+  redis.disconnect();
+}

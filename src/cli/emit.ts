@@ -1,0 +1,107 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import type { NurtureEvent } from '../sequences/event.js';
+import { parseEvent } from '../sequences/event.js';
+import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
+import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
+import { EXIT_INVALID, action, config, stdout } from './shared.js';
+
+interface EmitOptions {
+  email?: string;
+  firstName?: string;
+  lastName?: string;
+  phone?: string;
+  timezone?: string;
+  data?: string;
+  id?: string;
+  occurredAt?: string;
+  file?: string;
+}
+
+function eventFromFlags(type: string, o: EmitOptions): unknown {
+  let data: unknown = {};
+  if (o.data !== undefined) {
+    try {
+      data = JSON.parse(o.data);
+    } catch {
+      throw new ConfigError(`--data: not valid JSON: ${o.data}`);
+    }
+  }
+  const contact = Object.fromEntries(
+    Object.entries({ email: o.email, firstName: o.firstName, lastName: o.lastName, phone: o.phone, timezone: o.timezone }).filter(([, v]) => v !== undefined),
+  );
+  return { id: o.id ?? `cli-${randomUUID()}`, type, occurredAt: o.occurredAt ?? new Date().toISOString(), contact, data };
+}
+
+async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; problems: string[] }> {
+  const events: NurtureEvent[] = [];
+  const problems: string[] = [];
+  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      const parsed = parseEvent(line);
+      if (parsed.ok) events.push(parsed.event);
+      else problems.push(`${file}:${n}: ${parsed.reason}`);
+    }
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  return { events, problems };
+}
+
+export function register(program: Command): void {
+  program
+    .command('emit')
+    .description('put events on the events queue: one from flags, or many from a JSON-lines file')
+    .argument('[type]', 'event type: opt_in, email_opened, email_clicked, replied, page_visited, appointment_requested, info_requested, unsubscribed, bounced, or your own')
+    .option('--email <address>', "the contact's email (the contact key)")
+    .option('--first-name <name>')
+    .option('--last-name <name>')
+    .option('--phone <number>')
+    .option('--timezone <zone>', 'IANA zone, e.g. America/Chicago')
+    .option('--data <json>', 'event data as a JSON object, e.g. \'{"source":"website"}\'')
+    .option('--id <id>', 'event id (default: a new one); the same id is applied once')
+    .option('--occurred-at <iso>', 'when it happened (default: now)')
+    .option('--file <events.jsonl>', 'one event per line, in the event format')
+    .action(
+      action(async (type: string | undefined, o: EmitOptions) => {
+        const cfg = config();
+        let events: NurtureEvent[];
+        let problems: string[] = [];
+        if (o.file) {
+          if (type) throw new ConfigError('give either an event TYPE with flags, or --file, not both');
+          ({ events, problems } = await readJsonLines(o.file));
+        } else {
+          if (!type) throw new ConfigError('missing event TYPE (e.g. `nurture emit opt_in --email ann@example.com`) or --file');
+          if (!o.email) throw new ConfigError('--email is required: it identifies the contact');
+          const parsed = parseEvent(eventFromFlags(type, o));
+          if (!parsed.ok) throw new ConfigError(`not emitted: ${parsed.reason}`);
+          events = [parsed.event];
+        }
+        for (const p of problems) stdout.error(p);
+        if (events.length > 0) {
+          const redis = await resolveRedis(cfg.redisUrl, { dataDir: cfg.dataDir, mayLaunch: false, log: () => {} });
+          const connection = redisConnection(redis.url, 'producer');
+          const queues = openQueues(connection, cfg.queuePrefix);
+          try {
+            for (let i = 0; i < events.length; i += 1000) {
+              const chunk = events.slice(i, i + 1000);
+              await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: e, opts: { jobId: eventJobId(e.id) } })));
+            }
+          } finally {
+            await queues.close();
+            await connection.quit();
+          }
+        }
+        if (events.length === 1 && !o.file) stdout.line(`emitted ${events[0]!.type} ${events[0]!.id} for ${events[0]!.contact.email}`);
+        else stdout.line(`emitted ${events.length} event(s)${problems.length ? `; ${problems.length} line(s) rejected` : ''}`);
+        return problems.length > 0 ? EXIT_INVALID : 0;
+      }),
+    );
+}

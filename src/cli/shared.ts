@@ -1,0 +1,61 @@
+import type { Command } from 'commander';
+import type { Config } from '../config.js';
+import { loadConfig } from '../config.js';
+import type { Store } from '../db/database.js';
+import { openStore } from '../db/database.js';
+import { NurtureError } from '../errors.js';
+
+/** Exit codes: 1 the input is wrong (validation, bad flags), 2 a service is missing, 3 a bug. */
+export const EXIT_INVALID = 1;
+export const EXIT_UNAVAILABLE = 2;
+export const EXIT_INTERNAL = 3;
+
+export interface Out {
+  line(text?: string): void;
+  json(value: unknown): void;
+  error(text: string): void;
+}
+
+export const stdout: Out = {
+  line: (text = '') => void process.stdout.write(`${text}\n`),
+  json: (value) => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+  error: (text) => void process.stderr.write(`nurture: ${text}\n`),
+};
+
+export function config(): Config {
+  return loadConfig(process.env);
+}
+
+/** Opens the store for a short command (no migrations when reaching a running engine's store). */
+export async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, poolSize: 2 });
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Wraps a command's action: a NurtureError is one clear line on stderr, never a stack trace. */
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void>): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    try {
+      const code = await fn(...args);
+      process.exitCode = code ?? 0;
+    } catch (err) {
+      if (err instanceof NurtureError) {
+        stdout.error(err.message);
+        process.exitCode = err.code === 'SERVICE_UNAVAILABLE' ? EXIT_UNAVAILABLE : EXIT_INVALID;
+        return;
+      }
+      stdout.error(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
+      process.exitCode = EXIT_INTERNAL;
+    }
+  };
+}
+
+export function addDirOptions(cmd: Command): Command {
+  return cmd
+    .option('--sequences <dir>', 'directory of sequence files', './sequences')
+    .option('--templates <dir>', 'directory of templates', './templates');
+}

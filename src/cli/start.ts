@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { createLogger } from '../logger.js';
+import { formatProblem } from '../errors.js';
+import { validateProject } from '../engine/validate-project.js';
+import { startEngine } from '../workers/runtime.js';
+import { onShutdown } from '../workers/shutdown.js';
+import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';
+
+export function register(program: Command): void {
+  addDirOptions(program.command('start'))
+    .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
+    .action(
+      action(async (opts: { sequences: string; templates: string }) => {
+        const cfg = config();
+        const log = createLogger(cfg.logLevel);
+        const check = await validateProject(opts.sequences, opts.templates);
+        const errors = check.problems.filter((p) => p.severity === 'error');
+        for (const p of check.problems) stdout.error(formatProblem(p));
+        if (errors.length > 0) {
+          stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} (run \`nurture validate\`)`);
+          return EXIT_INVALID;
+        }
+        const engine = await startEngine({
+          config: cfg,
+          templatesDir: opts.templates,
+          publish: check.sequences,
+          sweeper: true,
+          mayLaunchRedis: cfg.redisUrl === undefined,
+          serveEmbedded: true,
+          log,
+        });
+        await onShutdown(log, () => engine.stop());
+      }),
+    );
+}

@@ -1,0 +1,27 @@
+import type { Command } from 'commander';
+import { ConfigError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { startEngine } from '../workers/runtime.js';
+import { onShutdown } from '../workers/shutdown.js';
+import { action, config } from './shared.js';
+
+export function register(program: Command): void {
+  program
+    .command('worker')
+    .description('run more event, wake-up and send workers against the same Redis and PostgreSQL (no sweeper)')
+    .option('--templates <dir>', 'directory of templates', './templates')
+    .option('--sweeper', 'also run a sweeper in this process', false)
+    .action(
+      action(async (opts: { templates: string; sweeper: boolean }) => {
+        const cfg = config();
+        if (!cfg.databaseUrl) {
+          throw new ConfigError(
+            'nurture worker needs DATABASE_URL: the embedded store serves one process only. Run `nurture start` alone, or point every process at PostgreSQL (docker compose up -d postgres)',
+          );
+        }
+        const log = createLogger(cfg.logLevel);
+        const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper, mayLaunchRedis: false, serveEmbedded: false, log });
+        await onShutdown(log, () => engine.stop());
+      }),
+    );
+}
