@@ -45,30 +45,31 @@ export interface PrivateRedis {
  * For the zero-set-up quick start: with REDIS_URL unset and nothing on 127.0.0.1:6379, run a
  * private redis-server from the PATH with its data (append-only file) under the data dir.
  */
-export async function launchPrivateRedis(dataDir: string, log: (msg: string) => void): Promise<PrivateRedis> {
+export async function launchPrivateRedis(dataDir: string, log: (msg: string) => void, port = 6379): Promise<PrivateRedis> {
+  const url = `redis://127.0.0.1:${port}`;
   const dir = path.resolve(dataDir, 'redis');
   await mkdir(dir, { recursive: true });
-  const args = ['--port', '6379', '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'];
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--save', '', '--daemonize', 'no'];
   const child = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
   const failed = new Promise<never>((_, reject) => {
     child.once('error', (err: NodeJS.ErrnoException) => {
       const why = err.code === 'ENOENT' ? 'no redis-server on the PATH' : err.message;
-      reject(new ServiceUnavailableError(`No Redis at ${DEFAULT_REDIS_URL} and could not start one (${why}): ${HOW_TO_GET_REDIS}`));
+      reject(new ServiceUnavailableError(`No Redis at ${url} and could not start one (${why}): ${HOW_TO_GET_REDIS}`));
     });
     child.once('exit', (code) => reject(new ServiceUnavailableError(`redis-server exited (code ${code}) before answering: ${HOW_TO_GET_REDIS}`)));
   });
   failed.catch(() => {});
   for (let i = 0; i < 50; i++) {
     await Promise.race([new Promise((r) => setTimeout(r, 100)), failed]);
-    if (await redisAnswers(DEFAULT_REDIS_URL)) break;
+    if (await redisAnswers(url)) break;
     if (i === 49) {
       child.kill('SIGKILL');
       throw new ServiceUnavailableError(`redis-server did not answer within 5 s: ${HOW_TO_GET_REDIS}`);
     }
   }
-  log(`no Redis at ${DEFAULT_REDIS_URL}: started a private redis-server (pid ${child.pid}) with its data in ${dir}`);
+  log(`no Redis at ${url}: started a private redis-server (pid ${child.pid}) with its data in ${dir}`);
   return {
-    url: DEFAULT_REDIS_URL,
+    url,
     async stop() {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
@@ -81,16 +82,18 @@ export async function launchPrivateRedis(dataDir: string, log: (msg: string) => 
 /** Resolves the Redis to use: REDIS_URL, else a local one, else (if allowed) a private one. */
 export async function resolveRedis(
   configured: string | undefined,
-  opts: { dataDir: string; mayLaunch: boolean; log: (msg: string) => void },
+  opts: { dataDir: string; mayLaunch: boolean; log: (msg: string) => void; localPort?: number },
 ): Promise<{ url: string; owned?: PrivateRedis }> {
   if (configured) {
     await requireRedis(configured);
     return { url: configured };
   }
-  if (await redisAnswers(DEFAULT_REDIS_URL)) return { url: DEFAULT_REDIS_URL };
+  const port = opts.localPort ?? 6379;
+  const local = `redis://127.0.0.1:${port}`;
+  if (await redisAnswers(local)) return { url: local };
   if (!opts.mayLaunch) {
-    throw new ServiceUnavailableError(`Redis is not answering at ${DEFAULT_REDIS_URL}: is \`nurture start\` running? Otherwise ${HOW_TO_GET_REDIS}`);
+    throw new ServiceUnavailableError(`Redis is not answering at ${local}: is \`nurture start\` running? Otherwise ${HOW_TO_GET_REDIS}`);
   }
-  const owned = await launchPrivateRedis(opts.dataDir, opts.log);
+  const owned = await launchPrivateRedis(opts.dataDir, opts.log, port);
   return { url: owned.url, owned };
 }
