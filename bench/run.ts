@@ -97,8 +97,8 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
     REDIS_URL,
     NURTURE_QUEUE_PREFIX: prefix,
     NURTURE_LOG_LEVEL: 'warn',
-    NURTURE_EVENT_CONCURRENCY: process.env.NURTURE_EVENT_CONCURRENCY ?? '48',
-    NURTURE_DB_POOL: process.env.NURTURE_DB_POOL ?? '24',
+    ...(process.env.NURTURE_EVENT_CONCURRENCY ? { NURTURE_EVENT_CONCURRENCY: process.env.NURTURE_EVENT_CONCURRENCY } : {}),
+    ...(process.env.NURTURE_DB_POOL ? { NURTURE_DB_POOL: process.env.NURTURE_DB_POOL } : {}),
     NURTURE_DATA_DIR: path.join(ROOT, '.nurture-bench'),
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool });
@@ -139,8 +139,9 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
 
 const redis = new Redis(REDIS_URL);
 try {
-  const concurrency = Number(process.env.NURTURE_EVENT_CONCURRENCY ?? 48);
-  const base = await baseline(redis, concurrency);
+  const concurrency = loadConfig(process.env).concurrency.events;
+  // BENCH_ONLY=nurture skips the baseline (for profiling the engine alone).
+  const base = process.env.BENCH_ONLY === 'nurture' ? Number.NaN : await baseline(redis, concurrency);
   const n = await nurture(redis);
   const ratio = n.rate / base;
   console.log(`workers started, then N opt-ins enqueued in bulk; timed from the first enqueue to the last one done; N=${N}, worker concurrency ${n.concurrency}, 1 process`);

@@ -176,29 +176,21 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
   const recent: DateTime[] = input.recentEmails.map((s) => DateTime.fromISO(s));
   let t: DateTime = clockAt.setZone(time.zone);
 
-  const finish = (outcome: EnrollmentOutcome): AdvanceResult => {
+  const finish = (outcome: EnrollmentOutcome, wakeAt: DateTime | null = null): AdvanceResult => {
     const ins = program.instructions[state.pc];
     state.at = ins ? instructionKey(ins) : null;
     state.clock = t.toISO()!;
-    return {
-      changed: true,
-      state,
-      outcome,
-      reason: outcome === 'completed' ? 'completed' : null,
-      actions,
-      wakeAt: state.pending ? DateTime.fromISO(state.pending.until, { setZone: true }) : null,
-      stepId: ins?.stepId ?? null,
-    };
+    return { changed: true, state, outcome, reason: outcome === 'completed' ? 'completed' : null, actions, wakeAt, stepId: ins?.stepId ?? null };
   };
-  const wait = (pending: Pending): AdvanceResult => {
-    state.pending = pending;
-    return finish('active');
+  const wait = (kind: 'wait' | 'wait_for' | 'deferred', until: DateTime, reason?: 'send_window' | 'frequency_cap'): AdvanceResult => {
+    const iso = until.toISO()!;
+    state.pending = kind === 'deferred' ? { kind, until: iso, reason: reason ?? 'send_window' } : { kind, until: iso };
+    return finish('active', until);
   };
 
   for (let budget = 0; budget < STEP_BUDGET; budget++) {
     const ins = program.instructions[state.pc];
     if (!ins) return finish('completed');
-    const iso = t.toISO()!;
     switch (ins.op) {
       case 'email': {
         const key = touchKey(ins, state.loops);
@@ -208,8 +200,8 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
           break;
         }
         const slot = applyCaps(t, recent, settings.caps, ins.window, time);
-        if (slot.at > t) return wait({ kind: 'deferred', until: slot.at.toISO()!, reason: slot.reason ?? 'send_window' });
-        actions.push({ kind: 'email', key, stepId: ins.stepId, template: ins.template, dueAt: iso });
+        if (slot.at > t) return wait('deferred', slot.at, slot.reason ?? 'send_window');
+        actions.push({ kind: 'email', key, stepId: ins.stepId, template: ins.template, dueAt: t.toISO()! });
         recent.push(t);
         state.pc += 1;
         break;
@@ -237,19 +229,19 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
         state.pc += 1;
         break;
       case 'notify':
-        actions.push({ kind: 'notify', key: touchKey(ins, state.loops), stepId: ins.stepId, note: ins.note, to: ins.to, dueAt: iso });
+        actions.push({ kind: 'notify', key: touchKey(ins, state.loops), stepId: ins.stepId, note: ins.note, to: ins.to, dueAt: t.toISO()! });
         state.pc += 1;
         break;
       case 'wait': {
         const until = resolveWait(t, ins.wait, time);
-        if (until > now) return wait({ kind: 'wait', until: until.toISO()! });
+        if (until > now) return wait('wait', until);
         t = until; // already due (catching up): carry on without a round trip through the queue
         state.pc += 1;
         break;
       }
       case 'wait_for': {
         const until = addDuration(t, ins.timeout, time);
-        if (until > now) return wait({ kind: 'wait_for', until: until.toISO()! });
+        if (until > now) return wait('wait_for', until);
         t = until;
         state.pc = ins.onTimeout;
         break;

@@ -352,6 +352,10 @@ export function applyCaps(
 ): CappedSend {
   checkCap('perDay', caps?.perDay);
   checkCap('perWeek', caps?.perWeek);
+  // The common case (no window, no holidays, nothing to count against) decides nothing.
+  if (!w && ctx.holidays.size === 0 && (sentAt.length === 0 || (caps?.perDay === undefined && caps?.perWeek === undefined))) {
+    return { at, reason: null };
+  }
   const zone = inZone(at, ctx).zone;
   const sorted = sentAt.map((s) => s.toMillis()).sort((a, b) => a - b);
   let t = at.toMillis();
