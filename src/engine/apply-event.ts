@@ -27,7 +27,8 @@ export interface ApplyResult {
 /**
  * Applies events, several per transaction. The contact rows the upserts lock serialise every
  * event of one contact across all worker processes, and the unique event id makes a redelivered
- * event a no-op. Events of one contact within a batch are applied one after another, in order.
+ * event a no-op. Events of one contact within a batch are applied one after another, in the
+ * order they happened; across batches, in the order their transactions take the contact's lock.
  *
  * Most events are opt-ins of contacts seen once in the batch: those take a bulk path (one
  * statement per table for the whole batch). Anything that reads what an earlier event wrote, or
@@ -44,6 +45,9 @@ export async function applyEvents(deps: EngineDeps, events: readonly NurtureEven
     events.forEach((e, i) => (perContact.get(e.contact.email) === 1 && isPlain(deps, e) ? bulk : oneByOne).push(i));
 
     if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
+    // Within a batch, a contact's events go in the order they happened (arrival order on ties).
+    const at = (i: number) => Date.parse(events[i]!.occurredAt);
+    oneByOne.sort((x, y) => at(x) - at(y) || x - y);
     for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
     return results;
   });
