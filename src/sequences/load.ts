@@ -103,14 +103,14 @@ export async function loadSequenceFile(file: string, displayName = file): Promis
   if (YAML_EXT.has(ext)) {
     const text = await readFile(file, 'utf8');
     const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
       return {
         problems: doc.errors.map((e) => ({
           file: displayName,
           path: '',
           line: e.linePos?.[0]?.line,
-          message: `not valid YAML: ${e.message.split('\n')[0]}`,
+          message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
           severity: 'error' as const,
         })),
       };
