@@ -16,6 +16,7 @@ export interface NewTouch {
   status: TouchRow['status'];
   subject: string | null;
   due_at: Date;
+  error?: string | null;
 }
 
 /** Inserts touches; a key seen before is skipped (a step never runs twice). Returns the ids inserted. */
