@@ -4,6 +4,7 @@ import { register as contacts } from './contacts.js';
 import { register as emit } from './emit.js';
 import { register as events } from './events.js';
 import { register as migrate } from './migrate.js';
+import { register as preview } from './preview.js';
 import { register as start } from './start.js';
 import { register as stats } from './stats.js';
 import { register as tasks } from './tasks.js';
@@ -15,6 +16,6 @@ const program = new Command('nurture')
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-for (const r of [start, worker, migrate, emit, validate, contacts, tasks, events, stats]) r(program);
+for (const r of [start, worker, migrate, emit, validate, contacts, tasks, events, stats, preview]) r(program);
 
 await program.parseAsync(process.argv);

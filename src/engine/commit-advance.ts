@@ -158,7 +158,7 @@ function touchOf(a: Action & { key: string }, base: Omit<NewTouch, 'id' | 'key' 
     case 'notify':
       return { ...common, kind: 'notify', template: null, status: 'done', due_at: new Date(a.dueAt) };
     case 'skipped':
-      return { ...common, kind: 'email', template: null, status: 'cancelled', due_at: new Date(), error: `skipped: ${a.reason}` };
+      return { ...common, kind: 'email', template: null, status: 'cancelled', due_at: new Date(a.dueAt), error: `skipped: ${a.reason}` };
     default:
       throw new Error(`action ${a.kind} makes no touch`);
   }

@@ -45,7 +45,7 @@ export type Action =
   | { kind: 'tag'; stepId: string; add: string[]; remove: string[] }
   | { kind: 'set'; stepId: string; values: Record<string, string | number | boolean | null> }
   | { kind: 'start'; stepId: string; sequence: string }
-  | { kind: 'skipped'; stepId: string; key: string; reason: 'bounced' | 'unsubscribed' };
+  | { kind: 'skipped'; stepId: string; key: string; reason: 'bounced' | 'unsubscribed'; dueAt: string };
 
 export type EnrollmentOutcome = 'active' | 'completed' | 'exited' | 'converted';
 
@@ -195,7 +195,7 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
       case 'email': {
         const key = touchKey(ins, state.loops);
         if (contact.unsubscribedAt || contact.bouncedAt) {
-          actions.push({ kind: 'skipped', stepId: ins.stepId, key, reason: contact.unsubscribedAt ? 'unsubscribed' : 'bounced' });
+          actions.push({ kind: 'skipped', stepId: ins.stepId, key, reason: contact.unsubscribedAt ? 'unsubscribed' : 'bounced', dueAt: t.toISO()! });
           state.pc += 1;
           break;
         }

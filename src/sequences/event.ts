@@ -17,7 +17,7 @@ const addressSchema = z.strictObject({
   country: z.string().min(2).max(56),
 });
 
-const contactSchema = z.strictObject({
+export const contactSchema = z.strictObject({
   email: z
     .string()
     .trim()

@@ -129,7 +129,7 @@ steps:
 
   it('skips emails to a bounced contact but carries on', () => {
     const r = advance({ ...base(program), contact: contact({ bouncedAt: START.toISO()! }), state: null, trigger: { kind: 'start' }, now: START });
-    expect(r.actions).toEqual([{ kind: 'skipped', stepId: 'welcome', key: 'welcome', reason: 'bounced' }]);
+    expect(r.actions).toEqual([{ kind: 'skipped', stepId: 'welcome', key: 'welcome', reason: 'bounced', dueAt: START.toISO() }]);
     expect(r.wakeAt).not.toBeNull();
   });
 });
