@@ -21,6 +21,7 @@ import { openQueues } from './queues.js';
 import type { PrivateRedis } from './redis-connection.js';
 import { redisConnection, resolveRedis } from './redis-connection.js';
 import { startSendsWorker } from './sends.worker.js';
+import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   /** Serve the embedded store to other CLI processes. */
   serveEmbedded: boolean;
   log: Logger;
+  /** Watch this sequences directory (and the templates) and publish valid edits while running. */
+  watchSequencesDir?: string;
   /** Which workers to run (all by default); the benchmark runs the events worker alone. */
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Overrides for tests: an existing store, a mail sender, a clock. */
@@ -104,7 +107,12 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     } else {
       await registry.refresh();
     }
-    const deps: EngineDeps = { db: store.db, registry, templates: new TemplateCache(o.templatesDir), config };
+    const templates = new TemplateCache(o.templatesDir);
+    const deps: EngineDeps = { db: store.db, registry, templates, config };
+    if (o.watchSequencesDir) {
+      const watcher = watchSequences({ sequencesDir: o.watchSequencesDir, templatesDir: o.templatesDir, registry, templates, log });
+      cleanups.push(async () => watcher.close());
+    }
     const mail = o.mail ?? (config.smtpUrl ? createSmtpSender(config.smtpUrl) : createOutboxSender(path.join(config.dataDir, 'outbox')));
     if (!o.mail) cleanups.push(() => mail.close());
 

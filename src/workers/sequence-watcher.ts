@@ -1,0 +1,64 @@
+import { watch } from 'node:fs';
+import type { FSWatcher } from 'node:fs';
+import { formatProblem } from '../errors.js';
+import type { SequenceRegistry } from '../engine/sequence-registry.js';
+import { validateProject } from '../engine/validate-project.js';
+import type { Logger } from '../logger.js';
+import type { TemplateCache } from '../templates/compile.js';
+
+const SETTLE_MS = 300;
+
+/**
+ * Live edits: when a sequence or template file changes, the project is validated again and, if
+ * it is valid, the new versions go live (contacts in flight move by step id or stay, as each
+ * file says). An edit with errors is logged and changes nothing: the running versions stay.
+ */
+export function watchSequences(o: {
+  sequencesDir: string;
+  templatesDir: string;
+  registry: SequenceRegistry;
+  templates: TemplateCache;
+  log: Logger;
+}): { close(): void; reload(): Promise<boolean> } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<boolean> = Promise.resolve(true);
+
+  const reload = async (): Promise<boolean> => {
+    const check = await validateProject(o.sequencesDir, o.templatesDir);
+    const errors = check.problems.filter((p) => p.severity === 'error');
+    if (errors.length > 0) {
+      for (const p of errors) o.log.error({ problem: formatProblem(p) }, 'sequence edit rejected');
+      o.log.error(`${errors.length} problem(s): the running sequences stay as they were`);
+      return false;
+    }
+    o.templates.clear();
+    for (const p of await o.registry.publish(check.sequences)) {
+      if (p.previous !== p.version) o.log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
+    }
+    return true;
+  };
+  const schedule = (): void => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      running = running.then(reload).catch((err: Error) => {
+        o.log.error({ err: err.message }, 'reloading sequences failed');
+        return false;
+      });
+    }, SETTLE_MS);
+  };
+  const watchers: FSWatcher[] = [];
+  for (const dir of [o.sequencesDir, o.templatesDir]) {
+    try {
+      watchers.push(watch(dir, { recursive: false }, schedule));
+    } catch (err) {
+      o.log.warn({ dir, err: (err as Error).message }, 'cannot watch for edits; restart to pick them up');
+    }
+  }
+  return {
+    close() {
+      if (timer) clearTimeout(timer);
+      for (const w of watchers) w.close();
+    },
+    reload: () => (running = running.then(reload)),
+  };
+}
