@@ -7,6 +7,7 @@ import type { EventFacts } from './match.js';
 import { matchesEvent } from './match.js';
 import type { Instruction, Program } from './program.js';
 import { instructionKey } from './program.js';
+import { scaleDuration } from './duration.js';
 import { addDuration, applyCaps, resolveWait } from './time-rules.js';
 import type { FrequencyCap, TimeContext } from './time-types.js';
 
@@ -29,6 +30,8 @@ export interface EnrollmentState {
   at: string | null;
   /** Completed iterations per repeat step id. */
   loops: Record<string, number>;
+  /** When each repeat began (ISO): iteration k is due k × every after it, whatever delays came between. */
+  anchors?: Record<string, string>;
   /**
    * Logical time: when the current instruction became due. Waits count from it rather than from
    * when a worker happened to run, so a late or restarted worker does not shift the timeline.
@@ -137,7 +140,7 @@ export function advance(input: AdvanceInput): AdvanceResult {
       const clock = late ? now : due;
       const ins = program.instructions[start.pc];
       const state: EnrollmentState = { ...start, loops: { ...start.loops }, pending: null, clock: clock.toISO()! };
-      if (p.kind === 'wait') state.pc += 1;
+      if (p.kind === 'wait') state.pc += 1; // the wait (or a repeat's turn) is over
       if (p.kind === 'wait_for') {
         if (ins?.op !== 'wait_for') throw new Error(`enrollment ${input.enrollmentId} waits for an event at ${start.at}, which is not a wait_for`);
         state.pc = ins.onTimeout;
@@ -248,8 +251,20 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
       }
       case 'loop_enter':
         state.loops[ins.stepId] = 0;
+        state.anchors = { ...state.anchors, [ins.stepId]: t.toISO()! };
         state.pc += 1;
         break;
+      case 'loop_wait': {
+        const k = (state.loops[ins.stepId] ?? 0) + 1;
+        const anchor = state.anchors?.[ins.stepId];
+        const turn = anchor ? addDuration(DateTime.fromISO(anchor, { setZone: true }), scaleDuration(ins.every, k), time) : undefined;
+        // A delay longer than the period (a window closed for days) must not bunch two touches.
+        const until = turn && turn > t ? turn : addDuration(t, ins.every, time);
+        if (until > now) return wait('wait', until);
+        t = until;
+        state.pc += 1;
+        break;
+      }
       case 'loop_test':
         state.pc = (state.loops[ins.stepId] ?? 0) >= ins.times ? ins.exit : state.pc + 1;
         break;

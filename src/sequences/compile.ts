@@ -140,10 +140,11 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
           emit({ ...base, op: 'wait', wait: s.wait });
           break;
         case 'repeat': {
-          // Each iteration waits `every`, then runs the body: 18 monthly emails span 18 months.
+          // Each iteration waits until its turn (k × every after the repeat began), then runs the
+          // body: 18 monthly emails span 18 months and keep their day of the month.
           emit({ ...base, op: 'loop_enter' });
           const test = emit({ ...base, op: 'loop_test', times: s.times, exit: -1 });
-          emit({ ...base, op: 'wait', wait: { kind: 'for', duration: s.every } });
+          emit({ ...base, op: 'loop_wait', every: s.every });
           emitList(s.steps, [...loops, stepId]);
           emit({ ...base, op: 'loop_next', back: test });
           patch(test, { exit: out.length });

@@ -173,3 +173,10 @@ export function durationLowerBoundMs(d: DurationSpec): number {
   const exactMs = (p.hours ?? 0) * HOUR_MS + (p.minutes ?? 0) * 60_000 + (p.seconds ?? 0) * 1000;
   return calendarMs + exactMs;
 }
+
+/** `n` times a duration, calendar-correct: 3 × "1 month" is "3 months", not 90 days. */
+export function scaleDuration(d: DurationSpec, n: number): DurationSpec {
+  if (d.kind === 'business_days') return { kind: 'business_days', days: d.days * n, text: `${n} × ${d.text}` };
+  const parts = Object.fromEntries(Object.entries(d.parts).map(([k, v]) => [k, (v as number) * n]));
+  return { kind: 'calendar', parts, text: `${n} × ${d.text}` };
+}

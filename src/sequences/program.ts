@@ -19,6 +19,7 @@ export type Instruction =
   | (Base & { op: 'call_task'; note: string; due: DurationSpec; priority: 'normal' | 'high' })
   | (Base & { op: 'wait'; wait: WaitSpec })
   | (Base & { op: 'loop_enter' })
+  | (Base & { op: 'loop_wait'; every: DurationSpec })
   | (Base & { op: 'loop_test'; times: number; exit: number })
   | (Base & { op: 'loop_next'; back: number })
   | (Base & { op: 'wait_for'; matcher: EventMatcher; step: string | undefined; timeout: DurationSpec; onEvent: number; onTimeout: number })

@@ -56,6 +56,18 @@ describe('advance: the example sequence over 18 months', () => {
     }
   });
 
+  it('keeps the monthly cadence: a send delayed by its window does not push the later months back', () => {
+    const monthly = touches.filter((a) => a.kind === 'email' && a.template === 'monthly-value').map((a) => DateTime.fromISO(a.kind === 'email' ? a.dueAt : '', { zone: ZONE }));
+    // The repeat begins on Sun 29 Nov (the day of the call): every month on the 29th (28th in
+    // February 2027), or the next weekday morning when the 29th is a weekend.
+    for (const [k, t] of monthly.entries()) {
+      const turn = DateTime.fromISO('2026-11-29T10:00:00', { zone: ZONE }).plus({ months: k + 1 });
+      expect(t >= turn).toBe(true);
+      expect(t.diff(turn, 'days').days).toBeLessThan(3);
+    }
+    expect(monthly.filter((t) => t.day === 29 || (t.month === 2 && t.day === 28)).length).toBeGreaterThanOrEqual(12);
+  });
+
   it('gives the same timeline when the state is saved and reloaded between every step', () => {
     let state: EnrollmentState | null = null;
     let now = START;
