@@ -1,19 +1,27 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { sql } from 'kysely';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, sql } from 'kysely';
 import { openStore } from '../../src/db/database.js';
 import type { Store, StoreKind } from '../../src/db/database.js';
+import { stopEmbeddedServerFor } from '../../src/db/embedded-server.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { PGliteDialect } from '../../src/db/pglite-dialect.js';
+import type { Database } from '../../src/db/schema.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
+import { POSTGRES_TEST_URL } from './services.js';
 
 /**
  * Test stores. Postgres: a fresh schema `t_<random>` in the `test` database, migrated; cleanup
- * drops it. PGlite: a fresh embedded store in a temp directory, migrated; cleanup deletes it.
+ * drops it and closes the pool. PGlite: a fresh in-memory PGlite, migrated (copied from a template
+ * made once per process); cleanup closes it. Tests of the on-disk embedded store (lock file,
+ * socket server) use openStore with a temp dataDir directly.
  */
 
-export const TEST_DATABASE_URL = process.env.DATABASE_URL_TEST ?? 'postgres://127.0.0.1:5432/test';
+/** DATABASE_URL_TEST or postgres://127.0.0.1:5432/test, with the OS user when the URL names none. */
+export const TEST_DATABASE_URL = POSTGRES_TEST_URL;
 
 export type TestStore = Store & { cleanup(): Promise<void> };
 
@@ -64,20 +72,35 @@ async function createPostgresStore(): Promise<TestStore> {
   };
 }
 
+/** A migrated PGlite data directory, made once per test process: a fresh PGlite costs seconds (initdb). */
+let template: Promise<File | Blob> | undefined;
+
+function migratedTemplate(): Promise<File | Blob> {
+  template ??= (async () => {
+    const pglite = new PGlite();
+    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+    try {
+      await migrateToLatest(db);
+      return await pglite.dumpDataDir('none');
+    } finally {
+      await db.destroy();
+      await pglite.close();
+    }
+  })();
+  return template;
+}
+
 async function createPgliteStore(): Promise<TestStore> {
-  const dataDir = await mkdtemp(path.join(tmpdir(), 'nurture-test-'));
-  const store = await openStore({ dataDir });
+  const pglite = new PGlite({ loadDataDir: await migratedTemplate() });
+  await pglite.waitReady;
+  const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
+  await migrateToLatest(db); // a no-op unless a migration was added since the template was made
   let done: Promise<void> | undefined;
-  return {
-    ...store,
-    close: () => store.close(),
-    cleanup: () =>
-      (done ??= (async () => {
-        try {
-          await store.close();
-        } finally {
-          await rm(dataDir, { recursive: true, force: true });
-        }
-      })()),
-  };
+  const close = () =>
+    (done ??= (async () => {
+      await stopEmbeddedServerFor(pglite);
+      await db.destroy();
+      if (!pglite.closed) await pglite.close();
+    })());
+  return { db, kind: 'pglite', describe: 'PGlite (in memory, test)', pglite, close, cleanup: close };
 }
