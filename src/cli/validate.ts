@@ -37,7 +37,10 @@ export function register(program: Command): void {
         } else {
           for (const p of check.problems) stdout.line(formatProblem(p));
           for (const s of check.sequences) stdout.line(`ok ${s.file}: sequence ${s.program.sequenceId} (version ${s.program.version}, ${s.program.steps.size} steps)`);
-          if (report && 'impact' in report) for (const line of formatEditImpact(report.impact)) stdout.line(line);
+          if (report && 'impact' in report) {
+            for (const line of formatEditImpact(report.impact)) stdout.line(line);
+            if (report.impact.length === 0) stdout.line('in-flight report: no live sequence is changed by these files');
+          }
           if (report && 'skipped' in report) stdout.line(`in-flight report skipped: ${report.skipped}`);
           stdout.line(
             errors === 0
@@ -87,7 +90,8 @@ export async function inFlightReport(loaded: readonly LoadedSequence[], want: bo
   try {
     return { impact: await editImpact(store.db, storedPrograms(store.db), loaded) };
   } catch (err) {
-    return { skipped: `the store could not be read: ${(err as Error).message}` };
+    const missing = (err as { code?: unknown }).code === '42P01'; // undefined_table
+    return { skipped: missing ? 'the store has no tables yet (run `nurture migrate`)' : `the store could not be read: ${(err as Error).message}` };
   } finally {
     await store.close();
   }
