@@ -4,9 +4,11 @@ import { DateTime } from 'luxon';
 import { failedEventsById, findEvent, listFailedEvents } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
 import { NotFoundError } from '../errors.js';
-import type { Rendered, ViewOptions } from './contacts.js';
-import { emit, formatInstant, parseLimit, table, truncate } from './contacts.js';
-import { action, config, withStore } from './shared.js';
+import type { ViewOptions } from './contacts.js';
+import type { Rendered } from './format.js';
+import { emit, formatInstant, parseLimit, table, truncate } from './format.js';
+import { action, config } from './shared.js';
+import { withStore } from './with-store.js';
 
 /** `nurture events failed` (events that could never be applied) and `nurture events show ID`. */
 

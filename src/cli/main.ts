@@ -1,21 +1,31 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { register as contacts } from './contacts.js';
-import { register as emit } from './emit.js';
-import { register as events } from './events.js';
-import { register as migrate } from './migrate.js';
-import { register as preview } from './preview.js';
-import { register as start } from './start.js';
-import { register as stats } from './stats.js';
-import { register as tasks } from './tasks.js';
-import { register as validate } from './validate.js';
-import { register as worker } from './worker.js';
+
+/**
+ * Each command lives in its own module; only the one being run is loaded (the rest pull in
+ * BullMQ, pg and PGlite), so `nurture preview` and `nurture validate` start fast. Without a
+ * known command name, all are loaded for the help text and commander's suggestions.
+ */
+const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
+  start: () => import('./start.js'),
+  worker: () => import('./worker.js'),
+  migrate: () => import('./migrate.js'),
+  emit: () => import('./emit.js'),
+  validate: () => import('./validate.js'),
+  preview: () => import('./preview.js'),
+  contacts: () => import('./contacts.js'),
+  tasks: () => import('./tasks.js'),
+  events: () => import('./events.js'),
+  stats: () => import('./stats.js'),
+};
 
 const program = new Command('nurture')
   .description('Nurture: follow up every opt-in until they are ready to talk, then hand them to sales')
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 
-for (const r of [start, worker, migrate, emit, validate, contacts, tasks, events, stats, preview]) r(program);
+const name = process.argv[2];
+const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
+for (const module of await Promise.all(load.map((l) => l()))) module.register(program);
 
 await program.parseAsync(process.argv);

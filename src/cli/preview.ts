@@ -18,7 +18,7 @@ import { simulate } from '../sequences/simulate.js';
 import { isValidZone } from '../sequences/zones.js';
 import type { CompiledTemplate } from '../templates/compile.js';
 import { TemplateCache } from '../templates/compile.js';
-import type { Rendered } from './contacts.js';
+import type { Rendered } from './format.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
 
 /**

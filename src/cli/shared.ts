@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
-import type { Store } from '../db/database.js';
-import { openStore } from '../db/database.js';
 import { NurtureError } from '../errors.js';
 
 /** Exit codes: 1 the input is wrong (validation, bad flags), 2 a service is missing, 3 a bug. */
@@ -24,16 +22,6 @@ export const stdout: Out = {
 
 export function config(): Config {
   return loadConfig(process.env);
-}
-
-/** Opens the store for a short command (no migrations when reaching a running engine's store). */
-export async function withStore<T>(cfg: Config, fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore({ databaseUrl: cfg.databaseUrl, dataDir: cfg.dataDir, poolSize: 2 });
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
 }
 
 /** Wraps a command's action: a NurtureError is one clear line on stderr, never a stack trace. */

@@ -7,9 +7,11 @@ import { countFailedEvents } from '../db/event-repository.js';
 import type { Database, TaskKind } from '../db/schema.js';
 import { openTaskCounts } from '../db/task-repository.js';
 import { emailStatusCounts } from '../db/touch-repository.js';
-import type { Rendered, ViewOptions } from './contacts.js';
-import { emit, formatInstant, humanDuration, parseInstant } from './contacts.js';
-import { action, config, withStore } from './shared.js';
+import type { ViewOptions } from './contacts.js';
+import type { Rendered } from './format.js';
+import { emit, formatInstant, humanDuration, parseInstant } from './format.js';
+import { action, config } from './shared.js';
+import { withStore } from './with-store.js';
 
 /**
  * `nurture stats`: the numbers everyone asks for. With `--since`, the opt-in figures are about

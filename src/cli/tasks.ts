@@ -13,9 +13,12 @@ import { SequenceRegistry } from '../engine/sequence-registry.js';
 import { ConfigError, NotFoundError } from '../errors.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import { TemplateCache } from '../templates/compile.js';
-import type { Rendered, ViewOptions } from './contacts.js';
-import { emit, formatAddress, formatInstant, iso, parseChoice, parseInstant, parseLimit, relativeTime, requireContact, truncate } from './contacts.js';
-import { action, config, withStore } from './shared.js';
+import type { ViewOptions } from './contacts.js';
+import type { Rendered } from './format.js';
+import { requireContact } from './contacts.js';
+import { emit, formatAddress, formatInstant, iso, parseChoice, parseInstant, parseLimit, relativeTime, truncate } from './format.js';
+import { action, config } from './shared.js';
+import { withStore } from './with-store.js';
 
 /** `nurture tasks [list]`, `nurture tasks show ID`, `nurture tasks done ID --outcome TEXT`. */
 

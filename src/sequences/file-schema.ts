@@ -418,7 +418,8 @@ export const SEQUENCE_SCHEMA_ID = 'urn:nurture:schema:sequence';
 
 /** The JSON Schema of a sequence file, as written to schema/sequence.schema.json. */
 export function sequenceJsonSchema(): Record<string, unknown> {
-  const { $schema, ...body } = z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-2020-12' });
+  // Draft-07: the YAML language server (most editors' YAML support) fully supports it, not 2020-12.
+  const { $schema, ...body } = z.toJSONSchema(fileSchema, { io: 'input', target: 'draft-07' });
   return {
     $schema,
     $id: SEQUENCE_SCHEMA_ID,

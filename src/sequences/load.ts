@@ -1,6 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createJiti } from 'jiti';
 import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { FileProblem } from '../errors.js';
@@ -128,6 +127,8 @@ export async function loadSequenceFile(file: string, displayName = file): Promis
   if (CODE_EXT.has(ext)) {
     let mod: unknown;
     try {
+      // Loaded only for TypeScript sequences: most projects never need it.
+      const { createJiti } = await import('jiti');
       const jiti = createJiti(import.meta.url, { moduleCache: false });
       mod = await jiti.import(path.resolve(file), { default: true });
     } catch (err) {

@@ -18,8 +18,12 @@ function header(raw: string, name: string): string {
   return m ? m[1]!.replace(/\r?\n[ \t]+/g, ' ').trim() : '';
 }
 
-/** A real SMTP server on a free port that keeps every message it accepts. */
-export async function startTestSmtp(): Promise<TestSmtp> {
+/**
+ * A real SMTP server on a free port that keeps every message it receives. With `holdNth`, the
+ * nth message is kept but never answered: the sender cannot know it arrived, which is exactly the
+ * send a crash leaves in doubt.
+ */
+export async function startTestSmtp(opts: { holdNth?: number } = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -36,9 +40,14 @@ export async function startTestSmtp(): Promise<TestSmtp> {
           subject: header(raw, 'Subject'),
           raw,
         });
-        callback();
+        if (received.length !== opts.holdNth) callback();
       });
     },
+  });
+  // A client killed mid-conversation (the crash tests do that on purpose) resets its connection:
+  // that is the client's problem, not the server's, and must not surface as an uncaught error.
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const port = (server.server.address() as { port: number }).port;

@@ -145,9 +145,9 @@ describe('schema/sequence.schema.json', () => {
 
   it('describes every step kind as one closed object that requires that kind key and no other', () => {
     const schema = JSON.parse(renderSequenceJsonSchema()) as {
-      $defs: { step: { oneOf: { required: string[]; additionalProperties: boolean; description?: string }[] } };
+      definitions: { step: { oneOf: { required: string[]; additionalProperties: boolean; description?: string }[] } };
     };
-    const kinds = schema.$defs.step.oneOf.map((branch) => {
+    const kinds = schema.definitions.step.oneOf.map((branch) => {
       expect(branch.additionalProperties).toBe(false);
       expect(branch.description).toBeTruthy();
       const own = branch.required.filter((k) => (STEP_KINDS as readonly string[]).includes(k));
