@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { LineCounter, isNode, parseDocument } from 'yaml';
+import { parseYamlDocument } from './yaml-document.js';
 import { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { parseDuration } from './duration.js';
@@ -199,27 +199,6 @@ export function parseEventsScript(
 
 /** Parses the YAML text of a script, with line numbers in its problems. */
 export function parseEventsScriptText(text: string, o: EventsScriptOptions): EventsScriptResult {
-  const file = o.file ?? 'events script';
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    return {
-      events: [],
-      problems: doc.errors.map((e) => ({
-        file,
-        path: '',
-        line: e.linePos?.[0]?.line,
-        message: `not valid YAML: ${e.message.split('\n')[0]}`,
-        severity: 'error' as const,
-      })),
-    };
-  }
-  const lineOf = (p: readonly PropertyKey[]): number | undefined => {
-    for (let n = p.length; n >= 0; n--) {
-      const node = doc.getIn(p.slice(0, n) as unknown[], true);
-      if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
-    }
-    return undefined;
-  };
-  return parseEventsScript(doc.toJS(), o, lineOf);
+  const doc = parseYamlDocument(text, o.file ?? 'events script');
+  return doc.ok ? parseEventsScript(doc.value, o, doc.lineOf) : { events: [], problems: doc.problems };
 }

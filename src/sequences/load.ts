@@ -1,11 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { LineCounter, isNode, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { compileSequence } from './compile.js';
 import type { Program } from './program.js';
 import { sequenceSchema } from './schema.js';
+import { parseYamlDocument } from './yaml-document.js';
 
 /**
  * Reads sequence files (YAML, or TypeScript/JavaScript exporting `defineSequence(...)` as
@@ -100,29 +100,8 @@ function lineOfDotted(dotted: string, lineOf: (p: readonly PropertyKey[]) => num
 export async function loadSequenceFile(file: string, displayName = file): Promise<{ program?: Program; problems: FileProblem[] }> {
   const ext = path.extname(file);
   if (YAML_EXT.has(ext)) {
-    const text = await readFile(file, 'utf8');
-    const lines = new LineCounter();
-    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-      return {
-        problems: doc.errors.map((e) => ({
-          file: displayName,
-          path: '',
-          line: e.linePos?.[0]?.line,
-          message: `not valid YAML: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-          severity: 'error' as const,
-        })),
-      };
-    }
-    const lineOf = (p: readonly PropertyKey[]): number | undefined => {
-      // A missing field has no node: report the line of the nearest parent that exists.
-      for (let n = p.length; n >= 0; n--) {
-        const node = doc.getIn(p.slice(0, n) as unknown[], true);
-        if (isNode(node) && node.range) return lines.linePos(node.range[0]).line;
-      }
-      return undefined;
-    };
-    return validateSequence(doc.toJS(), displayName, lineOf);
+    const doc = parseYamlDocument(await readFile(file, 'utf8'), displayName);
+    return doc.ok ? validateSequence(doc.value, displayName, doc.lineOf) : { problems: doc.problems };
   }
   if (CODE_EXT.has(ext)) {
     let mod: unknown;

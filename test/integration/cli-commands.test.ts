@@ -11,13 +11,11 @@ import { listTasksView, parseTaskFlags, parseTaskId, runTaskDone, showTask } fro
 import { recordFailedEvent } from '../../src/db/event-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
-import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { ConfigError, NotFoundError } from '../../src/errors.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
-import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
-import { TemplateCache } from '../../src/templates/compile.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
+import { createTestDeps } from '../support/engine.js';
 import { createTestStore } from '../support/postgres.js';
 
 /**
@@ -65,20 +63,7 @@ describe('inspection commands', () => {
     await writeFile(path.join(templatesDir, 'welcome.hbs'), '---\nsubject: Welcome\n---\n<p>Hi {{default firstName "there"}}</p>\n');
     await writeFile(path.join(templatesDir, 'monthly.hbs'), '---\nsubject: This month\n---\n<p>News</p>\n');
     await writeFile(path.join(templatesDir, 'hello-postcard.hbs'), '---\nsubject: Hello card\n---\n<p>Dear {{default firstName "friend"}}, hello from us.</p>\n');
-    const registry = new SequenceRegistry(store.db);
-    await registry.publish([{ file: 'welcome.yaml', program: programFromYaml(SEQUENCE, 'welcome.yaml') }]);
-    deps = {
-      db: store.db,
-      registry,
-      templates: new TemplateCache(templatesDir),
-      config: {
-        defaultZone: 'UTC',
-        caps: undefined,
-        promotion: DEFAULT_PROMOTION_RULES,
-        leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
-        from: 'Nurture <nurture@example.com>',
-      },
-    };
+    ({ deps } = await createTestDeps(store.db, [{ file: 'welcome.yaml', program: programFromYaml(SEQUENCE, 'welcome.yaml') }], templatesDir));
 
     const address = { line1: '1 Main St', city: 'Springfield', postalCode: '62701', country: 'US' };
     // Ann: opted in Monday, asked for an appointment 2 days 4 h later.

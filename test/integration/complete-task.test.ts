@@ -7,12 +7,10 @@ import { completeTask as markTaskDone } from '../../src/db/task-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { completeTask, taskOutcomeEventId } from '../../src/engine/complete-task.js';
-import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
-import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
-import { TemplateCache } from '../../src/templates/compile.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
+import { createTestDeps } from '../support/engine.js';
 import { createTestStore } from '../support/postgres.js';
 
 /** completeTask against real PostgreSQL, with contacts and tasks made by the engine itself. */
@@ -59,20 +57,7 @@ describe('completeTask', () => {
     await writeFile(path.join(templatesDir, 'welcome.hbs'), '---\nsubject: Welcome\n---\n<p>Hi {{default firstName "there"}}</p>\n');
     await writeFile(path.join(templatesDir, 'monthly.hbs'), '---\nsubject: This month\n---\n<p>News</p>\n');
     await writeFile(path.join(templatesDir, 'hello-postcard.hbs'), '<p>Dear {{default firstName "friend"}}, hello from us.</p>\n');
-    const registry = new SequenceRegistry(store.db);
-    await registry.publish([{ file: 'nurture.yaml', program: programFromYaml(SEQUENCE, 'nurture.yaml') }]);
-    deps = {
-      db: store.db,
-      registry,
-      templates: new TemplateCache(templatesDir),
-      config: {
-        defaultZone: 'UTC',
-        caps: undefined,
-        promotion: DEFAULT_PROMOTION_RULES,
-        leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
-        from: 'Nurture <nurture@example.com>',
-      },
-    };
+    ({ deps } = await createTestDeps(store.db, [{ file: 'nurture.yaml', program: programFromYaml(SEQUENCE, 'nurture.yaml') }], templatesDir));
     for (const [email, name] of [
       ['ann@example.com', 'Ann'],
       ['bob@example.com', 'Bob'],

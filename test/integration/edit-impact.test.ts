@@ -8,13 +8,11 @@ import { enrollmentsByStep } from '../../src/db/sequence-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { editImpact, storedPrograms } from '../../src/engine/edit-impact.js';
-import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
-import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
-import { TemplateCache } from '../../src/templates/compile.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
+import { createTestDeps } from '../support/engine.js';
 import { TEST_DATABASE_URL, createTestStore } from '../support/postgres.js';
 
 /**
@@ -91,21 +89,9 @@ describe('editImpact', () => {
     for (const name of ['welcome', 'guide', 'monthly', 'goodbye', 'postcard']) {
       await writeFile(path.join(templatesDir, `${name}.hbs`), `---\nsubject: ${name}\n---\n<p>${name}</p>\n`);
     }
-    const registry = new SequenceRegistry(store.db);
-    const [published] = await registry.publish([file(V1)]);
-    v1 = published!.version;
-    deps = {
-      db: store.db,
-      registry,
-      templates: new TemplateCache(templatesDir),
-      config: {
-        defaultZone: 'UTC',
-        caps: undefined,
-        promotion: DEFAULT_PROMOTION_RULES,
-        leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
-        from: 'Nurture <nurture@example.com>',
-      },
-    };
+    const created = await createTestDeps(store.db, [file(V1)], templatesDir);
+    deps = created.deps;
+    v1 = created.published[0]!.version;
     // At step welcome: opted in on a Saturday, the welcome email waits for Monday 09:00.
     for (const who of ['sat1', 'sat2', 'sat3']) await optIn(`${who}@example.com`, utc('2026-11-21T10:00:00Z'));
     // At welcome-wait: opted in on a Monday, welcome sent.

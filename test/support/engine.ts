@@ -6,6 +6,10 @@ import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
+import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
+import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
+import { TemplateCache } from '../../src/templates/compile.js';
 import { createLogger } from '../../src/logger.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
@@ -131,4 +135,27 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (last: ${String(last)})`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** Engine dependencies for tests that call the engine directly (no queues), with a fixed config. */
+export async function createTestDeps(
+  db: Store['db'],
+  sequences: LoadedSequence[],
+  templatesDir: string,
+): Promise<{ deps: EngineDeps; published: { sequenceId: string; version: string; previous: string | null }[] }> {
+  const registry = new SequenceRegistry(db);
+  const published = await registry.publish(sequences);
+  const deps: EngineDeps = {
+    db,
+    registry,
+    templates: new TemplateCache(templatesDir),
+    config: {
+      defaultZone: 'UTC',
+      caps: undefined,
+      promotion: DEFAULT_PROMOTION_RULES,
+      leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
+      from: 'Nurture <nurture@example.com>',
+    },
+  };
+  return { deps, published };
 }
