@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 
 /**
  * Every queue, job name, payload and job id in one place. Producers outside Nurture need only
@@ -13,13 +14,11 @@ export const WAKE_JOB = 'wake';
 export const SENDS_QUEUE = 'nurture-sends';
 export const SEND_JOB = 'send';
 
-export interface WakePayload {
-  enrollmentId: string;
-  version: number;
-}
-export interface SendPayload {
-  touchId: string;
-}
+// Internal payloads are still parsed: Redis is a boundary, and a malformed job must fail alone.
+export const wakePayloadSchema = z.strictObject({ enrollmentId: z.uuid(), version: z.number().int().min(0) });
+export const sendPayloadSchema = z.strictObject({ touchId: z.uuid() });
+export type WakePayload = z.output<typeof wakePayloadSchema>;
+export type SendPayload = z.output<typeof sendPayloadSchema>;
 
 // Deterministic ids: the sweeper may offer the same work many times; Redis keeps one job.
 export const wakeJobId = (p: WakePayload): string => `wake-${p.enrollmentId}-v${p.version}`;

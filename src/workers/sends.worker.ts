@@ -4,12 +4,14 @@ import { finishSend } from '../db/touch-repository.js';
 import { sendTouch } from '../engine/send-touch.js';
 import { TemplateError } from '../errors.js';
 import type { SendPayload } from './queues.js';
-import { SEND_ATTEMPTS, SENDS_QUEUE } from './queues.js';
+import { SEND_ATTEMPTS, SENDS_QUEUE, sendPayloadSchema } from './queues.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** One job per email: the only non-idempotent side effect, isolated so a retry never sends twice. */
 export function startSendsWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job<SendPayload>): Promise<string> => {
+    const payload = sendPayloadSchema.safeParse(job.data);
+    if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
     try {
       const r = await sendTouch(ctx.deps, ctx.mail, job.data.touchId, ctx.clock());
       if (r.status === 'sent' && r.inDoubt) ctx.log.warn({ touchId: job.data.touchId, messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');

@@ -1,16 +1,18 @@
-import { Worker } from 'bullmq';
+import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { wakeEnrollment } from '../engine/wake-enrollment.js';
 import type { WakePayload } from './queues.js';
-import { WAKES_QUEUE } from './queues.js';
+import { WAKES_QUEUE, wakePayloadSchema } from './queues.js';
 import { scheduleAfterCommit } from './schedule.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** Runs enrollments whose wait is over. Stale jobs (older wake_version) are no-ops by design. */
 export function startWakesWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job<WakePayload>): Promise<string> => {
+    const payload = wakePayloadSchema.safeParse(job.data);
+    if (!payload.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${payload.error.issues[0]?.message}`);
     const now = ctx.clock();
-    const r = await wakeEnrollment(ctx.deps, job.data.enrollmentId, job.data.version, now);
+    const r = await wakeEnrollment(ctx.deps, payload.data.enrollmentId, payload.data.version, now);
     await scheduleAfterCommit(ctx.queues, r.after, now.toMillis(), ctx.horizonMs);
     return r.status;
   };

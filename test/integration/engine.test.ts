@@ -43,7 +43,7 @@ describe.each(['postgres', 'pglite'] as const)('engine on %s', (kind) => {
     await t?.stop();
     await smtp?.close();
     await store?.cleanup();
-    await rm(templatesDir, { recursive: true, force: true });
+    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
   });
   afterEach(() => {
     smtp.received.length = 0;

@@ -68,8 +68,8 @@ describe('live edits of a sequence file', () => {
     redis.disconnect();
     await smtp?.close();
     await store?.cleanup();
-    await rm(templatesDir, { recursive: true, force: true });
-    await rm(sequencesDir, { recursive: true, force: true });
+    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
+    if (sequencesDir) await rm(sequencesDir, { recursive: true, force: true });
   });
 
   it('moves a contact waiting at a surviving step onto the new version, and rejects a broken edit', async () => {

@@ -41,7 +41,7 @@ describe('events of one contact across two worker processes', () => {
     await a?.stop();
     await smtp?.close();
     await store?.cleanup();
-    await rm(templatesDir, { recursive: true, force: true });
+    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
   });
 
   it('serialises them: one enrollment, one welcome, one promotion, one lead call per contact', async () => {

@@ -7,7 +7,7 @@ import { POSTGRES_TEST_URL } from './services.js';
  * DATABASE_URL and the default `public` schema). Dropped, connections and all, at the end.
  */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `nurture_e2e_${randomBytes(5).toString('hex')}`;
+  const name = `nurture_t_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL });
   await admin.connect();
   try {

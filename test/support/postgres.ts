@@ -1,10 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, sql } from 'kysely';
+import { Kysely } from 'kysely';
 import { openStore } from '../../src/db/database.js';
+import { createTestDatabase } from './databases.js';
 import type { Store, StoreKind } from '../../src/db/database.js';
 import { stopEmbeddedServerFor } from '../../src/db/embedded-server.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
@@ -14,8 +14,8 @@ import { ServiceUnavailableError } from '../../src/errors.js';
 import { POSTGRES_TEST_URL } from './services.js';
 
 /**
- * Test stores. Postgres: a fresh schema `t_<random>` in the `test` database, migrated; cleanup
- * drops it and closes the pool. PGlite: a fresh in-memory PGlite, migrated (copied from a template
+ * Test stores. Postgres: a fresh database `nurture_t_<random>`, migrated; cleanup closes the
+ * pool and drops it. PGlite: a fresh in-memory PGlite, migrated (copied from a template
  * made once per process); cleanup closes it. Tests of the on-disk embedded store (lock file,
  * socket server) use openStore with a temp dataDir directly.
  */
@@ -52,11 +52,22 @@ export async function createTestStore(kind: StoreKind): Promise<TestStore> {
   return kind === 'postgres' ? createPostgresStore() : createPgliteStore();
 }
 
+/**
+ * A database of its own, not just a schema: Kysely's migrator introspects every table of the
+ * database it migrates, and another test file dropping its schema at that moment makes the
+ * introspection fail ("schema t_... does not exist"). Databases do not see each other.
+ */
 async function createPostgresStore(): Promise<TestStore> {
   await assertPostgresAnswering();
-  const schema = `t_${randomBytes(6).toString('hex')}`;
+  const database = await createTestDatabase();
   const dataDir = path.join(tmpdir(), 'nurture-unused');
-  const store = await openStore({ databaseUrl: TEST_DATABASE_URL, dataDir, schema, poolSize: 5 });
+  let store: Store;
+  try {
+    store = await openStore({ databaseUrl: database.url, dataDir, poolSize: 5 });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   let done: Promise<void> | undefined;
   return {
     ...store,
@@ -64,9 +75,9 @@ async function createPostgresStore(): Promise<TestStore> {
     cleanup: () =>
       (done ??= (async () => {
         try {
-          await sql`drop schema if exists ${sql.id(schema)} cascade`.execute(store.db);
-        } finally {
           await store.close();
+        } finally {
+          await database.drop();
         }
       })()),
   };
