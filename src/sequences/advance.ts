@@ -10,6 +10,7 @@ import { instructionKey } from './program.js';
 import { scaleDuration } from './duration.js';
 import { addDuration, applyCaps, resolveWait } from './time-rules.js';
 import type { FrequencyCap, TimeContext } from './time-types.js';
+import { zoneNamed } from './zones.js';
 
 /**
  * The heart of Nurture: given a compiled sequence, an enrollment's state, the contact, what
@@ -177,7 +178,7 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
   const time = timeContextFor(program, contact, settings);
   const actions: Action[] = [];
   const recent: DateTime[] = input.recentEmails.map((s) => DateTime.fromISO(s));
-  let t: DateTime = clockAt.setZone(time.zone);
+  let t: DateTime = clockAt.setZone(zoneNamed(time.zone));
 
   const finish = (outcome: EnrollmentOutcome, wakeAt: DateTime | null = null): AdvanceResult => {
     const ins = program.instructions[state.pc];

@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { zoneNamed } from './zones.js';
 import type { Zone } from 'luxon';
 import { WEEKDAYS } from './time-types.js';
 import type { DurationSpec, FrequencyCap, SendWindow, TimeContext, WaitSpec, Weekday } from './time-types.js';
@@ -65,7 +66,7 @@ function wallMs(local: DateTime): number {
 
 function inZone(dt: DateTime, ctx: TimeContext): DateTime {
   if (!dt.isValid) throw new Error(`Invalid instant: ${dt.invalidExplanation ?? dt.invalidReason ?? 'unknown'}`);
-  const local = dt.setZone(ctx.zone);
+  const local = dt.setZone(zoneNamed(ctx.zone));
   if (!local.isValid) throw new Error(`"${ctx.zone}" is not an IANA time zone (e.g. "America/Chicago")`);
   return local;
 }
