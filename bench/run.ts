@@ -99,6 +99,7 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
     NURTURE_LOG_LEVEL: 'warn',
     ...(process.env.NURTURE_EVENT_CONCURRENCY ? { NURTURE_EVENT_CONCURRENCY: process.env.NURTURE_EVENT_CONCURRENCY } : {}),
     ...(process.env.NURTURE_DB_POOL ? { NURTURE_DB_POOL: process.env.NURTURE_DB_POOL } : {}),
+    ...(process.env.NURTURE_EVENT_BATCH ? { NURTURE_EVENT_BATCH: process.env.NURTURE_EVENT_BATCH } : {}),
     NURTURE_DATA_DIR: path.join(ROOT, '.nurture-bench'),
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool });

@@ -56,7 +56,8 @@ const envSchema = z.object({
   NURTURE_LEAD_CALL_DUE: durationText('1 hour'),
   NURTURE_SWEEP_INTERVAL_MS: int(2_000, 100),
   NURTURE_SCHEDULE_HORIZON_MS: int(120_000, 1_000),
-  NURTURE_EVENT_CONCURRENCY: int(100),
+  NURTURE_EVENT_CONCURRENCY: int(400),
+  NURTURE_EVENT_BATCH: int(200),
   NURTURE_WAKE_CONCURRENCY: int(16),
   NURTURE_SEND_CONCURRENCY: int(8),
   NURTURE_LOCK_MS: int(30_000, 1_000),
@@ -78,6 +79,7 @@ export interface Config {
   sweepIntervalMs: number;
   horizonMs: number;
   concurrency: { events: number; wakes: number; sends: number };
+  eventBatch: number;
   lockMs: number;
   dbPool: number;
   logLevel: z.output<typeof envSchema>['NURTURE_LOG_LEVEL'];
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalMs: e.NURTURE_SWEEP_INTERVAL_MS,
     horizonMs: e.NURTURE_SCHEDULE_HORIZON_MS,
     concurrency: { events: e.NURTURE_EVENT_CONCURRENCY, wakes: e.NURTURE_WAKE_CONCURRENCY, sends: e.NURTURE_SEND_CONCURRENCY },
+    eventBatch: e.NURTURE_EVENT_BATCH,
     lockMs: e.NURTURE_LOCK_MS,
     dbPool: e.NURTURE_DB_POOL,
     logLevel: e.NURTURE_LOG_LEVEL,

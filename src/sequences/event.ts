@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { DateTime } from 'luxon';
 import { isValidZone } from './zones.js';
 
 /**
@@ -38,9 +37,8 @@ export const contactSchema = z.strictObject({
 export const eventSchema = z.strictObject({
   id: z.string().min(1).max(200),
   type: z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'is not an event type (lower-case letters, digits, "_", ".", ":", "-")'),
-  occurredAt: z.string().refine((s) => DateTime.fromISO(s, { setZone: true }).isValid && /T/.test(s), {
-    message: 'is not an ISO 8601 instant (e.g. "2026-11-22T10:00:00Z")',
-  }),
+  // An instant needs its offset (or Z): a bare local time would mean whatever zone the worker runs in.
+  occurredAt: z.iso.datetime({ offset: true, message: 'is not an ISO 8601 instant with Z or an offset (e.g. "2026-11-22T10:00:00Z")' }),
   contact: contactSchema,
   data: z.record(z.string(), z.unknown()).default({}),
 });

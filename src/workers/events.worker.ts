@@ -41,7 +41,8 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
       );
       return results;
     },
-    ctx.concurrency.events,
+    // Several batches in flight: one is collected while another is in the database.
+    Math.min(ctx.concurrency.events, ctx.eventBatch),
     2,
   );
   const process = async (job: Job, token?: string): Promise<string> => {

@@ -124,6 +124,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       clock,
       horizonMs: config.horizonMs,
       concurrency: config.concurrency,
+      eventBatch: config.eventBatch,
       workerOptions: workerOptionsFactory(consumer, config.queuePrefix, config.lockMs),
     };
     const roles = { events: true, wakes: true, sends: true, ...o.workers };

@@ -15,6 +15,8 @@ export interface WorkerContext {
   clock: () => DateTime;
   horizonMs: number;
   concurrency: { events: number; wakes: number; sends: number };
+  /** Most events applied in one transaction. */
+  eventBatch: number;
   workerOptions(concurrency: number): WorkerOptions;
 }
 
