@@ -38,6 +38,7 @@ describe('nurture start, killed with SIGKILL mid-run and restarted', () => {
   let smtp: TestSmtp;
   let env: NodeJS.ProcessEnv;
   let daemon: Daemon | undefined;
+  let extra: Daemon | undefined;
   let prefix: string;
 
   beforeAll(async () => {
@@ -64,7 +65,7 @@ describe('nurture start, killed with SIGKILL mid-run and restarted', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (daemon && daemon.child.exitCode === null) daemon.child.kill('SIGKILL');
+    for (const d of [daemon, extra]) if (d && d.child.exitCode === null) d.child.kill('SIGKILL');
     await smtp?.close();
     await db?.drop();
     const redis = new Redis(REDIS_TEST_URL);
@@ -93,7 +94,9 @@ describe('nurture start, killed with SIGKILL mid-run and restarted', () => {
 
     // The same opt-ins again: a producer retrying after the crash must not double anything.
     await runCli(['emit', '--file', 'events.jsonl'], { env, cwd: work });
+    // Back with two processes: the engine and one more worker, sharing the queues and the database.
     daemon = await startDaemon(['start'], { env, cwd: work });
+    extra = await startDaemon(['worker'], { env, cwd: work });
     const expected = CONTACTS * EMAILS_EACH;
     await eventually(async () => new Set(smtp.received.map((m) => m.messageId)).size >= expected, `all ${expected} distinct messages`, 90_000);
 
@@ -131,8 +134,9 @@ describe('nurture start, killed with SIGKILL mid-run and restarted', () => {
     }
 
     // SIGTERM drains and exits cleanly.
-    daemon.child.kill('SIGTERM');
+    for (const d of [daemon, extra]) d.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
+    expect(await extra.exited).toBe(0);
     expect(daemon.output()).toContain('stopped cleanly');
   }, 240_000);
 });

@@ -50,6 +50,13 @@ describe('quick start on the embedded store', () => {
     expect(r.stdout).toContain('1 sequence(s) and 4 template(s) are valid');
   });
 
+  it('says plainly that extra worker processes need PostgreSQL', async () => {
+    const r = await cli('worker');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('nurture worker needs DATABASE_URL');
+    expect(r.stderr).not.toContain('    at ');
+  });
+
   it('runs an opt-in to a lead, with staff tasks and figures, all from the CLI', async () => {
     daemon = await startDaemon(['start'], { env, cwd: work });
     expect(daemon.output()).toContain('embedded store');
