@@ -12,8 +12,15 @@ const list = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-const int = (fallback: number, min = 1) => z.coerce.number().int().min(min).default(fallback);
-const optionalInt = z.coerce.number().int().min(1).optional();
+const wholeNumber = (min: number) =>
+  z
+    .string()
+    .regex(/^\s*\d+\s*$/, 'is not a whole number')
+    .transform(Number)
+    .pipe(z.number().min(min, `must be at least ${min}`));
+// zod 4: a default is an output value, used as is when the variable is unset.
+const int = (fallback: number, min = 1) => wholeNumber(min).default(fallback);
+const optionalInt = wholeNumber(1).optional();
 const durationText = (fallback: string) =>
   z
     .string()
@@ -90,7 +97,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    const lines = parsed.error.issues.map((i) => {
+      const name = i.path.join('.');
+      // URLs may hold passwords: never echo them.
+      const given = name.endsWith('_URL') ? undefined : cleaned[name];
+      return `${name}: ${i.message}${given !== undefined ? ` (got "${given}")` : ''}`;
+    });
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
