@@ -9,9 +9,9 @@ import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js
 export function register(program: Command): void {
   addDirOptions(program.command('start'))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
-    .option('--no-watch', 'do not pick up edits to sequence and template files while running')
+    .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; watch: boolean }) => {
+      action(async (opts: { sequences: string; templates: string; watch?: boolean }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel);
         const check = await validateProject(opts.sequences, opts.templates);
@@ -29,7 +29,7 @@ export function register(program: Command): void {
           mayLaunchRedis: cfg.redisUrl === undefined,
           serveEmbedded: true,
           log,
-          ...(opts.watch ? { watchSequencesDir: opts.sequences } : {}),
+          reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
         });
         await onShutdown(log, () => engine.stop());
       }),

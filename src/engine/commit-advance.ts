@@ -270,7 +270,7 @@ async function taskFor(
     kind: a.kind === 'call_task' ? 'call' : 'notice',
     priority: a.kind === 'call_task' ? a.priority : 'normal',
     title: a.kind === 'call_task' ? `Call ${displayName(c)}` : `Follow up ${displayName(c)}${a.to ? ` (for ${a.to})` : ''}`,
-    note: a.note + (c.phone ? '' : ' (no phone number on file)'),
+    note: a.note + (a.kind === 'call_task' && !c.phone ? ' (no phone number on file)' : ''),
     content: null,
     history,
   };

@@ -39,8 +39,8 @@ export interface EngineOptions {
   /** Serve the embedded store to other CLI processes. */
   serveEmbedded: boolean;
   log: Logger;
-  /** Watch this sequences directory (and the templates) and publish valid edits while running. */
-  watchSequencesDir?: string;
+  /** Reload this sequences directory (and the templates) on SIGHUP, and on every edit with `watch`. */
+  reload?: { sequencesDir: string; watch: boolean };
   /** Which workers to run (all by default); the benchmark runs the events worker alone. */
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Overrides for tests: an existing store, a mail sender, a clock. */
@@ -109,8 +109,8 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     }
     const templates = new TemplateCache(o.templatesDir);
     const deps: EngineDeps = { db: store.db, registry, templates, config };
-    if (o.watchSequencesDir) {
-      const watcher = watchSequences({ sequencesDir: o.watchSequencesDir, templatesDir: o.templatesDir, registry, templates, log });
+    if (o.reload) {
+      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
     }
     const mail = o.mail ?? (config.smtpUrl ? createSmtpSender(config.smtpUrl) : createOutboxSender(path.join(config.dataDir, 'outbox')));

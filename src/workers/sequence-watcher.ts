@@ -1,6 +1,7 @@
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
 import { formatProblem } from '../errors.js';
+import { editImpact, formatEditImpact, storedPrograms } from '../engine/edit-impact.js';
 import type { SequenceRegistry } from '../engine/sequence-registry.js';
 import { validateProject } from '../engine/validate-project.js';
 import type { Logger } from '../logger.js';
@@ -9,9 +10,10 @@ import type { TemplateCache } from '../templates/compile.js';
 const SETTLE_MS = 300;
 
 /**
- * Live edits: when a sequence or template file changes, the project is validated again and, if
- * it is valid, the new versions go live (contacts in flight move by step id or stay, as each
- * file says). An edit with errors is logged and changes nothing: the running versions stay.
+ * Live edits: the project is validated again and, if it is valid, the new versions go live
+ * (contacts in flight move by step id or stay, as each file says), with what that does to them
+ * in the log. An edit with errors is logged and changes nothing: the running versions stay.
+ * `reload` runs on SIGHUP; with `watch`, also whenever a sequence or template file changes.
  */
 export function watchSequences(o: {
   sequencesDir: string;
@@ -19,6 +21,8 @@ export function watchSequences(o: {
   registry: SequenceRegistry;
   templates: TemplateCache;
   log: Logger;
+  db: Parameters<typeof storedPrograms>[0];
+  watch: boolean;
 }): { close(): void; reload(): Promise<boolean> } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<boolean> = Promise.resolve(true);
@@ -31,12 +35,19 @@ export function watchSequences(o: {
       o.log.error(`${errors.length} problem(s): the running sequences stay as they were`);
       return false;
     }
+    const impact = await editImpact(o.db, storedPrograms(o.db), check.sequences);
+    for (const line of formatEditImpact(impact)) o.log.info(`in flight: ${line.trim()}`);
     o.templates.clear();
     for (const p of await o.registry.publish(check.sequences)) {
       if (p.previous !== p.version) o.log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
     }
     return true;
   };
+  const onHangup = (): void => {
+    o.log.info('SIGHUP: reloading sequences and templates');
+    schedule();
+  };
+  process.on('SIGHUP', onHangup);
   const schedule = (): void => {
     if (timer) clearTimeout(timer);
     timer = setTimeout(() => {
@@ -47,7 +58,7 @@ export function watchSequences(o: {
     }, SETTLE_MS);
   };
   const watchers: FSWatcher[] = [];
-  for (const dir of [o.sequencesDir, o.templatesDir]) {
+  for (const dir of o.watch ? [o.sequencesDir, o.templatesDir] : []) {
     try {
       watchers.push(watch(dir, { recursive: false }, schedule));
     } catch (err) {
@@ -56,6 +67,7 @@ export function watchSequences(o: {
   }
   return {
     close() {
+      process.off('SIGHUP', onHangup);
       if (timer) clearTimeout(timer);
       for (const w of watchers) w.close();
     },

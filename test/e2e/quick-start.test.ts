@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -104,6 +104,18 @@ describe('quick start on the embedded store', () => {
 
     const stats = await json('stats');
     expect(stats).toMatchObject({ optedIn: 1, leads: 1, converted: 1, conversionPercent: 100 });
+
+    // A marketer's edit: validate shows what it does to contacts in flight, SIGHUP makes it live.
+    await cli('emit', 'opt_in', '--email', 'bob@example.com', '--data', '{"source":"website"}');
+    await eventually(async () => (await json('contacts', 'show', 'bob@example.com')).enrollments?.length === 1, 'bob enrolled');
+    const file = path.join(work, 'sequences/new-opt-in.yaml');
+    await writeFile(file, (await readFile(file, 'utf8')).replace(/^  - wait: 2 days\n/m, '  - wait: 1 day\n  - wait: 1 day\n'));
+    const check = await cli('validate');
+    expect(check.code).toBe(0);
+    expect(check.stdout).toContain('1 contact at step welcome-wait stays at step welcome-wait');
+    daemon.child.kill('SIGHUP');
+    await eventually(async () => daemon!.output().includes('new version is live'), 'the edit to go live');
+    expect(daemon.output()).toContain('in flight: 1 contact at step welcome-wait stays at step welcome-wait');
 
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);

@@ -57,7 +57,8 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   },
 };
 
-const INITIAL = '2026-11-23T000000-initial';
+/** Every migration, in order: a fresh store applies all of them. */
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);
@@ -235,7 +236,7 @@ describe('store on postgres: opening', () => {
       expect(store.kind).toBe('postgres');
       expect(store.describe).toContain(`(schema ${schema})`);
       expect(store.describe).not.toMatch(/:[^@/]*@/); // no credentials
-      expect(await migrateToLatest(store.db, { schema })).toEqual({ applied: [INITIAL] });
+      expect(await migrateToLatest(store.db, { schema })).toEqual({ applied: ALL });
       expect(await migrateToLatest(store.db, { schema })).toEqual({ applied: [] });
       expect(await currentSchema(store.db)).toBe(schema);
     } finally {
@@ -280,7 +281,7 @@ describe('embedded store on disk', () => {
     try {
       expect(first.kind).toBe('pglite');
       expect(first.pglite).toBeDefined();
-      expect(await migrateToLatest(first.db)).toEqual({ applied: [INITIAL] });
+      expect(await migrateToLatest(first.db)).toEqual({ applied: ALL });
       await insertContact(first.db, 'kept@example.com');
     } finally {
       await first.close();

@@ -58,7 +58,7 @@ describe('live edits of a sequence file', () => {
       serveEmbedded: false,
       log: createLogger('silent'),
       store,
-      watchSequencesDir: sequencesDir,
+      reload: { sequencesDir, watch: true },
     });
   });
   afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-23T000000-initial.js';
+import * as noticeTasks from './2026-11-23T060000-notice-tasks.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -9,6 +10,7 @@ import * as initial from './2026-11-23T000000-initial.js';
  */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-11-23T000000-initial': initial,
+  '2026-11-23T060000-notice-tasks': noticeTasks,
 });
 
 export const migrationProvider: MigrationProvider = {
