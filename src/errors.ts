@@ -48,18 +48,6 @@ export class ConfigError extends NurtureError {
   readonly code = 'CONFIG_INVALID' as const;
 }
 
-/** An incoming event that can never be applied: wrong shape, no contact key, bad time, too big. */
-export class EventRejectedError extends NurtureError {
-  readonly code = 'EVENT_REJECTED' as const;
-  constructor(
-    message: string,
-    readonly field: string,
-    readonly eventId: string | undefined,
-  ) {
-    super(message);
-  }
-}
-
 /** A service Nurture needs (Redis, PostgreSQL, SMTP) is not answering; the message says how to start it. */
 export class ServiceUnavailableError extends NurtureError {
   readonly code = 'SERVICE_UNAVAILABLE' as const;

@@ -351,9 +351,3 @@ async function acquireLock(lockPath: string): Promise<Lock> {
   }
   throw new ServiceUnavailableError(`${lockPath}: could not take the embedded store's lock (contended)`);
 }
-
-/** For tests and `nurture status`: which pid holds the embedded store in dataDir, if a live one does. */
-export async function embeddedStoreHolder(dataDir: string): Promise<number | null> {
-  const pid = await readPid(path.join(path.resolve(dataDir), LOCK_FILE));
-  return pid !== null && isAlive(pid) ? pid : null;
-}

@@ -24,10 +24,6 @@ export async function insertEvents(db: Kysely<Database>, rows: { event: NurtureE
   return new Set(inserted.map((r) => r.id));
 }
 
-export async function eventExists(db: Kysely<Database>, id: string): Promise<boolean> {
-  return (await db.selectFrom('events').select('id').where('id', '=', id).executeTakeFirst()) !== undefined;
-}
-
 const MAX_PAYLOAD_KEPT = 4096;
 
 export async function recordFailedEvent(

@@ -56,10 +56,6 @@ export async function cancelPendingEmails(db: Kysely<Database>, contactId: strin
   return Number(r.numUpdatedRows);
 }
 
-export async function getTouch(db: Kysely<Database>, id: string): Promise<TouchRow | undefined> {
-  return db.selectFrom('touches').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 export async function lockTouch(db: Kysely<Database>, id: string): Promise<TouchRow | undefined> {
   return db.selectFrom('touches').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
