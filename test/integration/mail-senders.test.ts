@@ -1,67 +1,19 @@
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { SMTPServer } from 'smtp-server';
 import type { SMTPServerOptions } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentSendError, TransientSendError } from '../../src/templates/mail-sender.js';
 import type { MailSender, OutgoingMail } from '../../src/templates/mail-sender.js';
 import { createOutboxSender, safeFileName } from '../../src/templates/outbox-sender.js';
 import { createSmtpSender } from '../../src/templates/smtp-sender.js';
-
-interface Received {
-  from: string;
-  to: string[];
-  raw: string;
-}
-
-interface TestServer {
-  url: string;
-  received: Received[];
-  close(): Promise<void>;
-}
+import type { TestSmtp } from '../support/smtp.js';
+import { startTestSmtp } from '../support/smtp.js';
+import { freePort } from '../support/net.js';
 
 /** A real SMTP server on a free local port, without TLS or authentication. */
-async function startServer(options: Partial<SMTPServerOptions> = {}): Promise<TestServer> {
-  const received: Received[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
-      });
-    },
-    ...options,
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.server.address() as net.AddressInfo;
-  return {
-    url: `smtp://127.0.0.1:${port}`,
-    received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
-/** A port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', () => resolve()));
-  const { port } = probe.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
+function startServer(options: Partial<SMTPServerOptions> = {}): Promise<TestSmtp> {
+  return startTestSmtp({ server: options });
 }
 
 function smtpError(message: string, responseCode: number): Error {
@@ -93,10 +45,10 @@ function mail(overrides: Partial<OutgoingMail> = {}): OutgoingMail {
 
 describe('SMTP sender', () => {
   const senders: MailSender[] = [];
-  const servers: TestServer[] = [];
-  let good: TestServer;
-  let rejecting: TestServer;
-  let busy: TestServer;
+  const servers: TestSmtp[] = [];
+  let good: TestSmtp;
+  let rejecting: TestSmtp;
+  let busy: TestSmtp;
 
   function sender(url: string): MailSender {
     const s = createSmtpSender(url);
@@ -135,7 +87,7 @@ describe('SMTP sender', () => {
     expect(good.received).toHaveLength(1);
     const [message] = good.received;
     expect(message?.from).toBe('hello@nurture.test');
-    expect(message?.to).toEqual(['ada@example.com']);
+    expect(message?.recipients).toEqual(['ada@example.com']);
     const headers = headersOf(message?.raw ?? '');
     expect(headers.get('message-id')).toBe('<enr-1-step-2@nurture.test>');
     expect(headers.get('subject')).toBe('Your guide & <tips> are ready');
@@ -171,7 +123,7 @@ describe('SMTP sender', () => {
   });
 
   it('turns a refused connection into a TransientSendError', async () => {
-    const url = `smtp://127.0.0.1:${await closedPort()}`;
+    const url = `smtp://127.0.0.1:${await freePort()}`;
     const err = await sender(url).send(mail()).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TransientSendError);
     const transient = err as TransientSendError;

@@ -1,19 +1,10 @@
 import { mkdtemp, rm, stat } from 'node:fs/promises';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { redisAnswers, resolveRedis } from '../../src/workers/redis-connection.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../support/net.js';
 
 describe('Redis for the zero-set-up quick start', () => {
   const dirs: string[] = [];

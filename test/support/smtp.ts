@@ -1,7 +1,12 @@
 import { SMTPServer } from 'smtp-server';
+import type { SMTPServerOptions } from 'smtp-server';
 
 export interface ReceivedMail {
   messageId: string;
+  /** Envelope sender and recipients. */
+  from: string;
+  recipients: string[];
+  /** The recipients joined by commas, for the common one-recipient case. */
   to: string;
   subject: string;
   raw: string;
@@ -23,7 +28,7 @@ function header(raw: string, name: string): string {
  * nth message is kept but never answered: the sender cannot know it arrived, which is exactly the
  * send a crash leaves in doubt.
  */
-export async function startTestSmtp(opts: { holdNth?: number } = {}): Promise<TestSmtp> {
+export async function startTestSmtp(opts: { holdNth?: number; server?: Partial<SMTPServerOptions> } = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -34,15 +39,19 @@ export async function startTestSmtp(opts: { holdNth?: number } = {}): Promise<Te
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        const recipients = session.envelope.rcptTo.map((r) => r.address);
         received.push({
           messageId: header(raw, 'Message-ID').replace(/^<|>$/g, ''),
-          to: session.envelope.rcptTo.map((r) => r.address).join(','),
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          recipients,
+          to: recipients.join(','),
           subject: header(raw, 'Subject'),
           raw,
         });
         if (received.length !== opts.holdNth) callback();
       });
     },
+    ...opts.server,
   });
   // A client killed mid-conversation (the crash tests do that on purpose) resets its connection:
   // that is the client's problem, not the server's, and must not surface as an uncaught error.
