@@ -128,15 +128,7 @@ async function finishPool(
     describe,
     close: () => (closing ??= db.destroy()),
   };
-  if (opts.migrate ?? true) {
-    try {
-      await migrateToLatest(db, opts.schema ? { schema: opts.schema } : {});
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-  }
-  return store;
+  return migrateOrClose(store, opts);
 }
 
 function isPgCode(error: unknown, code: string): boolean {
@@ -238,15 +230,7 @@ async function openEmbedded(opts: OpenStoreOptions): Promise<Store> {
         }
       })()),
   };
-  if (opts.migrate ?? true) {
-    try {
-      await migrateToLatest(db, opts.schema ? { schema: opts.schema } : {});
-    } catch (error) {
-      await store.close();
-      throw error;
-    }
-  }
-  return store;
+  return migrateOrClose(store, opts);
 }
 
 /** The store is locked by a live process: reach it through that process's server, if it runs one. */
@@ -350,4 +334,17 @@ async function acquireLock(lockPath: string): Promise<Lock> {
     // A stale socket and embedded.json belong to the dead holder: the server start removes them.
   }
   throw new ServiceUnavailableError(`${lockPath}: could not take the embedded store's lock (contended)`);
+}
+
+/** Applies pending migrations (unless told not to); a store that cannot be migrated is closed. */
+async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Store> {
+  if (opts.migrate ?? true) {
+    try {
+      await migrateToLatest(store.db, opts.schema ? { schema: opts.schema } : {});
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+  return store;
 }
