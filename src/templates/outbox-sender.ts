@@ -11,7 +11,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { NurtureError } from '../errors.js';
-import { TransientSendError, messageIdHeader } from './mail-sender.js';
+import { TransientSendError, nodemailerMessage } from './mail-sender.js';
 import type { MailSender, OutgoingMail, SendResult } from './mail-sender.js';
 
 export interface OutboxSenderOptions {
@@ -25,18 +25,11 @@ export function createOutboxSender(dir: string, options: OutboxSenderOptions = {
 
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
-      const messageId = messageIdHeader(mail.messageId);
+      // Built first: a bad Message-ID is refused before any I/O.
+      const message = nodemailerMessage(mail);
       let raw: Buffer;
       try {
-        const info = await transport.sendMail({
-          from: mail.from,
-          to: mail.to,
-          subject: mail.subject,
-          html: mail.html,
-          text: mail.text,
-          messageId,
-          ...(mail.headers ? { headers: mail.headers } : {}),
-        });
+        const info = await transport.sendMail(message);
         if (!Buffer.isBuffer(info.message)) throw new Error('nodemailer returned a stream, not a buffer');
         raw = info.message;
       } catch (err) {

@@ -1,7 +1,7 @@
 /** MailSender adapter for an SMTP server, through a pooled nodemailer transport. */
 import nodemailer from 'nodemailer';
 import { ConfigError, NurtureError } from '../errors.js';
-import { PermanentSendError, TransientSendError, messageIdHeader } from './mail-sender.js';
+import { PermanentSendError, TransientSendError, nodemailerMessage } from './mail-sender.js';
 import type { MailSender, OutgoingMail, SendResult } from './mail-sender.js';
 
 /**
@@ -29,18 +29,11 @@ export function createSmtpSender(smtpUrl: string): MailSender {
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
       if (closed) throw new TransientSendError(`the SMTP sender for ${where} is closed`);
-      const messageId = messageIdHeader(mail.messageId);
+      // Built first: a bad Message-ID is refused before any I/O.
+      const message = nodemailerMessage(mail);
       let info;
       try {
-        info = await transport.sendMail({
-          from: mail.from,
-          to: mail.to,
-          subject: mail.subject,
-          html: mail.html,
-          text: mail.text,
-          messageId,
-          ...(mail.headers ? { headers: mail.headers } : {}),
-        });
+        info = await transport.sendMail(message);
       } catch (err) {
         throw toSendError(err, mail, where);
       }
