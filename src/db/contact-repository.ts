@@ -94,7 +94,7 @@ export interface ContactPatch {
   status?: 'lead';
   promoted_at?: Date;
   promotion_reason?: string;
-  unsubscribed_at?: Date;
+  unsubscribed_at?: Date | null;
   bounced_at?: Date;
   tags?: string[];
   attributes?: Record<string, unknown>;

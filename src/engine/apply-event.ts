@@ -95,6 +95,7 @@ async function applyBulk(
     }
     const { row } = contacts.get(e.contact.email)!;
     const scope = newScope(row, buffer);
+    await resubscribeOnOptIn(tx, scope, e);
     const enrolled = await applyToEnrollments(tx, deps, scope, { type: e.type, data: e.data }, enrollments.get(row.id) ?? [], now);
     results[i] = { status: 'applied', contactId: row.id, enrolled, promoted: false, after: scope.after };
   }
@@ -112,6 +113,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   const scope = newScope(row);
   const at = now.toJSDate();
   let promoted = false;
+  await resubscribeOnOptIn(tx, scope, event);
 
   if (event.type === 'unsubscribed' && !scope.contact.unsubscribedAt) {
     await endAllNurture(tx, scope.contact.id, 'unsubscribed', at);
@@ -161,6 +163,17 @@ async function applyToEnrollments(
     if (id) enrolled.push(id);
   }
   return enrolled;
+}
+
+/**
+ * An opt-in after an unsubscribe is fresh consent: the contact is subscribed again. An opt-in
+ * that happened before the unsubscribe (delivered late) changes nothing.
+ */
+async function resubscribeOnOptIn(tx: Kysely<Database>, scope: ContactScope, e: NurtureEvent): Promise<void> {
+  const since = scope.contact.unsubscribedAt;
+  if (e.type !== 'opt_in' || !since || Date.parse(e.occurredAt) <= Date.parse(since)) return;
+  await updateContact(tx, scope.contact.id, { unsubscribed_at: null });
+  scope.contact.unsubscribedAt = null;
 }
 
 async function endAllNurture(tx: Kysely<Database>, contactId: string, reason: string, at: Date): Promise<void> {
