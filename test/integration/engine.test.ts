@@ -3,7 +3,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
 import type { TestEngine } from '../support/engine.js';
-import { deleteQueueKeys, eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
+import { eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
+import { REDIS_TEST_URL } from '../support/services.js';
 import type { TestSmtp } from '../support/smtp.js';
 import { startTestSmtp } from '../support/smtp.js';
 
@@ -37,7 +38,10 @@ describe.each(['postgres', 'pglite'] as const)('engine on %s', (kind) => {
     store = await createTestStore(kind);
     smtp = await startTestSmtp();
     templatesDir = await writeTemplates();
-    t = await startTestEngine({ store, sequences: [FAST], templatesDir, config: testConfig({ SMTP_URL: smtp.url }) });
+    // A Redis database of its own, so the flush test can really flush it without touching the
+    // other test files (they use database 0).
+    const redisDb = 1 + Math.floor(Math.random() * 15);
+    t = await startTestEngine({ store, sequences: [FAST], templatesDir, config: testConfig({ SMTP_URL: smtp.url, REDIS_URL: `${REDIS_TEST_URL}/${redisDb}` }) });
   });
   afterAll(async () => {
     await t?.stop();
@@ -163,9 +167,10 @@ describe.each(['postgres', 'pglite'] as const)('engine on %s', (kind) => {
     const email = `flush-${kind}@example.com`;
     await t.emit({ type: 'opt_in', email, data: { source: 'website' } });
     await eventually(async () => mailsTo(email).length >= 1, 'welcome');
-    // Every key this engine has in Redis goes, as with FLUSHALL (which would also wipe the other
+    // Everything in Redis goes (FLUSHDB on this file's own database; FLUSHALL would also wipe the
     // test files running in parallel): the queued wake-up for the 2-second wait too.
-    await deleteQueueKeys(t.redis, t.config.queuePrefix);
+    expect(await t.redis.dbsize()).toBeGreaterThan(0);
+    await t.redis.flushdb();
     await eventually(async () => mailsTo(email).length >= 2, 'guide after the flush', 30_000);
     expect(mailsTo(email).map((m) => m.subject)).toEqual(['Welcome friend', 'Your guide']);
   });

@@ -82,7 +82,7 @@ export async function startTestEngine(o: {
     store: o.store,
     ...(o.mail ? { mail: o.mail } : {}),
   });
-  const redis = new Redis(REDIS_TEST_URL);
+  const redis = new Redis(config.redisUrl ?? REDIS_TEST_URL);
   return {
     engine,
     config,
