@@ -6,7 +6,7 @@ import { POSTGRES_TEST_URL } from './services.js';
  * A whole database of its own, for tests that run the CLI as a user would (with a plain
  * DATABASE_URL and the default `public` schema). Dropped, connections and all, at the end.
  */
-export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createTestDatabase(): Promise<{ url: string; drop(opts?: { checkLeaks?: boolean }): Promise<void> }> {
   const name = `nurture_t_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: POSTGRES_TEST_URL });
   await admin.connect();
@@ -19,11 +19,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(): Promi
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    async drop() {
+    async drop(opts: { checkLeaks?: boolean } = {}) {
       const c = new pg.Client({ connectionString: POSTGRES_TEST_URL });
       await c.connect();
       try {
+        // Everything that used the database is closed by now; anything still connected leaked.
+        const { rows } = await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
         await c.query(`drop database if exists ${name} with (force)`);
+        if (opts.checkLeaks && rows[0].n > 0) throw new Error(`${rows[0].n} connection(s) to ${name} were left open`);
       } finally {
         await c.end();
       }

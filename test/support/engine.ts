@@ -104,6 +104,11 @@ export async function startTestEngine(o: {
     },
     async stop() {
       await engine.stop();
+      // A worker or connection the engine forgot to close would keep a process alive for ever.
+      const leaked = String(await redis.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${config.queuePrefix}:`));
+      if (leaked.length > 0) throw new Error(`engine stopped but left ${leaked.length} Redis connection(s) open:\n${leaked.join('\n')}`);
       await deleteQueueKeys(redis, config.queuePrefix);
       redis.disconnect();
       await rm(config.dataDir, { recursive: true, force: true });

@@ -77,7 +77,7 @@ async function createPostgresStore(): Promise<TestStore> {
         try {
           await store.close();
         } finally {
-          await database.drop();
+          await database.drop({ checkLeaks: true });
         }
       })()),
   };
