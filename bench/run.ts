@@ -86,12 +86,23 @@ const nullMail: MailSender = {
 
 async function nurture(redis: Redis): Promise<{ rate: number; concurrency: number }> {
   const dbName = `nurture_bench_${randomBytes(4).toString('hex')}`;
+  const prefix = `benchn${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   await admin.query(`create database ${dbName}`);
+  // The scratch database and queue keys go whatever happens, so a failed run leaves nothing.
+  try {
+    return await measure(redis, dbName, prefix);
+  } finally {
+    await deleteKeys(redis, prefix);
+    await admin.query(`drop database if exists ${dbName} with (force)`);
+    await admin.end();
+  }
+}
+
+async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ rate: number; concurrency: number }> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
-  const prefix = `benchn${randomBytes(3).toString('hex')}`;
   const config = loadConfig({
     DATABASE_URL: url.toString(),
     REDIS_URL,
@@ -103,39 +114,42 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
     NURTURE_DATA_DIR: path.join(ROOT, '.nurture-bench'),
   });
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool });
-  const loaded = await loadSequences(path.join(ROOT, 'examples/sequences'));
   const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix });
-  const jobs = Array.from({ length: N }, (_, i) => ({ name: EVENT_JOB, data: optIn(i, prefix) }));
-  const engine = await startEngine({
-    config,
-    templatesDir: path.join(ROOT, 'examples/templates'),
-    publish: loaded.sequences,
-    sweeper: false,
-    mayLaunchRedis: false,
-    serveEmbedded: false,
-    log: createLogger('warn'),
-    store,
-    mail: nullMail,
-    workers: { events: true, wakes: false, sends: false },
-  });
-  const start = performance.now();
-  await enqueue(queue, jobs);
-  // Done when every opt-in has its first touch (the welcome email) recorded.
-  for (;;) {
-    const r = await store.db.selectFrom('touches').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-    if (Number(r.n) >= N) break;
-    await new Promise((res) => setTimeout(res, 50));
+  try {
+    const loaded = await loadSequences(path.join(ROOT, 'examples/sequences'));
+    const jobs = Array.from({ length: N }, (_, i) => ({ name: EVENT_JOB, data: optIn(i, prefix) }));
+    const engine = await startEngine({
+      config,
+      templatesDir: path.join(ROOT, 'examples/templates'),
+      publish: loaded.sequences,
+      sweeper: false,
+      mayLaunchRedis: false,
+      serveEmbedded: false,
+      log: createLogger('warn'),
+      store,
+      mail: nullMail,
+      workers: { events: true, wakes: false, sends: false },
+    });
+    try {
+      const start = performance.now();
+      await enqueue(queue, jobs);
+      // Done when every opt-in has its first touch (the welcome email) recorded.
+      for (;;) {
+        const r = await store.db.selectFrom('touches').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+        if (Number(r.n) >= N) break;
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const seconds = (performance.now() - start) / 1000;
+      const enrolled = await store.db.selectFrom('enrollments').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
+      if (Number(enrolled.n) !== N) throw new Error(`expected ${N} enrollments, found ${enrolled.n}`);
+      return { rate: N / seconds, concurrency: config.concurrency.events };
+    } finally {
+      await engine.stop();
+    }
+  } finally {
+    await queue.close();
+    await store.close();
   }
-  const seconds = (performance.now() - start) / 1000;
-  const enrolled = await store.db.selectFrom('enrollments').select(store.db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow();
-  if (Number(enrolled.n) !== N) throw new Error(`expected ${N} enrollments, found ${enrolled.n}`);
-  await engine.stop();
-  await store.close();
-  await queue.close();
-  await deleteKeys(redis, prefix);
-  await admin.query(`drop database ${dbName} with (force)`);
-  await admin.end();
-  return { rate: N / seconds, concurrency: config.concurrency.events };
 }
 
 const redis = new Redis(REDIS_URL);
