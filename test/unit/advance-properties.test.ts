@@ -9,6 +9,7 @@ import { isInWindow, nextOpening, resolveWait } from '../../src/sequences/time-r
 import { WEEKDAYS } from '../../src/sequences/time-types.js';
 import type { SendWindow, TimeContext } from '../../src/sequences/time-types.js';
 import { contact, programFromYaml } from '../support/programs.js';
+import { dstChangeDays, instantNear, timeOfDayArb } from '../support/time-arbitraries.js';
 
 /**
  * Properties of the whole engine core (compiled sequence + advance + simulate), for random
@@ -20,33 +21,14 @@ import { contact, programFromYaml } from '../support/programs.js';
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const ZONES = ['America/Chicago', 'America/New_York', 'Europe/London', 'Europe/Berlin', 'Australia/Sydney', 'Asia/Kolkata', 'Pacific/Auckland', 'UTC'];
-const RANGE_START = Date.UTC(2026, 0, 1);
-const RANGE_END = Date.UTC(2028, 11, 31);
+const CHANGE_DAYS = dstChangeDays(ZONES);
 
-/** Per zone, midnight UTC of each day whose offset differs 24 h later. */
-const CHANGE_DAYS: Record<string, number[]> = Object.fromEntries(
-  ZONES.map((zone) => {
-    const days: number[] = [];
-    for (let t = RANGE_START; t < RANGE_END; t += DAY) {
-      if (DateTime.fromMillis(t, { zone }).offset !== DateTime.fromMillis(t + DAY, { zone }).offset) days.push(t);
-    }
-    return [zone, days];
-  }),
-);
-
-const hhmm = fc.oneof(
-  fc.constantFrom('00:00', '01:30', '02:00', '02:30', '03:00', '08:00', '09:00', '12:00', '17:00', '20:00', '23:59'),
-  fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`),
-);
+const hhmm = timeOfDayArb(['00:00', '01:30', '02:00', '02:30', '03:00', '08:00', '09:00', '12:00', '17:00', '20:00', '23:59']);
 
 /** A zone and an instant in 2026–2028, half the time within a day and a half of a DST change. */
 const startArb = fc.constantFrom(...ZONES).chain((zone) => {
-  const uniform = fc.integer({ min: RANGE_START, max: RANGE_END });
-  const changes = CHANGE_DAYS[zone]!;
-  const near = changes.length
-    ? fc.tuple(fc.constantFrom(...changes), fc.integer({ min: -36 * 60, max: 36 * 60 })).map(([t, minutes]) => t + minutes * 60_000)
-    : uniform;
-  return fc.record({ zone: fc.constant(zone), startMs: fc.oneof(uniform, near) });
+  const { uniform, nearChange } = instantNear(CHANGE_DAYS[zone]!);
+  return fc.record({ zone: fc.constant(zone), startMs: fc.oneof(uniform, nearChange) });
 });
 
 type StepSpec = { kind: 'email' } | { kind: 'wait'; yaml: string };

@@ -12,6 +12,7 @@ import {
   resolveWait,
 } from '../../src/sequences/time-rules.js';
 import { WEEKDAYS } from '../../src/sequences/time-types.js';
+import { dstChangeDays, instantNear, timeOfDayArb } from '../support/time-arbitraries.js';
 import type {
   CalendarParts,
   DurationSpec,
@@ -338,42 +339,18 @@ const ZONES = [
   'America/Sao_Paulo',
   'UTC',
 ];
-const RANGE_START = Date.UTC(2026, 0, 1);
-const RANGE_END = Date.UTC(2028, 11, 31);
-
-/** Per zone, midnight UTC of each day whose offset differs 24 h later: DST changes are near. */
-const CHANGE_DAYS: Record<string, number[]> = Object.fromEntries(
-  ZONES.map((zone) => {
-    const days: number[] = [];
-    for (let t = RANGE_START; t < RANGE_END; t += DAY) {
-      if (DateTime.fromMillis(t, { zone }).offset !== DateTime.fromMillis(t + DAY, { zone }).offset) days.push(t);
-    }
-    return [zone, days];
-  }),
-);
+const CHANGE_DAYS = dstChangeDays(ZONES);
 
 it('the fixtures include DST change days', () => {
   expect(CHANGE_DAYS['America/Chicago']).toHaveLength(6);
   expect(CHANGE_DAYS['Asia/Kolkata']).toHaveLength(0);
 });
 
-const timeArb = fc.oneof(
-  fc.constantFrom('00:00', '01:30', '02:00', '02:30', '03:00', '09:00', '09:30', '17:00', '20:00', '23:59'),
-  fc.tuple(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 59 })).map(
-    ([h, m]) => `${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}`,
-  ),
-);
+const timeArb = timeOfDayArb(['00:00', '01:30', '02:00', '02:30', '03:00', '09:00', '09:30', '17:00', '20:00', '23:59']);
 
 /** A zone, an instant in 2026–2028 (often within a day or two of a DST change), and holidays near it. */
 const scenarioArb = fc.constantFrom(...ZONES).chain((zone) => {
-  const changes = CHANGE_DAYS[zone]!;
-  const uniform = fc.integer({ min: RANGE_START, max: RANGE_END });
-  const nearChange =
-    changes.length > 0
-      ? fc
-          .tuple(fc.constantFrom(...changes), fc.integer({ min: -36 * 60, max: 36 * 60 }), fc.integer({ min: 0, max: 59_999 }))
-          .map(([t, minutes, ms]) => t + minutes * MINUTE + ms)
-      : uniform;
+  const { uniform, nearChange } = instantNear(CHANGE_DAYS[zone]!);
   return fc.record({
     zone: fc.constant(zone),
     atMs: fc.oneof(uniform, nearChange, nearChange.map((t) => t - (t % MINUTE))),
