@@ -1,13 +1,8 @@
-import { rm } from 'node:fs/promises';
 import { DateTime } from 'luxon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
-import { createTestDeps, writeTemplates } from '../support/engine.js';
-import { programFromYaml } from '../support/programs.js';
-import type { TestStore } from '../support/postgres.js';
-import { createTestStore } from '../support/postgres.js';
+import { useEngineFixture } from '../support/engine-fixture.js';
 
 /**
  * The action steps (tag, untag, set, notify, start, if) and goals and exit events, committed by
@@ -54,17 +49,15 @@ const T1 = T0.plus({ days: 3 });
 const T2 = T0.plus({ days: 10 });
 
 describe.each(['postgres', 'pglite'] as const)('action steps, goals and exits (%s)', (kind) => {
-  let store: TestStore;
-  let templatesDir: string;
-  let deps: EngineDeps;
+  const f = useEngineFixture(kind, [MAIN, SECOND, GOAL_SEQ]);
 
   const send = (id: string, type: string, email: string, data: Record<string, unknown>, at: DateTime) =>
-    applyEvent(deps, { id, type, occurredAt: at.toISO()!, contact: { email, firstName: 'Ann', lastName: 'Lee', phone: '+15555550100' }, data }, at);
+    applyEvent(f.deps, { id, type, occurredAt: at.toISO()!, contact: { email, firstName: 'Ann', lastName: 'Lee', phone: '+15555550100' }, data }, at);
 
-  const contactOf = (email: string) => store.db.selectFrom('contacts').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
+  const contactOf = (email: string) => f.store.db.selectFrom('contacts').selectAll().where('email', '=', email).executeTakeFirstOrThrow();
   const enrollmentsOf = async (email: string) => {
     const c = await contactOf(email);
-    return store.db.selectFrom('enrollments').selectAll().where('contact_id', '=', c.id).orderBy('sequence_id').execute();
+    return f.store.db.selectFrom('enrollments').selectAll().where('contact_id', '=', c.id).orderBy('sequence_id').execute();
   };
   const enrollmentIn = async (email: string, sequenceId: string) => {
     const found = (await enrollmentsOf(email)).filter((e) => e.sequence_id === sequenceId);
@@ -73,31 +66,12 @@ describe.each(['postgres', 'pglite'] as const)('action steps, goals and exits (%
   };
   const touchesOf = async (email: string) => {
     const c = await contactOf(email);
-    return store.db.selectFrom('touches').selectAll().where('contact_id', '=', c.id).execute();
+    return f.store.db.selectFrom('touches').selectAll().where('contact_id', '=', c.id).execute();
   };
   const tasksOf = async (email: string) => {
     const c = await contactOf(email);
-    return store.db.selectFrom('tasks').selectAll().where('contact_id', '=', c.id).execute();
+    return f.store.db.selectFrom('tasks').selectAll().where('contact_id', '=', c.id).execute();
   };
-
-  beforeAll(async () => {
-    store = await createTestStore(kind);
-    templatesDir = await writeTemplates();
-    ({ deps } = await createTestDeps(
-      store.db,
-      [
-        { file: 'main.yaml', program: programFromYaml(MAIN, 'main.yaml') },
-        { file: 'second.yaml', program: programFromYaml(SECOND, 'second.yaml') },
-        { file: 'goal-seq.yaml', program: programFromYaml(GOAL_SEQ, 'goal-seq.yaml') },
-      ],
-      templatesDir,
-    ));
-  });
-
-  afterAll(async () => {
-    await store?.cleanup();
-    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
-  });
 
   describe('an opt-in runs every action step of main', () => {
     const ann = 'ann@example.com';
@@ -196,7 +170,7 @@ describe.each(['postgres', 'pglite'] as const)('action steps, goals and exits (%
       // main ran to its end at the opt-in; the purchase changes nothing there.
       expect(await enrollmentIn(bob, 'main')).toMatchObject({ status: 'completed' });
 
-      const wake = await wakeEnrollment(deps, waiting.id, waiting.wake_version, T0.plus({ days: 60 }));
+      const wake = await wakeEnrollment(f.deps, waiting.id, waiting.wake_version, T0.plus({ days: 60 }));
       expect(wake.status).toBe('stale');
       expect((await touchesOf(bob)).filter((t) => t.sequence_id === 'goal-seq')).toEqual([]);
     });
@@ -221,8 +195,8 @@ describe.each(['postgres', 'pglite'] as const)('action steps, goals and exits (%
       const waiting = await enrollmentIn(dan, 'goal-seq');
 
       const due = T0.plus({ days: 60 });
-      expect((await wakeEnrollment(deps, waiting.id, waiting.wake_version, due.minus({ minutes: 1 }))).status).toBe('early');
-      const wake = await wakeEnrollment(deps, waiting.id, waiting.wake_version, due);
+      expect((await wakeEnrollment(f.deps, waiting.id, waiting.wake_version, due.minus({ minutes: 1 }))).status).toBe('early');
+      const wake = await wakeEnrollment(f.deps, waiting.id, waiting.wake_version, due);
 
       expect(wake).toMatchObject({ status: 'advanced', outcome: 'completed' });
       expect(await enrollmentIn(dan, 'goal-seq')).toMatchObject({ status: 'completed', exit_reason: 'completed' });

@@ -1,12 +1,7 @@
-import { rm } from 'node:fs/promises';
 import { DateTime } from 'luxon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
-import { createTestDeps, writeTemplates } from '../support/engine.js';
-import { programFromYaml } from '../support/programs.js';
-import type { TestStore } from '../support/postgres.js';
-import { createTestStore } from '../support/postgres.js';
+import { useEngineFixture } from '../support/engine-fixture.js';
 
 /** Unsubscribe ends everything; only an opt-in made after it (fresh consent) subscribes again. */
 const SEQ = `
@@ -18,24 +13,12 @@ steps: [ { email: welcome }, { wait: 3 days }, { email: guide } ]
 const T0 = DateTime.fromISO('2026-11-23T15:00:00Z', { zone: 'utc' });
 
 describe('consent: unsubscribe and opting in again', () => {
-  let store: TestStore;
-  let templatesDir: string;
-  let deps: EngineDeps;
-
-  beforeAll(async () => {
-    store = await createTestStore('postgres');
-    templatesDir = await writeTemplates();
-    ({ deps } = await createTestDeps(store.db, [{ file: 'welcome.yaml', program: programFromYaml(SEQ) }], templatesDir));
-  });
-  afterAll(async () => {
-    await store?.cleanup();
-    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
-  });
+  const f = useEngineFixture('postgres', [SEQ]);
 
   const event = (id: string, type: string, occurredAt: DateTime, now: DateTime) =>
-    applyEvent(deps, { id, type, occurredAt: occurredAt.toISO()!, contact: { email: 'c@example.com' }, data: {} }, now);
-  const contact = () => store.db.selectFrom('contacts').selectAll().where('email', '=', 'c@example.com').executeTakeFirstOrThrow();
-  const enrollments = () => store.db.selectFrom('enrollments').select(['status', 'exit_reason']).orderBy('enrolled_at').execute();
+    applyEvent(f.deps, { id, type, occurredAt: occurredAt.toISO()!, contact: { email: 'c@example.com' }, data: {} }, now);
+  const contact = () => f.store.db.selectFrom('contacts').selectAll().where('email', '=', 'c@example.com').executeTakeFirstOrThrow();
+  const enrollments = () => f.store.db.selectFrom('enrollments').select(['status', 'exit_reason']).orderBy('enrolled_at').execute();
 
   it('keeps an unsubscribed contact out until a later opt-in, which enrolls it again', async () => {
     await event('e1', 'opt_in', T0, T0);
