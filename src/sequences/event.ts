@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EVENT_TYPE, EVENT_TYPE_HINT } from './names.js';
 import { isValidZone } from './zones.js';
 
 /**
@@ -36,7 +37,7 @@ export const contactSchema = z.strictObject({
 
 export const eventSchema = z.strictObject({
   id: z.string().min(1).max(200),
-  type: z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'is not an event type (lower-case letters, digits, "_", ".", ":", "-")'),
+  type: z.string().regex(EVENT_TYPE, `is not an event type (${EVENT_TYPE_HINT})`),
   // An instant needs its offset (or Z): a bare local time would mean whatever zone the worker runs in.
   occurredAt: z.iso.datetime({ offset: true, message: 'is not an ISO 8601 instant with Z or an offset (e.g. "2026-11-22T10:00:00Z")' }),
   contact: contactSchema,

@@ -10,6 +10,7 @@ import { BUILT_IN_EVENTS } from './schema.js';
 import type { ScriptedEvent } from './simulate.js';
 import { addDuration, parseTimeOfDay } from './time-rules.js';
 import type { TimeContext } from './time-types.js';
+import { EVENT_TYPE } from './names.js';
 
 /**
  * Events scripts for `nurture preview`: what a simulated contact does, relative to the start of
@@ -44,7 +45,6 @@ export interface EventsScriptResult {
 }
 
 export const SCRIPT_TIME_HINT = 'write "day 3", "day 3 09:30", "+2 hours" or an ISO instant';
-const EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 const ITEM_HINT = 'an event is written "day 3: email_clicked on buyers-guide" or as a map with at, event, on and data';
 const LINE = /^(.*?):\s+(.*)$/s;
 const EVENT_TEXT = /^(\S+)(?:\s+on\s+(\S+))?$/;

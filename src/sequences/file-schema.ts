@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILT_IN_EVENTS, STEP_KINDS } from './schema.js';
+import { EVENT_TYPE, SLUG, TEMPLATE_NAME } from './names.js';
 
 /**
  * The sequence file as a marketer writes it, short forms and all, for editors: exported as JSON
@@ -17,9 +18,6 @@ import { BUILT_IN_EVENTS, STEP_KINDS } from './schema.js';
 
 // ---- leaves -------------------------------------------------------------------------------
 
-const SLUG = /^[a-z0-9][a-z0-9_-]*$/;
-const TEMPLATE_NAME = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/;
-const EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 /** A case-insensitive regex source for lower-case text (JSON Schema patterns take no flags). */
 function anyCase(source: string): string {

@@ -3,6 +3,7 @@ import { isValidZone } from './zones.js';
 import { parseDuration } from './duration.js';
 import { expandDays, parseTimeOfDay } from './time-rules.js';
 import type { DurationSpec, SendWindow, WaitSpec, Weekday } from './time-types.js';
+import { EVENT_TYPE, EVENT_TYPE_HINT, SLUG, TEMPLATE_NAME } from './names.js';
 
 /**
  * The sequence file format. Marketers write steps in a short form (`- email: welcome`,
@@ -27,9 +28,6 @@ export const STEP_KINDS = [
 ] as const;
 export type StepKind = (typeof STEP_KINDS)[number];
 
-const SLUG = /^[a-z0-9][a-z0-9_-]*$/;
-const TEMPLATE_NAME = /^[a-z0-9][a-z0-9_-]*(\/[a-z0-9][a-z0-9_-]*)*$/;
-const EVENT_TYPE = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
 export const BUILT_IN_EVENTS = [
   'opt_in',
@@ -83,7 +81,7 @@ const templateName = z
   .regex(TEMPLATE_NAME, 'is not a template name (lower-case letters, digits, "-", "_", "/")');
 const eventType = z
   .string()
-  .regex(EVENT_TYPE, 'is not an event type (lower-case letters, digits, "_", ".", ":", "-")');
+  .regex(EVENT_TYPE, `is not an event type (${EVENT_TYPE_HINT})`);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 /** `where` on an event: every key must equal (or be one of) the given value(s) in the event's data. */

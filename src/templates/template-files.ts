@@ -40,6 +40,7 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
+import { TEMPLATE_NAME } from '../sequences/names.js';
 
 export interface TemplateSource {
   /** Template name, e.g. `onboarding/day-1`. */
@@ -90,8 +91,6 @@ export function templateParts(src: TemplateSource): TemplatePart[] {
   return parts;
 }
 
-const NAME_SEGMENT = '[a-z0-9][a-z0-9_-]*';
-const TEMPLATE_NAME = new RegExp(`^${NAME_SEGMENT}(?:/${NAME_SEGMENT})*$`);
 
 export function isValidTemplateName(name: string): boolean {
   return TEMPLATE_NAME.test(name);
