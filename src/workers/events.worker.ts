@@ -47,8 +47,20 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
   );
   const process = async (job: Job, token?: string): Promise<string> => {
     const parsed = parseEvent(job.data);
+    // Until the event (or its rejection) is in Postgres, the job is all there is: any failure
+    // to record it delays the job and tries again, so nothing is dropped.
+    const retryLater = async (err: unknown, eventId: string | undefined): Promise<never> => {
+      const tries = job.attemptsStarted;
+      log.warn({ err: (err as Error).message, eventId, tries }, 'event will be retried');
+      await job.moveToDelayed(Date.now() + backoffMs(tries), token);
+      throw new DelayedError();
+    };
     if (!parsed.ok) {
-      await recordFailedEvent(deps.db, { eventId: parsed.eventId, jobId: job.id, field: parsed.field, reason: parsed.reason, payload: job.data });
+      try {
+        await recordFailedEvent(deps.db, { eventId: parsed.eventId, jobId: job.id, field: parsed.field, reason: parsed.reason, payload: job.data });
+      } catch (err) {
+        return retryLater(err, parsed.eventId);
+      }
       log.warn({ jobId: job.id, eventId: parsed.eventId, reason: parsed.reason }, 'event rejected');
       return 'rejected';
     }
@@ -59,15 +71,15 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
     } catch (err) {
       const tries = job.attemptsStarted;
       const permanent = err instanceof NurtureError && !(err instanceof ServiceUnavailableError);
-      if (permanent || tries >= MAX_TRIES) {
-        const reason = `${permanent ? '' : `gave up after ${tries} tries: `}${(err as Error).message}`;
+      if (!permanent && tries < MAX_TRIES) return retryLater(err, parsed.event.id);
+      const reason = `${permanent ? '' : `gave up after ${tries} tries: `}${(err as Error).message}`;
+      try {
         await recordFailedEvent(deps.db, { eventId: parsed.event.id, jobId: job.id, field: '', reason, payload: job.data });
-        log.error({ err, eventId: parsed.event.id }, 'event could not be applied');
-        return 'failed';
+      } catch (recordErr) {
+        return retryLater(recordErr, parsed.event.id);
       }
-      log.warn({ err: (err as Error).message, eventId: parsed.event.id, tries }, 'event will be retried');
-      await job.moveToDelayed(Date.now() + backoffMs(tries), token);
-      throw new DelayedError();
+      log.error({ err, eventId: parsed.event.id }, 'event could not be applied');
+      return 'failed';
     }
   };
   return new Worker(EVENTS_QUEUE, process, ctx.workerOptions(ctx.concurrency.events));
