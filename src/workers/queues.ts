@@ -43,7 +43,12 @@ export interface Queues {
 export function openQueues(connection: Redis, prefix: string): Queues {
   const opts = { connection, prefix };
   const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
-  const wakes = new Queue(WAKES_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 5, backoff: { type: 'exponential', delay: 1000 } } });
+  // A wake-up that failed all its tries is removed rather than kept: its deterministic id would
+  // otherwise block the sweeper from offering it again, and the enrollment would be stuck.
+  const wakes = new Queue(WAKES_QUEUE, {
+    ...opts,
+    defaultJobOptions: { ...KEEP, removeOnFail: true, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+  });
   const sends = new Queue(SENDS_QUEUE, {
     ...opts,
     defaultJobOptions: { ...KEEP, attempts: SEND_ATTEMPTS, backoff: { type: 'exponential', delay: 2000 } },
