@@ -1,14 +1,58 @@
 /**
  * Every error Nurture raises on purpose is a NurtureError with a literal `code`, so callers
- * (CLI, workers) can decide what to print and whether to retry without string matching.
+ * (CLI, workers, HTTP) can decide what to print and whether to retry without string matching.
  * Messages are written for the marketer or operator who reads them, and say what and where.
+ *
+ * Each code is classed once: `permanent` (trying again cannot help: the input, a file or the
+ * state is wrong) or `transient` (a service is away; the same work may succeed later). Exit
+ * codes and HTTP statuses are derived from the code here and nowhere else.
  */
+export const ERROR_CODES = {
+  SEQUENCE_INVALID: { kind: 'permanent', exit: 1, http: 422 },
+  TEMPLATE_INVALID: { kind: 'permanent', exit: 1, http: 422 },
+  CONFIG_INVALID: { kind: 'permanent', exit: 1, http: 400 },
+  INPUT_INVALID: { kind: 'permanent', exit: 1, http: 400 },
+  NOT_FOUND: { kind: 'permanent', exit: 4, http: 404 },
+  CONFLICT: { kind: 'permanent', exit: 5, http: 409 },
+  MIGRATION_FAILED: { kind: 'permanent', exit: 1, http: 500 },
+  /** A rule cannot be satisfied with the data given (a window that never opens, no business day in a year). */
+  RULE_UNSATISFIABLE: { kind: 'permanent', exit: 1, http: 422 },
+  /** A bug in Nurture: a state the code says cannot happen. */
+  INTERNAL: { kind: 'permanent', exit: 3, http: 500 },
+  SERVICE_UNAVAILABLE: { kind: 'transient', exit: 2, http: 503 },
+  /** The mail server refused the message for good (5xx): resending the same message cannot help. */
+  SEND_PERMANENT: { kind: 'permanent', exit: 1, http: 502 },
+  /** The mail server did not take the message this time (4xx, connection lost before acceptance). */
+  SEND_TRANSIENT: { kind: 'transient', exit: 2, http: 503 },
+} as const satisfies Record<string, { kind: 'permanent' | 'transient'; exit: number; http: number }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
 export abstract class NurtureError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
   }
+}
+
+/** Exit code of an error that ends a CLI command: 3 (a bug) for anything not raised on purpose. */
+export function exitCodeOf(err: unknown): number {
+  return err instanceof NurtureError ? ERROR_CODES[err.code].exit : ERROR_CODES.INTERNAL.exit;
+}
+
+/** HTTP status of an error answered by the HTTP server. */
+export function httpStatusOf(err: unknown): number {
+  return err instanceof NurtureError ? ERROR_CODES[err.code].http : ERROR_CODES.INTERNAL.http;
+}
+
+/**
+ * Whether trying the same work again may succeed. Errors Nurture did not raise itself are
+ * classed by whoever catches them (a database data error is permanent, a dropped connection is
+ * not): this answers for Nurture's own.
+ */
+export function isTransient(err: unknown): boolean {
+  return err instanceof NurtureError && ERROR_CODES[err.code].kind === 'transient';
 }
 
 /** One problem found in a file a person wrote (a sequence, a template, a config file). */
@@ -51,6 +95,21 @@ export class ConfigError extends NurtureError {
 /** A service Nurture needs (Redis, PostgreSQL, SMTP) is not answering; the message says how to start it. */
 export class ServiceUnavailableError extends NurtureError {
   readonly code = 'SERVICE_UNAVAILABLE' as const;
+}
+
+/** A flag or argument given on the command line (or a field of a request) is not acceptable. */
+export class InputError extends NurtureError {
+  readonly code = 'INPUT_INVALID' as const;
+}
+
+/** A rule of a sequence cannot be met with the contact's data (the window never opens, no business day ahead). */
+export class RuleError extends NurtureError {
+  readonly code = 'RULE_UNSATISFIABLE' as const;
+}
+
+/** Something the code says cannot happen did: a bug to report, never the user's fault. */
+export class InternalError extends NurtureError {
+  readonly code = 'INTERNAL' as const;
 }
 
 export class NotFoundError extends NurtureError {

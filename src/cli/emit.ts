@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
-import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
-import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
+import { enqueueEvents } from '../app/enqueue-events.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
 
 interface EmitOptions {
@@ -19,6 +18,7 @@ interface EmitOptions {
   id?: string;
   occurredAt?: string;
   file?: string;
+  json?: boolean;
 }
 
 function eventFromFlags(type: string, o: EmitOptions): unknown {
@@ -27,7 +27,7 @@ function eventFromFlags(type: string, o: EmitOptions): unknown {
     try {
       data = JSON.parse(o.data);
     } catch {
-      throw new ConfigError(`--data: not valid JSON: ${o.data}`);
+      throw new InputError(`--data: not valid JSON: ${o.data}`);
     }
   }
   const contact = Object.fromEntries(
@@ -50,7 +50,7 @@ async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; pr
       else problems.push(`${file}:${n}: ${parsed.reason}`);
     }
   } catch (err) {
-    throw new ConfigError(`${file}: ${(err as Error).message}`);
+    throw new InputError(`${file}: ${(err as Error).message}`);
   }
   return { events, problems };
 }
@@ -69,38 +69,31 @@ export function register(program: Command): void {
     .option('--id <id>', 'event id (default: a new one); the same id is applied once')
     .option('--occurred-at <iso>', 'when it happened (default: now)')
     .option('--file <events.jsonl>', 'one event per line, in the event format')
+    .option('--json', 'print what was emitted as JSON: the event ids and the rejected lines')
     .action(
       action(async (type: string | undefined, o: EmitOptions) => {
         const cfg = config();
         let events: NurtureEvent[];
         let problems: string[] = [];
         if (o.file) {
-          if (type) throw new ConfigError('give either an event TYPE with flags, or --file, not both');
+          if (type) throw new InputError('give either an event TYPE with flags, or --file, not both');
           ({ events, problems } = await readJsonLines(o.file));
         } else {
-          if (!type) throw new ConfigError('missing event TYPE (e.g. `nurture emit opt_in --email ann@example.com`) or --file');
-          if (!o.email) throw new ConfigError('--email is required: it identifies the contact');
+          if (!type) throw new InputError('missing event TYPE (e.g. `nurture emit opt_in --email ann@example.com`) or --file');
+          if (!o.email) throw new InputError('--email is required: it identifies the contact');
           const parsed = parseEvent(eventFromFlags(type, o));
-          if (!parsed.ok) throw new ConfigError(`not emitted: ${parsed.reason}`);
+          if (!parsed.ok) throw new InputError(`not emitted: ${parsed.reason}`);
           events = [parsed.event];
         }
-        for (const p of problems) stdout.error(p);
-        if (events.length > 0) {
-          const redis = await resolveRedis(cfg.redisUrl, { dataDir: cfg.dataDir, mayLaunch: false, log: () => {} });
-          const connection = redisConnection(redis.url, 'producer');
-          const queues = openQueues(connection, cfg.queuePrefix);
-          try {
-            for (let i = 0; i < events.length; i += 1000) {
-              const chunk = events.slice(i, i + 1000);
-              await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: e, opts: { jobId: eventJobId(e.id) } })));
-            }
-          } finally {
-            await queues.close();
-            await connection.quit();
-          }
+        if (!o.json) for (const p of problems) stdout.error(p);
+        await enqueueEvents(cfg, events);
+        if (o.json) {
+          stdout.json({ emitted: events.map((e) => ({ id: e.id, type: e.type, email: e.contact.email })), rejected: problems });
+        } else if (events.length === 1 && !o.file) {
+          stdout.line(`emitted ${events[0]!.type} ${events[0]!.id} for ${events[0]!.contact.email}`);
+        } else {
+          stdout.line(`emitted ${events.length} event(s)${problems.length ? `; ${problems.length} line(s) rejected` : ''}`);
         }
-        if (events.length === 1 && !o.file) stdout.line(`emitted ${events[0]!.type} ${events[0]!.id} for ${events[0]!.contact.email}`);
-        else stdout.line(`emitted ${events.length} event(s)${problems.length ? `; ${problems.length} line(s) rejected` : ''}`);
         return problems.length > 0 ? EXIT_INVALID : 0;
       }),
     );

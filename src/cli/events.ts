@@ -1,81 +1,26 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
-import { failedEventsById, findEvent, listFailedEvents } from '../db/event-repository.js';
-import type { Database } from '../db/schema.js';
-import { NotFoundError } from '../errors.js';
+import { withReadDb } from '../app/composition-root.js';
+import type { EventReport, FailedEventItem } from '../queries/event-log.js';
+import { eventReport, failedEvents } from '../queries/event-log.js';
+import type { ReadDb } from '../queries/read-db.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
 import { emit, formatInstant, parseLimit, table, truncate } from './format.js';
 import { action, config } from './shared.js';
-import { withStore } from './with-store.js';
 
 /** `nurture events failed` (events that could never be applied) and `nurture events show ID`. */
 
-export interface FailedEventItem {
-  id: number;
-  receivedAt: string;
-  eventId: string | null;
-  jobId: string | null;
-  field: string;
-  reason: string;
-  /** The raw payload as received (kept up to a few KiB). */
-  payload: string;
-}
-
-type FailedRow = Awaited<ReturnType<typeof listFailedEvents>>[number];
-
-function failedItem(r: FailedRow): FailedEventItem {
-  return { id: r.id, receivedAt: r.received_at.toISOString(), eventId: r.event_id, jobId: r.job_id, field: r.field, reason: r.reason, payload: r.payload };
-}
-
-export async function listFailedEventsView(db: Kysely<Database>, o: ViewOptions & { limit?: number | undefined }): Promise<Rendered<FailedEventItem[]>> {
-  const data = (await listFailedEvents(db, o.limit ?? 50)).map(failedItem);
+export async function listFailedEventsView(db: ReadDb, o: ViewOptions & { limit?: number | undefined }): Promise<Rendered<FailedEventItem[]>> {
+  const data = await failedEvents(db, o.limit ?? 50);
   if (data.length === 0) return { data, text: 'no failed events' };
   const rows = data.map((f) => [String(f.id), formatInstant(new Date(f.receivedAt), o.zone), f.eventId ?? '-', f.field || '-', f.reason, truncate(f.payload, 120)]);
   const text = [...table(['ID', 'RECEIVED', 'EVENT ID', 'FIELD', 'REASON', 'PAYLOAD'], rows, ''), '', `${data.length} failed event(s), newest first`].join('\n');
   return { data, text };
 }
 
-export interface EventReport {
-  eventId: string;
-  /** The event as applied, or null if it never was. */
-  applied: {
-    id: string;
-    type: string;
-    contactEmail: string;
-    occurredAt: string;
-    receivedAt: string;
-    seq: string;
-    data: Record<string, unknown>;
-    touch: { id: string; sequenceId: string | null; stepId: string | null; kind: string | null } | null;
-  } | null;
-  /** Every time an event with this id was rejected. */
-  failures: FailedEventItem[];
-}
-
-export async function showEvent(db: Kysely<Database>, eventId: string, o: ViewOptions): Promise<Rendered<EventReport>> {
-  const e = await findEvent(db, eventId);
-  const failures = (await failedEventsById(db, eventId)).map(failedItem);
-  if (!e && failures.length === 0) {
-    throw new NotFoundError(`no event with id "${eventId}": it was neither applied nor rejected (rejected events are listed by: nurture events failed)`);
-  }
-  const data: EventReport = {
-    eventId,
-    applied: e
-      ? {
-          id: e.id,
-          type: e.type,
-          contactEmail: e.email,
-          occurredAt: e.occurred_at.toISOString(),
-          receivedAt: e.received_at.toISOString(),
-          seq: String(e.seq),
-          data: e.data,
-          touch: e.touch_id ? { id: e.touch_id, sequenceId: e.sequence_id, stepId: e.step_id, kind: e.touch_kind } : null,
-        }
-      : null,
-    failures,
-  };
+export async function showEvent(db: ReadDb, eventId: string, o: ViewOptions): Promise<Rendered<EventReport>> {
+  const data = await eventReport(db, eventId);
   const lines = [`Event ${eventId}`];
   const a = data.applied;
   if (a) {
@@ -90,7 +35,7 @@ export async function showEvent(db: Kysely<Database>, eventId: string, o: ViewOp
   } else {
     lines.push('  applied   no');
   }
-  for (const f of failures) {
+  for (const f of data.failures) {
     lines.push('', `Rejected ${formatInstant(new Date(f.receivedAt), o.zone)} (failed event ${f.id}${f.jobId ? `, job ${f.jobId}` : ''})`);
     if (f.field) lines.push(`  field     ${f.field}`);
     lines.push(`  reason    ${f.reason}`, `  payload   ${f.payload}`);
@@ -108,7 +53,7 @@ export function register(program: Command): void {
     .action(
       action(async (f: { limit?: string; json?: boolean }) => {
         const limit = parseLimit(f.limit, 50);
-        emit(await withStore(config(), (store) => listFailedEventsView(store.db, { now: DateTime.now(), limit })), f.json);
+        emit(await withReadDb(config(), (db) => listFailedEventsView(db, { now: DateTime.now(), limit })), f.json);
       }),
     );
   events
@@ -118,7 +63,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (eventId: string, f: { json?: boolean }) => {
-        emit(await withStore(config(), (store) => showEvent(store.db, eventId, { now: DateTime.now() })), f.json);
+        emit(await withReadDb(config(), (db) => showEvent(db, eventId, { now: DateTime.now() })), f.json);
       }),
     );
 }

@@ -1,8 +1,9 @@
 import { DateTime } from 'luxon';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { parseDuration } from '../sequences/duration.js';
 import type { Out } from './shared.js';
 import { stdout } from './shared.js';
+import { humanDuration } from '../queries/durations.js';
 
 /** Formatting and flag parsing shared by the inspection commands (contacts, tasks, events, stats). */
 /** What a command's core returns: the JSON document and the text for people. */
@@ -16,27 +17,7 @@ export function emit(result: Rendered<unknown>, json: boolean | undefined, out: 
   else out.line(result.text);
 }
 
-export function iso(d: Date | null | undefined): string | null {
-  return d ? d.toISOString() : null;
-}
-
-
-/** "2 days 4 h", "3 h 20 min", "35 min", "40 s". */
-export function humanDuration(ms: number): string {
-  const abs = Math.abs(ms);
-  if (abs < 60_000) return `${Math.round(abs / 1000)} s`;
-  const minutes = Math.round(abs / 60_000);
-  if (minutes < 60) return `${minutes} min`;
-  if (minutes < 24 * 60) {
-    const h = Math.floor(minutes / 60);
-    const m = minutes % 60;
-    return m ? `${h} h ${m} min` : `${h} h`;
-  }
-  const hours = Math.round(abs / 3_600_000);
-  const d = Math.floor(hours / 24);
-  const h = hours % 24;
-  return `${d} day${d === 1 ? '' : 's'}${h ? ` ${h} h` : ''}`;
-}
+export { humanDuration, iso } from '../queries/durations.js';
 
 /** "in 58 min", "3 h ago", "now". */
 export function relativeTime(at: Date, now: DateTime): string {
@@ -73,15 +54,15 @@ export function table(headers: string[], rows: string[][], indent = '  '): strin
 export function parseChoice<T extends string>(flag: string, value: string | undefined, choices: readonly T[]): T | undefined {
   if (value === undefined) return undefined;
   const v = value.trim().toLowerCase();
-  if (!(choices as readonly string[]).includes(v)) throw new ConfigError(`${flag}: "${value}" is not one of ${choices.join(', ')}`);
+  if (!(choices as readonly string[]).includes(v)) throw new InputError(`${flag}: "${value}" is not one of ${choices.join(', ')}`);
   return v as T;
 }
 
 export function parseLimit(value: string | undefined, fallback: number, max = 10_000): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new ConfigError(`--limit: "${value}" is not a whole number of at least 1`);
-  if (n > max) throw new ConfigError(`--limit: ${n} is more than ${max}`);
+  if (!/^\s*\d+\s*$/.test(value) || !Number.isSafeInteger(n) || n < 1) throw new InputError(`--limit: "${value}" is not a whole number of at least 1`);
+  if (n > max) throw new InputError(`--limit: ${n} is more than ${max}`);
   return n;
 }
 
@@ -101,12 +82,12 @@ export function parseInstant(flag: string, value: string, now: DateTime, directi
   if (/^\d{4}-\d{2}-\d{2}/.test(v)) {
     const t = DateTime.fromISO(value.trim(), zone ? { zone } : {});
     if (t.isValid) return t.toJSDate();
-    throw new ConfigError(`${flag}: "${value}" is not a valid ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T09:00:00Z)`);
+    throw new InputError(`${flag}: "${value}" is not a valid ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T09:00:00Z)`);
   }
   const d = parseDuration(value);
   if (d.ok && d.value.kind === 'calendar') {
     return (direction === 'ahead' ? here.plus(d.value.parts) : here.minus(d.value.parts)).toJSDate();
   }
   const words = direction === 'ahead' ? 'today, tomorrow' : 'today, yesterday';
-  throw new ConfigError(`${flag}: "${value}" is not a time: use an ISO date like 2026-11-25, ${words}, or a duration like "3 days"`);
+  throw new InputError(`${flag}: "${value}" is not a time: use an ISO date like 2026-11-25, ${words}, or a duration like "3 days"`);
 }

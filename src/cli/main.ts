@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 
 /**
@@ -19,8 +20,12 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   stats: () => import('./stats.js'),
 };
 
+// The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { name?: unknown; version?: unknown };
+
 const program = new Command('nurture')
   .description('Nurture: follow up every opt-in until they are ready to talk, then hand them to sales')
+  .version(`nurture ${String(pkg.version)} (${String(pkg.name)}, Node ${process.versions.node})`, '-V, --version', 'print the version')
   .showHelpAfterError()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 

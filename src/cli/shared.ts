@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
-import { NurtureError } from '../errors.js';
+import { NurtureError, exitCodeOf } from '../errors.js';
+import { jsonSafe, terminalSafe } from './terminal-text.js';
 
-/** Exit codes: 1 the input is wrong (validation, bad flags), 2 a service is missing, 3 a bug. */
+/**
+ * Exit codes (derived from the error's code in src/errors.ts): 1 the input is wrong (validation,
+ * bad flags), 2 a service is missing, 3 a bug, 4 not found, 5 the current state does not allow it.
+ */
 export const EXIT_INVALID = 1;
-export const EXIT_UNAVAILABLE = 2;
-export const EXIT_INTERNAL = 3;
 
 export interface Out {
   line(text?: string): void;
@@ -15,9 +17,9 @@ export interface Out {
 }
 
 export const stdout: Out = {
-  line: (text = '') => void process.stdout.write(`${text}\n`),
-  json: (value) => void process.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-  error: (text) => void process.stderr.write(`nurture: ${text}\n`),
+  line: (text = '') => void process.stdout.write(`${terminalSafe(text)}\n`),
+  json: (value) => void process.stdout.write(`${jsonSafe(JSON.stringify(value, null, 2))}\n`),
+  error: (text) => void process.stderr.write(`nurture: ${terminalSafe(text)}\n`),
 };
 
 export function config(): Config {
@@ -31,13 +33,12 @@ export function action<A extends unknown[]>(fn: (...args: A) => Promise<number |
       const code = await fn(...args);
       process.exitCode = code ?? 0;
     } catch (err) {
-      if (err instanceof NurtureError) {
+      process.exitCode = exitCodeOf(err);
+      if (err instanceof NurtureError && err.code !== 'INTERNAL') {
         stdout.error(err.message);
-        process.exitCode = err.code === 'SERVICE_UNAVAILABLE' ? EXIT_UNAVAILABLE : EXIT_INVALID;
         return;
       }
-      stdout.error(`unexpected error: ${(err as Error)?.stack ?? String(err)}`);
-      process.exitCode = EXIT_INTERNAL;
+      stdout.error(`unexpected error (a bug in Nurture, please report it): ${(err as Error)?.stack ?? String(err)}`);
     }
   };
 }

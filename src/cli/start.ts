@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger } from '../logger.js';
 import { formatProblem } from '../errors.js';
-import { validateProject } from '../engine/validate-project.js';
+import { validateProject } from '../app/validate-project.js';
 import { startEngine } from '../workers/runtime.js';
 import { onShutdown } from '../workers/shutdown.js';
 import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';

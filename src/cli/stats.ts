@@ -1,86 +1,18 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
-import { leadsByReason, optInLeadStats } from '../db/contact-repository.js';
-import { activeEnrollmentCounts } from '../db/enrollment-repository.js';
-import { countFailedEvents } from '../db/event-repository.js';
-import type { Database, TaskKind } from '../db/schema.js';
-import { openTaskCounts } from '../db/task-repository.js';
-import { emailStatusCounts } from '../db/touch-repository.js';
+import { withReadDb } from '../app/composition-root.js';
+import type { ReadDb } from '../queries/read-db.js';
+import type { StatsReport } from '../queries/stats.js';
+import { EMAIL_STATUSES, TASK_KINDS_SHOWN, stats } from '../queries/stats.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
 import { emit, formatInstant, humanDuration, parseInstant } from './format.js';
 import { action, config } from './shared.js';
-import { withStore } from './with-store.js';
 
-/**
- * `nurture stats`: the numbers everyone asks for. With `--since`, the opt-in figures are about
- * the contacts who opted in since then (conversion and time to lead are of that cohort), leads
- * and reasons about promotions since then, emails about those created since then and failed
- * events about those received since then. Open tasks and active enrollments are always now.
- */
+/** `nurture stats`: the read model in src/queries/stats.ts, as text or JSON. */
 
-const EMAIL_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
-const KINDS: readonly TaskKind[] = ['call', 'postcard', 'letter', 'notice'];
-
-export interface StatsReport {
-  since: string | null;
-  asOf: string;
-  /** Contacts who opted in (since `since`). */
-  optedIn: number;
-  /** Contacts who are leads (promoted since `since`). */
-  leads: number;
-  /** Of the opted-in contacts, how many became a lead after opting in, and the share in percent (one decimal). */
-  converted: number;
-  conversionPercent: number | null;
-  /** Time from opt-in to lead over the converted contacts, in seconds. */
-  timeToLead: { leads: number; medianSeconds: number | null; p90Seconds: number | null; minSeconds: number | null; maxSeconds: number | null };
-  leadsByReason: { reason: string | null; leads: number }[];
-  emails: Record<(typeof EMAIL_STATUSES)[number], number> & { inDoubt: number };
-  openTasks: Record<TaskKind, number> & { overdue: number };
-  activeEnrollments: { sequenceId: string; active: number }[];
-  failedEvents: number;
-}
-
-export async function computeStats(db: Kysely<Database>, o: ViewOptions & { since?: Date | undefined }): Promise<Rendered<StatsReport>> {
-  const since = o.since;
-  const cohort = await optInLeadStats(db, since);
-  const reasons = await leadsByReason(db, since);
-  const emailRows = await emailStatusCounts(db, since);
-  const taskRows = await openTaskCounts(db, o.now.toJSDate());
-  const enrollments = await activeEnrollmentCounts(db);
-  const failedEvents = await countFailedEvents(db, since);
-
-  const emails = { pending: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, inDoubt: 0 };
-  for (const r of emailRows) {
-    if ((EMAIL_STATUSES as readonly string[]).includes(r.status)) emails[r.status as (typeof EMAIL_STATUSES)[number]] += r.emails;
-    emails.inDoubt += r.inDoubt;
-  }
-  const openTasks = { call: 0, postcard: 0, letter: 0, notice: 0, overdue: 0 };
-  for (const r of taskRows) {
-    openTasks[r.kind] += r.open;
-    openTasks.overdue += r.overdue;
-  }
-  const data: StatsReport = {
-    since: since ? since.toISOString() : null,
-    asOf: o.now.toUTC().toISO()!,
-    optedIn: cohort.optedIn,
-    leads: reasons.reduce((n, r) => n + r.leads, 0),
-    converted: cohort.converted,
-    conversionPercent: cohort.optedIn === 0 ? null : Math.round((cohort.converted / cohort.optedIn) * 1000) / 10,
-    timeToLead: {
-      leads: cohort.converted,
-      medianSeconds: cohort.medianSeconds,
-      p90Seconds: cohort.p90Seconds,
-      minSeconds: cohort.minSeconds,
-      maxSeconds: cohort.maxSeconds,
-    },
-    leadsByReason: reasons,
-    emails,
-    openTasks,
-    activeEnrollments: enrollments,
-    failedEvents,
-  };
+export async function computeStats(db: ReadDb, o: ViewOptions & { since?: Date | undefined }): Promise<Rendered<StatsReport>> {
+  const data = await stats(db, o);
   return { data, text: statsText(data, o) };
 }
 
@@ -108,7 +40,7 @@ function statsText(s: StatsReport, o: ViewOptions): string {
   lines.push('');
   const e = s.emails;
   row('Emails', `${EMAIL_STATUSES.map((k) => `${k} ${e[k]}`).join(', ')}; ${e.inDoubt} in doubt`);
-  row('Open tasks', `${KINDS.map((k) => `${k} ${s.openTasks[k]}`).join(', ')}; ${s.openTasks.overdue} overdue`);
+  row('Open tasks', `${TASK_KINDS_SHOWN.map((k) => `${k} ${s.openTasks[k]}`).join(', ')}; ${s.openTasks.overdue} overdue`);
   row('Active enrollments', s.activeEnrollments.length ? s.activeEnrollments.map((a) => `${a.sequenceId} ${a.active}`).join(', ') : 'none');
   row('Failed events', String(s.failedEvents));
   return lines.join('\n');
@@ -124,7 +56,7 @@ export function register(program: Command): void {
       action(async (f: { since?: string; json?: boolean }) => {
         const now = DateTime.now();
         const since = f.since === undefined ? undefined : parseInstant('--since', f.since, now, 'back');
-        emit(await withStore(config(), (store) => computeStats(store.db, { now, since })), f.json);
+        emit(await withReadDb(config(), (db) => computeStats(db, { now, since })), f.json);
       }),
     );
 }

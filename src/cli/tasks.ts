@@ -1,29 +1,22 @@
 import type { Command } from 'commander';
-import type { Kysely } from 'kysely';
 import { DateTime } from 'luxon';
-import { findContactByEmail } from '../db/contact-repository.js';
-import { recentHistory } from '../db/event-repository.js';
-import type { Database, TaskKind, TaskStatus } from '../db/schema.js';
-import type { TaskListing, TaskRow } from '../db/task-repository.js';
-import { findTask, listTasks } from '../db/task-repository.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
-import type { CompleteTaskResult } from '../engine/complete-task.js';
-import { completeTask } from '../engine/complete-task.js';
-import { SequenceRegistry } from '../engine/sequence-registry.js';
-import { ConfigError, NotFoundError } from '../errors.js';
+import type { CompleteTaskResult } from '../app/complete-task.js';
+import { completeTask } from '../app/complete-task.js';
+import { withApp, withReadDb } from '../app/composition-root.js';
+import type { AppContext } from '../app/context.js';
+import type { ReadDb } from '../queries/read-db.js';
+import type { TaskDetail, TaskItem, TaskKind, TaskStatus } from '../queries/tasks.js';
+import { TASK_KINDS, TASK_STATUSES, taskById, taskDetail, taskList } from '../queries/tasks.js';
+import { InputError, InternalError } from '../errors.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
-import { TemplateCache } from '../templates/compile.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
-import { requireContact } from './contacts.js';
-import { emit, formatAddress, formatInstant, iso, parseChoice, parseInstant, parseLimit, relativeTime, truncate } from './format.js';
+import { emit, formatAddress, formatInstant, parseChoice, parseInstant, parseLimit, relativeTime, truncate } from './format.js';
 import { action, config } from './shared.js';
-import { withStore } from './with-store.js';
 
 /** `nurture tasks [list]`, `nurture tasks show ID`, `nurture tasks done ID --outcome TEXT`. */
 
-export const TASK_KINDS: readonly TaskKind[] = ['postcard', 'letter', 'call', 'notice'];
-export const TASK_STATUSES: readonly (TaskStatus | 'all')[] = ['open', 'done', 'cancelled', 'all'];
+export { TASK_KINDS, TASK_STATUSES };
 
 export interface TaskFlags {
   kind?: string | undefined;
@@ -56,60 +49,17 @@ export function parseTaskFlags(f: TaskFlags, view: ViewOptions): TaskListOptions
 export function parseTaskId(value: string): number {
   const id = Number(value.replace(/^#/, ''));
   if (!/^#?\d+$/.test(value.trim()) || !Number.isSafeInteger(id) || id < 1) {
-    throw new ConfigError(`task id "${value}" is not a number (the ID column of: nurture tasks)`);
+    throw new InputError(`task id "${value}" is not a number (the ID column of: nurture tasks)`);
   }
   return id;
-}
-
-export interface TaskItem {
-  id: number;
-  kind: TaskKind;
-  priority: 'normal' | 'high';
-  status: TaskStatus;
-  title: string;
-  note: string | null;
-  dueAt: string;
-  createdAt: string;
-  completedAt: string | null;
-  outcome: string | null;
-  contact: { email: string; name: string | null };
-  phone: string | null;
-  address: Record<string, unknown> | null;
-  /** The rendered piece (subject, html, text) for postcards and letters; null otherwise. */
-  content: Record<string, unknown> | null;
-  /** The contact's events when the task was made, for calls; null otherwise. */
-  history: unknown[] | null;
-  enrollmentId: string | null;
-  touchId: string | null;
-}
-
-function taskItem(t: TaskListing): TaskItem {
-  const mail = t.kind === 'postcard' || t.kind === 'letter';
-  return {
-    id: t.id,
-    kind: t.kind,
-    priority: t.priority,
-    status: t.status,
-    title: t.title,
-    note: t.note,
-    dueAt: t.due_at.toISOString(),
-    createdAt: t.created_at.toISOString(),
-    completedAt: iso(t.completed_at),
-    outcome: t.outcome,
-    contact: { email: t.email, name: [t.first_name, t.last_name].filter(Boolean).join(' ') || null },
-    phone: t.phone,
-    address: t.address ?? null,
-    content: mail ? (t.content ?? null) : null,
-    history: t.kind === 'call' ? (t.history ?? []) : null,
-    enrollmentId: t.enrollment_id,
-    touchId: t.touch_id,
-  };
 }
 
 function dueText(t: TaskItem, o: ViewOptions): string {
   const due = new Date(t.dueAt);
   const abs = formatInstant(due, o.zone);
   if (t.status !== 'open') return `due ${abs}`;
+  // A task made this very minute (a notice, a lead call) is due now, not overdue.
+  if (Math.abs(due.getTime() - o.now.toMillis()) < 60_000) return `due now (${abs})`;
   if (due.getTime() < o.now.toMillis()) return `OVERDUE ${relativeTime(due, o.now).replace(/ ago$/, '')} (due ${abs})`;
   return `due ${relativeTime(due, o.now)} (${abs})`;
 }
@@ -133,10 +83,8 @@ function taskBlock(t: TaskItem, o: ViewOptions): string[] {
   return lines;
 }
 
-export async function listTasksView(db: Kysely<Database>, o: TaskListOptions): Promise<Rendered<TaskItem[]>> {
-  const contactId = o.contactEmail === undefined ? undefined : (await requireContact(db, o.contactEmail)).id;
-  const rows = await listTasks(db, { kind: o.kind, status: o.status ?? 'open', dueBefore: o.dueBefore, contactId, limit: o.limit ?? 200 });
-  const data = rows.map(taskItem);
+export async function listTasksView(db: ReadDb, o: TaskListOptions): Promise<Rendered<TaskItem[]>> {
+  const data = await taskList(db, o);
   const status = o.status ?? 'open';
   const what = `${status === 'all' ? '' : `${status} `}${o.kind ? `${o.kind} ` : ''}task`;
   if (data.length === 0) return { data, text: `no ${what}s${o.dueBefore ? ` due before ${formatInstant(o.dueBefore, o.zone)}` : ''}` };
@@ -148,16 +96,6 @@ export async function listTasksView(db: Kysely<Database>, o: TaskListOptions): P
   return { data, text: lines.join('\n') };
 }
 
-export interface TaskDetail extends TaskItem {
-  contact: { email: string; name: string | null; status: 'subscriber' | 'lead' | null; timezone: string | null };
-  /** Always the stored piece, whatever the kind. */
-  content: Record<string, unknown> | null;
-  /** The contact's events when the task was made. */
-  history: unknown[];
-  /** The contact's latest events now, newest first. */
-  recentHistory: HistoryEntry[];
-}
-
 function historyLines(entries: readonly unknown[], o: ViewOptions): string[] {
   return entries.map((raw) => {
     const h = raw as Partial<HistoryEntry>;
@@ -167,26 +105,19 @@ function historyLines(entries: readonly unknown[], o: ViewOptions): string[] {
   });
 }
 
-export async function showTask(db: Kysely<Database>, id: number, o: ViewOptions): Promise<Rendered<TaskDetail>> {
-  const t = await findTask(db, id);
-  if (!t) throw new NotFoundError(`no task with id ${id} (list tasks with: nurture tasks --status all)`);
-  const contact = await findContactByEmail(db, t.email);
-  const recent = await recentHistory(db, t.contact_id, 20);
-  const item = taskItem(t);
-  const data: TaskDetail = {
-    ...item,
-    contact: { ...item.contact, status: contact?.status ?? null, timezone: contact?.timezone ?? null },
-    content: t.content ?? null,
-    history: t.history ?? [],
-    recentHistory: recent,
-  };
+export async function showTask(db: ReadDb, id: number, o: ViewOptions): Promise<Rendered<TaskDetail>> {
+  const data = await taskDetail(db, id);
+  const t = data;
+  const recent = data.recentHistory;
   const lines = [`Task #${t.id}: ${t.title}`];
   const field = (label: string, value: string) => lines.push(`  ${label.padEnd(11)}${value}`);
   field('kind', `${t.kind}${t.priority === 'high' ? ' (high priority)' : ''}`);
-  field('status', t.status + (t.completed_at ? ` ${formatInstant(t.completed_at, o.zone)}` : '') + (t.outcome ? ` (${t.outcome})` : ''));
-  field('due', dueText(item, o).replace(/^due /, ''));
-  field('created', formatInstant(t.created_at, o.zone));
-  field('contact', `${who(item.contact)}${contact ? ` (${contact.status})` : ''}`);
+  // A cancellation's outcome already says "cancelled: <why>"; a done task's is what happened.
+  const outcome = t.outcome && t.outcome !== t.status ? (t.outcome.startsWith(t.status) ? t.outcome.slice(t.status.length).replace(/^:\s*/, ': ') : ` (${t.outcome})`) : '';
+  field('status', t.status + (t.completedAt ? ` ${formatInstant(new Date(t.completedAt), o.zone)}` : '') + outcome);
+  field('due', dueText(t, o).replace(/^due /, ''));
+  field('created', formatInstant(new Date(t.createdAt), o.zone));
+  field('contact', `${who(t.contact)}${t.contact.status ? ` (${t.contact.status})` : ''}`);
   field('phone', t.phone ?? '-');
   field('address', formatAddress(t.address) ?? '-');
   if (t.note) field('note', t.note);
@@ -211,11 +142,12 @@ export interface TaskDoneReport {
   leadTask: { id: number; dueAt: string } | null;
 }
 
-export async function runTaskDone(deps: EngineDeps, id: number, outcome: string, o: ViewOptions): Promise<Rendered<TaskDoneReport>> {
-  const r = await completeTask(deps, id, outcome, o.now);
-  const t = await findTask(deps.db, id);
+export async function runTaskDone(ctx: AppContext, id: number, outcome: string, o: ViewOptions): Promise<Rendered<TaskDoneReport>> {
+  const r = await completeTask(ctx, id, outcome, o.now);
+  const task = await taskById(ctx.deps.db, id);
+  if (!task) throw new InternalError(`task ${id} was completed but cannot be read back`);
   const data: TaskDoneReport = {
-    task: t ? taskItem(t) : taskItem({ ...r.task, email: r.contactEmail, first_name: null, last_name: null }),
+    task,
     alreadyDone: r.alreadyDone,
     appointment: r.appointment,
     promoted: r.promoted,
@@ -244,7 +176,7 @@ export async function runTaskDone(deps: EngineDeps, id: number, outcome: string,
 }
 
 /** "10:42 (in 1 h)" on the same day, else with the date. */
-function shortTime(t: TaskRow, o: ViewOptions): string {
+function shortTime(t: { due_at: Date }, o: ViewOptions): string {
   const due = o.zone ? DateTime.fromJSDate(t.due_at, { zone: o.zone }) : DateTime.fromJSDate(t.due_at);
   const today = o.zone ? o.now.setZone(o.zone) : o.now.toLocal();
   const when = due.hasSame(today, 'day') ? due.toFormat('HH:mm') : due.toFormat('yyyy-LL-dd HH:mm ZZZZ');
@@ -268,7 +200,7 @@ export function register(program: Command): void {
     .action(
       action(async (f: TaskFlags & { json?: boolean }) => {
         const opts = parseTaskFlags(f, { now: DateTime.now() });
-        emit(await withStore(config(), (store) => listTasksView(store.db, opts)), f.json);
+        emit(await withReadDb(config(), (db) => listTasksView(db, opts)), f.json);
       }),
     );
   tasks
@@ -279,7 +211,7 @@ export function register(program: Command): void {
     .action(
       action(async (idText: string, f: { json?: boolean }) => {
         const id = parseTaskId(idText);
-        emit(await withStore(config(), (store) => showTask(store.db, id, { now: DateTime.now() })), f.json);
+        emit(await withReadDb(config(), (db) => showTask(db, id, { now: DateTime.now() })), f.json);
       }),
     );
   tasks
@@ -292,14 +224,8 @@ export function register(program: Command): void {
     .action(
       action(async (idText: string, f: { outcome: string; templates: string; json?: boolean }) => {
         const id = parseTaskId(idText);
-        if (f.outcome.trim() === '') throw new ConfigError('--outcome: say what happened, e.g. --outcome appointment_booked');
-        const cfg = config();
-        const result = await withStore(cfg, async (store) => {
-          const registry = new SequenceRegistry(store.db);
-          await registry.refresh();
-          const deps: EngineDeps = { db: store.db, registry, templates: new TemplateCache(f.templates), config: cfg };
-          return runTaskDone(deps, id, f.outcome, { now: DateTime.now() });
-        });
+        if (f.outcome.trim() === '') throw new InputError('--outcome: say what happened, e.g. --outcome appointment_booked');
+        const result = await withApp(config(), (app) => runTaskDone(app, id, f.outcome, { now: DateTime.now() }), { templatesDir: f.templates });
         emit(result, f.json);
       }),
     );

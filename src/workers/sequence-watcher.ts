@@ -3,7 +3,7 @@ import type { FSWatcher } from 'node:fs';
 import { formatProblem } from '../errors.js';
 import { editImpact, formatEditImpact, storedPrograms } from '../engine/edit-impact.js';
 import type { SequenceRegistry } from '../engine/sequence-registry.js';
-import { validateProject } from '../engine/validate-project.js';
+import { validateProject } from '../app/validate-project.js';
 import type { Logger } from '../logger.js';
 import type { TemplateCache } from '../templates/compile.js';
 

@@ -11,11 +11,11 @@ import { listTasksView, parseTaskFlags, parseTaskId, runTaskDone, showTask } fro
 import { recordFailedEvent } from '../../src/db/event-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
-import { ConfigError, NotFoundError } from '../../src/errors.js';
+import { InputError, NotFoundError } from '../../src/errors.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
-import { createTestDeps } from '../support/engine.js';
+import { appContextFor, createTestDeps } from '../support/engine.js';
 import { createTestStore } from '../support/postgres.js';
 
 /**
@@ -203,7 +203,7 @@ describe('inspection commands', () => {
     });
 
     it('rejects bad flags with messages that name the flag', () => {
-      expect(() => parseTaskFlags({ kind: 'postcrd' }, VIEW)).toThrow(ConfigError);
+      expect(() => parseTaskFlags({ kind: 'postcrd' }, VIEW)).toThrow(InputError);
       expect(() => parseTaskFlags({ kind: 'postcrd' }, VIEW)).toThrow('--kind: "postcrd" is not one of postcard, letter, call, notice');
       expect(() => parseTaskFlags({ status: 'closed' }, VIEW)).toThrow('--status: "closed" is not one of open, done, cancelled, all');
       expect(() => parseTaskFlags({ dueBefore: 'soonish' }, VIEW)).toThrow(/--due-before: "soonish" is not a time/);
@@ -282,21 +282,21 @@ describe('inspection commands', () => {
       const r = await computeStats(store.db, { ...VIEW, since });
       // Erin opted in on the 13th: outside. Ann and Dave converted; Bob and Carol did not (yet).
       expect(r.data).toMatchObject({ optedIn: 4, converted: 2, conversionPercent: 50, timeToLead: { leads: 2, minSeconds: 35 * 60, maxSeconds: 52 * 3600 } });
-      expect(() => parseInstant('--since', 'last week', NOW, 'back')).toThrow(ConfigError);
+      expect(() => parseInstant('--since', 'last week', NOW, 'back')).toThrow(InputError);
     });
   });
 
   describe('tasks done', () => {
     it('a booked call makes the contact a lead and says so', async () => {
       const [call] = (await listTasksView(store.db, parseTaskFlags({ contact: 'carol@example.com', kind: 'call' }, VIEW))).data;
-      const r = await runTaskDone(deps, call!.id, 'appointment_booked', VIEW);
+      const r = await runTaskDone(appContextFor(deps), call!.id, 'appointment_booked', VIEW);
       expect(r.data).toMatchObject({ promoted: true, contactStatus: 'lead', task: { id: call!.id, status: 'done', outcome: 'appointment_booked' } });
       expect(r.data.leadTask).not.toBeNull();
       expect(r.text).toBe(
         `task ${call!.id} done (appointment_booked): carol@example.com is now a lead; nurture ended (1 sequence); call task ${r.data.leadTask!.id} created, due 21:00 (in 1 h)`,
       );
 
-      const again = await runTaskDone(deps, call!.id, 'appointment_booked', VIEW);
+      const again = await runTaskDone(appContextFor(deps), call!.id, 'appointment_booked', VIEW);
       expect(again.text).toBe(`task ${call!.id} was already done (appointment_booked): its appointment request was applied before; nothing changed`);
     });
   });

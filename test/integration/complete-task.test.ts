@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeTask as markTaskDone } from '../../src/db/task-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
-import { completeTask, taskOutcomeEventId } from '../../src/engine/complete-task.js';
+import { completeTask, taskOutcomeEventId } from '../../src/app/complete-task.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
-import { createTestDeps } from '../support/engine.js';
+import { appContextFor, createTestDeps } from '../support/engine.js';
 import { createTestStore } from '../support/postgres.js';
 
 /** completeTask against real PostgreSQL, with contacts and tasks made by the engine itself. */
@@ -78,7 +78,7 @@ describe('completeTask', () => {
     const call = await taskOf('ann@example.com', 'call');
     expect(call).toMatchObject({ status: 'open', priority: 'normal' });
 
-    const r = await completeTask(deps, call.id, 'appointment_booked', LATER);
+    const r = await completeTask(appContextFor(deps), call.id, 'appointment_booked', LATER);
 
     expect(r).toMatchObject({ promoted: true, alreadyDone: false, appointment: 'applied', contactStatus: 'lead', contactEmail: 'ann@example.com' });
     expect(r.task).toMatchObject({ id: call.id, status: 'done', outcome: 'appointment_booked' });
@@ -107,7 +107,7 @@ describe('completeTask', () => {
     const call = await taskOf('ann@example.com', 'call');
     const before = await tasksOf('ann@example.com');
 
-    const r = await completeTask(deps, call.id, 'appointment_booked', LATER.plus({ minutes: 5 }));
+    const r = await completeTask(appContextFor(deps), call.id, 'appointment_booked', LATER.plus({ minutes: 5 }));
 
     expect(r).toMatchObject({ alreadyDone: true, appointment: 'duplicate', promoted: false, contactStatus: 'lead' });
     expect(r.leadTaskId).toBeUndefined();
@@ -119,8 +119,8 @@ describe('completeTask', () => {
 
   it('a different outcome on a done task is a conflict, and changes nothing', async () => {
     const call = await taskOf('ann@example.com', 'call');
-    await expect(completeTask(deps, call.id, 'left_voicemail', LATER)).rejects.toThrow(ConflictError);
-    await expect(completeTask(deps, call.id, 'left_voicemail', LATER)).rejects.toThrow(
+    await expect(completeTask(appContextFor(deps), call.id, 'left_voicemail', LATER)).rejects.toThrow(ConflictError);
+    await expect(completeTask(appContextFor(deps), call.id, 'left_voicemail', LATER)).rejects.toThrow(
       `task ${call.id} is already done with outcome "appointment_booked"`,
     );
     expect(await taskOf('ann@example.com', 'call')).toMatchObject({ status: 'done', outcome: 'appointment_booked' });
@@ -129,17 +129,17 @@ describe('completeTask', () => {
   it('a cancelled task cannot be completed', async () => {
     const postcard = await taskOf('ann@example.com', 'postcard');
     expect(postcard.status).toBe('cancelled');
-    await expect(completeTask(deps, postcard.id, 'mailed', LATER)).rejects.toThrow(ConflictError);
+    await expect(completeTask(appContextFor(deps), postcard.id, 'mailed', LATER)).rejects.toThrow(ConflictError);
   });
 
   it('an unknown task is NotFound', async () => {
-    await expect(completeTask(deps, 999_999, 'mailed', LATER)).rejects.toThrow(NotFoundError);
+    await expect(completeTask(appContextFor(deps), 999_999, 'mailed', LATER)).rejects.toThrow(NotFoundError);
   });
 
   it('a postcard completed with appointment_booked does not promote', async () => {
     const postcard = await taskOf('bob@example.com', 'postcard');
 
-    const r = await completeTask(deps, postcard.id, 'appointment_booked', LATER);
+    const r = await completeTask(appContextFor(deps), postcard.id, 'appointment_booked', LATER);
 
     expect(r).toMatchObject({ promoted: false, appointment: null, alreadyDone: false, contactStatus: 'subscriber', endedEnrollments: [] });
     expect(r.task).toMatchObject({ status: 'done', outcome: 'appointment_booked' });
@@ -153,7 +153,7 @@ describe('completeTask', () => {
   it('a call with an outcome that is no appointment completes without promoting', async () => {
     const call = await taskOf('cat@example.com', 'call');
 
-    const r = await completeTask(deps, call.id, ' left_voicemail ', LATER);
+    const r = await completeTask(appContextFor(deps), call.id, ' left_voicemail ', LATER);
 
     expect(r).toMatchObject({ promoted: false, appointment: null, contactStatus: 'subscriber' });
     expect(await taskOf('cat@example.com', 'call')).toMatchObject({ status: 'done', outcome: 'left_voicemail' });
@@ -166,7 +166,7 @@ describe('completeTask', () => {
     await markTaskDone(store.db, call.id, 'appointment_booked', LATER.toJSDate());
     expect((await contactOf('dan@example.com')).status).toBe('subscriber');
 
-    const r = await completeTask(deps, call.id, 'appointment_booked', LATER.plus({ minutes: 1 }));
+    const r = await completeTask(appContextFor(deps), call.id, 'appointment_booked', LATER.plus({ minutes: 1 }));
 
     expect(r).toMatchObject({ alreadyDone: true, appointment: 'applied', promoted: true, contactStatus: 'lead' });
     expect(r.leadTaskId).toBeTypeOf('number');

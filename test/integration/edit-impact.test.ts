@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { inFlightReport } from '../../src/cli/validate.js';
+import { inFlightReport } from '../../src/app/in-flight-report.js';
 import { enrollmentsByStep } from '../../src/db/sequence-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';

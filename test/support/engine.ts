@@ -6,6 +6,8 @@ import { Redis } from 'ioredis';
 import type { Config } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
+import type { AppContext } from '../../src/app/context.js';
+import { sweeperScheduler } from '../../src/app/scheduler.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
@@ -163,4 +165,9 @@ export async function createTestDeps(
     },
   };
   return { deps, published };
+}
+
+/** A use-case context over test deps: follow-up work is left to a sweeper, as in a CLI command. */
+export function appContextFor(deps: EngineDeps): AppContext {
+  return { deps, scheduler: sweeperScheduler, log: createLogger('silent') };
 }

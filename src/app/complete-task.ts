@@ -3,10 +3,10 @@ import { findContactByEmail, lockContact } from '../db/contact-repository.js';
 import { enrollmentsOfContact } from '../db/enrollment-repository.js';
 import type { TaskRow } from '../db/task-repository.js';
 import { findTask, latestLeadCallTask, lockTask, completeTask as markTaskDone } from '../db/task-repository.js';
-import { ConfigError, ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
-import { applyEvent } from './apply-event.js';
-import type { EngineDeps } from './commit-advance.js';
+import { applyEvent } from '../engine/apply-event.js';
+import type { AppContext } from './context.js';
 
 export interface CompleteTaskResult {
   /** The task as it is now (done, with the outcome). */
@@ -43,9 +43,10 @@ export function taskOutcomeEventId(taskId: number): string {
  * with the same outcome changes nothing on the task but re-applies the event, whose fixed id makes
  * that a no-op if it went through, and heals a crash between the two if it did not.
  */
-export async function completeTask(deps: EngineDeps, taskId: number, outcome: string, now: DateTime): Promise<CompleteTaskResult> {
+export async function completeTask(ctx: AppContext, taskId: number, outcome: string, now: DateTime): Promise<CompleteTaskResult> {
+  const { deps } = ctx;
   const text = outcome.trim();
-  if (text === '') throw new ConfigError(`task ${taskId}: the outcome is empty: say what happened (e.g. appointment_booked, left_voicemail)`);
+  if (text === '') throw new InputError(`task ${taskId}: the outcome is empty: say what happened (e.g. appointment_booked, left_voicemail)`);
   const at = now.toJSDate();
 
   const done = await deps.db.transaction().execute(async (tx) => {
@@ -93,6 +94,7 @@ export async function completeTask(deps: EngineDeps, taskId: number, outcome: st
       data: { source: 'call', taskId, outcome: text },
     };
     const applied = await applyEvent(deps, event, now);
+    await ctx.scheduler.schedule(applied.after, now);
     result.appointment = applied.status === 'applied' ? 'applied' : 'duplicate';
     result.promoted = applied.promoted;
     if (applied.status === 'applied') {

@@ -1,0 +1,75 @@
+import type { Config } from '../config.js';
+import type { Store } from '../db/database.js';
+import { openStore } from '../db/database.js';
+import type { EngineDeps } from '../engine/commit-advance.js';
+import { SequenceRegistry } from '../engine/sequence-registry.js';
+import type { Logger } from '../logger.js';
+import { createLogger } from '../logger.js';
+import type { ReadDb } from '../queries/read-db.js';
+import { TemplateCache } from '../templates/compile.js';
+import type { AppContext } from './context.js';
+import type { Scheduler } from './scheduler.js';
+import { sweeperScheduler } from './scheduler.js';
+
+/**
+ * The one place a short-lived process (a CLI command, later a request-scoped job) builds its
+ * dependencies: the store, the live sequences, the templates, where follow-up work goes. The
+ * long-running engine builds the same context in src/workers/runtime.ts with queues attached.
+ */
+
+export interface App extends AppContext {
+  config: Config;
+  store: Store;
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions {
+  /** Templates for pieces a use case may render (mail tasks of a sequence it enrolls into). */
+  templatesDir?: string;
+  log?: Logger;
+  scheduler?: Scheduler;
+}
+
+export function engineDeps(db: Store['db'], registry: SequenceRegistry, templates: TemplateCache, config: Config): EngineDeps {
+  return { db, registry, templates, config };
+}
+
+export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<App> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    const registry = new SequenceRegistry(store.db);
+    await registry.refresh();
+    const deps = engineDeps(store.db, registry, new TemplateCache(o.templatesDir ?? './templates'), config);
+    return {
+      config,
+      store,
+      deps,
+      scheduler: o.scheduler ?? sweeperScheduler,
+      log: o.log ?? createLogger(config.logLevel),
+      close: () => store.close(),
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}
+
+/** Runs a use case with an app opened for it, and closes the app whatever happens. */
+export async function withApp<T>(config: Config, fn: (app: App) => Promise<T>, o: OpenAppOptions = {}): Promise<T> {
+  const app = await openApp(config, o);
+  try {
+    return await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+/** Runs a read model against the store (reaching a running engine's embedded store through its socket). */
+export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<T>): Promise<T> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  try {
+    return await fn(store.db);
+  } finally {
+    await store.close();
+  }
+}

@@ -1,0 +1,27 @@
+import type { Config } from '../config.js';
+import type { NurtureEvent } from '../sequences/event.js';
+import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
+import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
+
+const CHUNK = 1000;
+
+/**
+ * Puts parsed events on the events queue, the way any producer would: one job per event, its
+ * id derived from the event id so a repeated emit is one job. Returns the number queued.
+ */
+export async function enqueueEvents(config: Config, events: readonly NurtureEvent[]): Promise<number> {
+  if (events.length === 0) return 0;
+  const redis = await resolveRedis(config.redisUrl, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
+  const connection = redisConnection(redis.url, 'producer');
+  const queues = openQueues(connection, config.queuePrefix);
+  try {
+    for (let i = 0; i < events.length; i += CHUNK) {
+      const chunk = events.slice(i, i + CHUNK);
+      await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: e, opts: { jobId: eventJobId(e.id) } })));
+    }
+    return events.length;
+  } finally {
+    await queues.close();
+    await connection.quit();
+  }
+}
