@@ -21,6 +21,7 @@ import { mayEnter } from '../sequences/lifecycle.js';
 import type { Program } from '../sequences/program.js';
 import type { TemplateCache } from '../templates/compile.js';
 import type { SequenceRegistry } from './sequence-registry.js';
+import { InternalError } from '../errors.js';
 
 /** What the engine needs from the outside world; small on purpose. */
 export interface EngineDeps {
@@ -160,7 +161,7 @@ function touchOf(a: Action & { key: string }, base: Omit<NewTouch, 'id' | 'key' 
     case 'skipped':
       return { ...common, kind: 'email', template: null, status: 'cancelled', due_at: new Date(a.dueAt), error: `skipped: ${a.reason}` };
     default:
-      throw new Error(`action ${a.kind} makes no touch`);
+      throw new InternalError(`action ${a.kind} makes no touch`);
   }
 }
 

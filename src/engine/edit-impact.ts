@@ -7,6 +7,7 @@ import type { LoadedSequence } from '../sequences/load.js';
 import { migrateState } from '../sequences/migrate.js';
 import type { Instruction, Program } from '../sequences/program.js';
 import { instructionKey } from '../sequences/program.js';
+import { InternalError } from '../errors.js';
 
 /**
  * What publishing the sequence files would do to contacts in flight, for `nurture validate`:
@@ -129,7 +130,7 @@ export function describeGroup(g: { version: string; stepId: string | null; count
       return `${at} of version ${g.version}: cannot tell where they go (${g.fate.why})`;
     default: {
       const never: never = g.fate;
-      throw new Error(`unhandled fate ${JSON.stringify(never)}`);
+      throw new InternalError(`unhandled fate ${JSON.stringify(never)}`);
     }
   }
 }

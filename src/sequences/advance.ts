@@ -11,6 +11,7 @@ import { scaleDuration } from './duration.js';
 import { addDuration, applyCaps, resolveWait } from './time-rules.js';
 import type { FrequencyCap, TimeContext } from './time-types.js';
 import { zoneNamed } from './zones.js';
+import { InternalError, RuleError } from '../errors.js';
 
 /**
  * The heart of Nurture: given a compiled sequence, an enrollment's state, the contact, what
@@ -143,7 +144,7 @@ export function advance(input: AdvanceInput): AdvanceResult {
       const state: EnrollmentState = { ...start, loops: { ...start.loops }, pending: null, clock: clock.toISO()! };
       if (p.kind === 'wait') state.pc += 1; // the wait (or a repeat's turn) is over
       if (p.kind === 'wait_for') {
-        if (ins?.op !== 'wait_for') throw new Error(`enrollment ${input.enrollmentId} waits for an event at ${start.at}, which is not a wait_for`);
+        if (ins?.op !== 'wait_for') throw new InternalError(`enrollment ${input.enrollmentId} waits for an event at ${start.at}, which is not a wait_for`);
         state.pc = ins.onTimeout;
       }
       return run(input, state, clock);
@@ -299,5 +300,5 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
         assertNever(ins);
     }
   }
-  throw new Error(`sequence ${program.sequenceId} ran ${STEP_BUDGET} steps without waiting: is a repeat missing its wait?`);
+  throw new RuleError(`sequence ${program.sequenceId} ran ${STEP_BUDGET} steps without waiting: is a repeat missing its wait?`);
 }

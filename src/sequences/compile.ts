@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Condition, SequenceDefinition, Step } from './schema.js';
 import type { Instruction, Program } from './program.js';
+import { InternalError } from '../errors.js';
 
 export interface CompileProblem {
   path: string;
@@ -50,7 +51,7 @@ function derivedId(step: Step): string {
 }
 
 export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
+  throw new InternalError(`unhandled case: ${JSON.stringify(x)}`);
 }
 
 function conditionRefs(c: Condition): string[] {

@@ -4,6 +4,7 @@ import type { Condition } from './schema.js';
 import { matchesWhere } from './match.js';
 import { addDuration } from './time-rules.js';
 import type { TimeContext } from './time-types.js';
+import { InternalError } from '../errors.js';
 
 /** One past event of the contact, as conditions see it. */
 export interface HistoryEntry {
@@ -49,7 +50,7 @@ export function evaluate(c: Condition, s: ConditionScope): boolean {
     );
   }
   const never: never = c;
-  throw new Error(`unknown condition ${JSON.stringify(never)}`);
+  throw new InternalError(`unknown condition ${JSON.stringify(never)}`);
 }
 
 function engaged(s: ConditionScope, type: string, stepId: string): boolean {

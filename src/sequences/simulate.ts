@@ -6,6 +6,7 @@ import type { Contact } from './contact.js';
 import type { PromotionRules } from './lifecycle.js';
 import { DEFAULT_PROMOTION_RULES } from './lifecycle.js';
 import type { Program } from './program.js';
+import { RuleError } from '../errors.js';
 
 /**
  * Runs one enrollment through its whole life in memory: the engine's own `advance`, driven by
@@ -93,7 +94,7 @@ export function simulate(
     now = r.wakeAt.setZone(now.zone);
     trigger = { kind: 'wake' };
   }
-  throw new Error(`simulation of ${program.sequenceId} did not end after ${MAX_ROUNDS} rounds`);
+  throw new RuleError(`simulation of ${program.sequenceId} did not end after ${MAX_ROUNDS} rounds`);
 }
 
 export function describeAction(a: Action): string {
