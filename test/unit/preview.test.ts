@@ -2,7 +2,7 @@ import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PreviewInput } from '../../src/cli/preview.js';
+import type { PreviewInput } from '../../src/queries/sequence-preview.js';
 import { previewSequence } from '../../src/cli/preview.js';
 import { ConfigError, SequenceError } from '../../src/errors.js';
 import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
