@@ -1,16 +1,14 @@
 import { DelayedError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { recordFailedEvent } from '../db/event-repository.js';
-import type { ApplyResult } from '../engine/apply-event.js';
-import { applyEvents } from '../engine/apply-event.js';
-import { emptyAfterCommit } from '../engine/commit-advance.js';
+import type { ApplyResult } from '../app/apply-events.js';
+import { applyEventBatch } from '../app/apply-events.js';
 import { NurtureError, ServiceUnavailableError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
 import { Batcher } from './batcher.js';
 import type { WorkerContext } from './worker-context.js';
 import { EVENTS_QUEUE } from './queues.js';
-import { scheduleAfterCommit } from './schedule.js';
 
 /** After this many failed tries an event is set aside in failed_events instead of retried. */
 const MAX_TRIES = 25;
@@ -25,22 +23,9 @@ function backoffMs(tries: number): number {
  * retries it, whatever retry options the producer set, so no event is dropped.
  */
 export function startEventsWorker(ctx: WorkerContext): Worker {
-  const { deps, queues, log, clock } = ctx;
+  const { deps, log, clock } = ctx;
   const batcher = new Batcher<NurtureEvent, ApplyResult>(
-    async (events) => {
-      const now = clock();
-      const results = await applyEvents(deps, events, now);
-      const after = emptyAfterCommit();
-      for (const r of results) {
-        after.sends.push(...r.after.sends);
-        after.wakes.push(...r.after.wakes);
-      }
-      // Committed already: if Redis hiccups here the sweeper picks this work up from Postgres.
-      await scheduleAfterCommit(queues, after, now.toMillis(), ctx.horizonMs).catch((err: Error) =>
-        log.warn({ err: err.message }, 'could not queue follow-up work; the sweeper will'),
-      );
-      return results;
-    },
+    (events) => applyEventBatch(ctx.app, events, clock()),
     // Several batches in flight: one is collected while another is in the database.
     Math.min(ctx.concurrency.events, ctx.eventBatch),
     2,

@@ -16,6 +16,7 @@ import { createOutboxSender } from '../templates/outbox-sender.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
 import type { Logger } from '../logger.js';
 import { startEventsWorker } from './events.worker.js';
+import { queueScheduler } from './schedule.js';
 import type { Queues } from './queues.js';
 import { openQueues } from './queues.js';
 import type { PrivateRedis } from './redis-connection.js';
@@ -117,6 +118,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     if (!o.mail) cleanups.push(() => mail.close());
 
     const ctx: WorkerContext = {
+      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
       deps,
       queues,
       mail,

@@ -1,3 +1,4 @@
+import type { Scheduler } from '../app/scheduler.js';
 import type { AfterCommit } from '../engine/commit-advance.js';
 import type { Queues } from './queues.js';
 import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
@@ -21,4 +22,12 @@ export async function scheduleAfterCommit(queues: Queues, after: AfterCommit, no
       }),
     );
   }
+}
+
+/** The engine's scheduler: committed work goes straight onto the BullMQ queues. */
+export function queueScheduler(queues: Queues, horizonMs: number): Scheduler {
+  return {
+    describe: 'queued',
+    schedule: (after, now) => scheduleAfterCommit(queues, after, now.toMillis(), horizonMs),
+  };
 }

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { finishSend } from '../db/touch-repository.js';
-import { sendTouch } from '../engine/send-touch.js';
+import { sendEmail } from '../app/send-email.js';
 import { TemplateError } from '../errors.js';
 import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SENDS_QUEUE, sendPayloadSchema } from './queues.js';
@@ -13,7 +13,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
     const payload = sendPayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
     try {
-      const r = await sendTouch(ctx.deps, ctx.mail, job.data.touchId, ctx.clock());
+      const r = await sendEmail(ctx.app, ctx.mail, job.data.touchId, ctx.clock());
       if (r.status === 'sent' && r.inDoubt) ctx.log.warn({ touchId: job.data.touchId, messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');
       if (r.status === 'failed') ctx.log.error({ touchId: job.data.touchId, reason: r.reason }, 'email failed permanently');
       return r.status;

@@ -1,9 +1,8 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import { wakeEnrollment } from '../engine/wake-enrollment.js';
+import { runWakeUp } from '../app/run-wake-up.js';
 import type { WakePayload } from './queues.js';
 import { WAKES_QUEUE, wakePayloadSchema } from './queues.js';
-import { scheduleAfterCommit } from './schedule.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** Runs enrollments whose wait is over. Stale jobs (older wake_version) are no-ops by design. */
@@ -12,8 +11,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     const payload = wakePayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${payload.error.issues[0]?.message}`);
     const now = ctx.clock();
-    const r = await wakeEnrollment(ctx.deps, payload.data.enrollmentId, payload.data.version, now);
-    await scheduleAfterCommit(ctx.queues, r.after, now.toMillis(), ctx.horizonMs);
+    const r = await runWakeUp(ctx.app, payload.data.enrollmentId, payload.data.version, now);
     return r.status;
   };
   return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));

@@ -1,6 +1,7 @@
 import type { WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
+import type { AppContext } from '../app/context.js';
 import type { EngineDeps } from '../engine/commit-advance.js';
 import type { Logger } from '../logger.js';
 import type { MailSender } from '../templates/mail-sender.js';
@@ -8,6 +9,8 @@ import type { Queues } from './queues.js';
 
 /** What every worker gets: the engine, the queues, a logger and one clock. */
 export interface WorkerContext {
+  /** The use cases' context: every worker calls src/app with it. */
+  app: AppContext;
   deps: EngineDeps;
   queues: Queues;
   mail: MailSender;

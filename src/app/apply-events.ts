@@ -1,0 +1,28 @@
+import type { DateTime } from 'luxon';
+import type { ApplyResult } from '../engine/apply-event.js';
+import { applyEvents } from '../engine/apply-event.js';
+import { emptyAfterCommit } from '../engine/commit-advance.js';
+import type { NurtureEvent } from '../sequences/event.js';
+import type { AppContext } from './context.js';
+
+export type { ApplyResult };
+
+/**
+ * Applies a batch of events in one transaction, then hands the follow-up work to the scheduler.
+ * The work is committed in Postgres before it is scheduled, so a scheduler that fails here (Redis
+ * away) is logged and left to the sweeper, never an error for the events.
+ */
+export async function applyEventBatch(ctx: AppContext, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+  const results = await applyEvents(ctx.deps, events, now);
+  const after = emptyAfterCommit();
+  for (const r of results) {
+    after.sends.push(...r.after.sends);
+    after.wakes.push(...r.after.wakes);
+  }
+  await scheduleOrLeave(ctx, after, now);
+  return results;
+}
+
+export async function scheduleOrLeave(ctx: AppContext, after: ReturnType<typeof emptyAfterCommit>, now: DateTime): Promise<void> {
+  await ctx.scheduler.schedule(after, now).catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not queue follow-up work; the sweeper will'));
+}
