@@ -1,6 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/db/database.js';
@@ -9,7 +12,8 @@ import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { buildCli, runCli } from '../support/cli.js';
 import { createTestDatabase } from '../support/databases.js';
-import { createTestDeps, writeTemplates } from '../support/engine.js';
+import { createTestDeps, deleteQueueKeys, writeTemplates } from '../support/engine.js';
+import { REDIS_TEST_URL } from '../support/services.js';
 import { programFromYaml } from '../support/programs.js';
 
 /**
@@ -110,6 +114,28 @@ describe('CLI output', () => {
     const r = await cli('contacts', 'show', 'bob@example.com');
     expect(r.stdout).toMatch(/alert@\w+: completed, enrolled/);
     expect(r.stdout).not.toContain('completed (completed)');
+  });
+
+  it('emit --json says which events went on the queue and which lines were rejected', async () => {
+    const prefix = `disp${randomBytes(4).toString('hex')}`;
+    const file = path.join(dataDir, 'events.jsonl');
+    const good = { id: 'j-1', type: 'opt_in', occurredAt: now().toISO(), contact: { email: 'Cy@Example.com' }, data: {} };
+    await writeFile(file, `${JSON.stringify(good)}\n{"id":"j-2","type":"opt_in"}\n`);
+    const redis = new Redis(REDIS_TEST_URL);
+    try {
+      const r = await runCli(['emit', '--file', file, '--json'], { env: { ...env, REDIS_URL: REDIS_TEST_URL, NURTURE_QUEUE_PREFIX: prefix } });
+      expect(r.code).toBe(1);
+      const out = JSON.parse(r.stdout);
+      expect(out.emitted).toEqual([{ id: 'j-1', type: 'opt_in', email: 'cy@example.com' }]);
+      expect(out.rejected).toHaveLength(1);
+      expect(out.rejected[0]).toMatch(/events\.jsonl:2: /);
+      const queue = new Queue('nurture-events', { connection: redis, prefix });
+      expect(await queue.getJobCounts('waiting')).toMatchObject({ waiting: 1 });
+      await queue.close();
+    } finally {
+      await deleteQueueKeys(redis, prefix);
+      await redis.quit();
+    }
   });
 
   it('prints its version', async () => {
