@@ -10,6 +10,8 @@ import { listTasks } from '../db/task-repository.js';
 import { touchesOfContact } from '../db/touch-repository.js';
 import { NotFoundError } from '../errors.js';
 import type { Pending } from '../sequences/advance.js';
+import type { EmailStanding, Stage } from '../sequences/stage.js';
+import { emailStandingOf } from '../sequences/stage.js';
 import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, humanDuration, iso, parseChoice, parseLimit, relativeTime, table, truncate } from './format.js';
 import { action, config } from './shared.js';
@@ -45,7 +47,10 @@ export interface ContactView {
   tags: string[];
   attributes: Record<string, unknown>;
   score: number;
-  status: 'subscriber' | 'lead';
+  /** The stage: `lead` is a sales-qualified lead. */
+  status: Stage;
+  /** Whether email may reach them: `unsubscribed` and `bounced` sit beside the stage (a lead may be either). */
+  emailStanding: EmailStanding;
   optedInAt: string | null;
   promotedAt: string | null;
   promotionReason: string | null;
@@ -105,6 +110,7 @@ export function contactView(r: ContactRow): ContactView {
     attributes: r.attributes ?? {},
     score: r.score,
     status: r.status,
+    emailStanding: emailStandingOf({ unsubscribedAt: iso(r.unsubscribed_at), bouncedAt: iso(r.bounced_at) }),
     optedInAt: iso(r.opted_in_at),
     promotedAt: iso(r.promoted_at),
     promotionReason: r.promotion_reason,
@@ -189,7 +195,7 @@ function contactText(r: ContactReport, o: ViewOptions): string {
     const ttl = c.timeToLead ? `; ${c.timeToLead.text} after opt-in` : '';
     field('status', `lead since ${at(c.promotedAt)}${reason}${ttl}`);
   } else {
-    field('status', 'subscriber');
+    field('status', c.emailStanding === 'subscribed' ? c.status : `${c.status}, ${c.emailStanding}`);
   }
   field('opted in', at(c.optedInAt));
   if (c.unsubscribedAt) field('unsubscribed', at(c.unsubscribedAt));
@@ -256,7 +262,7 @@ function contactText(r: ContactReport, o: ViewOptions): string {
 }
 
 export interface ContactListOptions extends ViewOptions {
-  status?: 'subscriber' | 'lead' | undefined;
+  status?: Stage | undefined;
   limit?: number | undefined;
 }
 

@@ -261,7 +261,7 @@ export async function previewSequence(input: PreviewInput): Promise<Rendered<Pre
       case 'start':
         return { kind: 'start', step: a.stepId, text: `start sequence ${a.sequence}` };
       case 'skipped':
-        return { kind: 'skipped', step: a.stepId, text: `email not sent: the contact ${a.reason === 'unsubscribed' ? 'unsubscribed' : 'bounced'}` };
+        return { kind: 'skipped', step: a.stepId, text: `email not sent: the contact ${a.reason === 'promoted' ? 'is a lead' : a.reason}` };
       default:
         return assertNever(a);
     }

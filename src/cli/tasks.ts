@@ -12,6 +12,7 @@ import { completeTask } from '../engine/complete-task.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import { ConfigError, NotFoundError } from '../errors.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
+import type { Stage } from '../sequences/stage.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
@@ -149,7 +150,7 @@ export async function listTasksView(db: Kysely<Database>, o: TaskListOptions): P
 }
 
 export interface TaskDetail extends TaskItem {
-  contact: { email: string; name: string | null; status: 'subscriber' | 'lead' | null; timezone: string | null };
+  contact: { email: string; name: string | null; status: Stage | null; timezone: string | null };
   /** Always the stored piece, whatever the kind. */
   content: Record<string, unknown> | null;
   /** The contact's events when the task was made. */
@@ -206,7 +207,7 @@ export interface TaskDoneReport {
   alreadyDone: boolean;
   appointment: CompleteTaskResult['appointment'];
   promoted: boolean;
-  contactStatus: 'subscriber' | 'lead';
+  contactStatus: Stage;
   endedEnrollments: string[];
   leadTask: { id: number; dueAt: string } | null;
 }
