@@ -113,11 +113,13 @@ const later = (a: string, b: string) => Date.parse(a) > Date.parse(b);
  *
  * Consent facts are dated by when the person acted (the event's `occurredAt`, never later than
  * `now`), so an opt-in is compared with the unsubscribe in the order the person did them, however
- * late either was delivered. Transitions are dated `now`, when the engine made them.
+ * late either was delivered. Transitions are dated `now`, when the engine made them. No rule
+ * moves a stage backwards: a demotion (say, a lead gone cold) would be a rule of its own.
  */
 export function decideLifecycle(contact: LifecycleContact, event: LifecycleEvent, rules: PromotionRules, now: DateTime): LifecycleDecision {
   const at = now.toUTC().toISO()!;
-  const actedAt = later(event.occurredAt, at) ? at : new Date(Date.parse(event.occurredAt)).toISOString();
+  const occurred = Date.parse(event.occurredAt);
+  const actedAt = Number.isNaN(occurred) || occurred > now.toMillis() ? at : new Date(occurred).toISOString();
   const next: LifecycleContact = { status: contact.status, unsubscribedAt: contact.unsubscribedAt, bouncedAt: contact.bouncedAt };
   const changes: StageChange[] = [];
   const effects: LifecycleEffect[] = [];
