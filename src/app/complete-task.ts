@@ -5,6 +5,7 @@ import type { TaskRow } from '../db/task-repository.js';
 import { findTask, latestLeadCallTask, lockTask, completeTask as markTaskDone } from '../db/task-repository.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
+import type { Stage } from '../sequences/stage.js';
 import { applyEvent } from '../engine/apply-event.js';
 import type { AppContext } from './context.js';
 
@@ -21,7 +22,7 @@ export interface CompleteTaskResult {
   appointment: 'applied' | 'duplicate' | null;
   /** The contact became a lead through this completion. */
   promoted: boolean;
-  contactStatus: 'subscriber' | 'lead';
+  contactStatus: Stage;
   /** Enrollments that were active before and are not any more (ended by the promotion). */
   endedEnrollments: string[];
   /** The high-priority call the promotion created. */

@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import type { ContactListFilter, ContactReport, ContactView, DelayReason } from '../queries/contact-timeline.js';
 import { contactList, contactTimeline } from '../queries/contact-timeline.js';
 import type { ReadDb } from '../queries/read-db.js';
+import { STAGES } from '../sequences/stage.js';
 import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, parseChoice, parseLimit, relativeTime, table, truncate } from './format.js';
 import { action, config } from './shared.js';
@@ -51,7 +52,7 @@ function statusLine(c: ContactView, at: (s: string | null) => string): string {
   const stage =
     c.status === 'lead'
       ? `lead since ${at(c.promotedAt)}${c.promotionReason ? ` (${c.promotionReason})` : ''}${c.timeToLead ? `; ${c.timeToLead.text} after opt-in` : ''}`
-      : 'subscriber';
+      : c.status;
   // Consent comes first: an unsubscribed contact gets no email whatever its stage says.
   if (c.unsubscribedAt) return `unsubscribed since ${at(c.unsubscribedAt)} (${stage}); no email is sent`;
   if (c.bouncedAt) return `${stage}; email bounced ${at(c.bouncedAt)}, so no email is sent`;
@@ -165,12 +166,12 @@ export function register(program: Command): void {
   contacts
     .command('list')
     .description('contacts, latest promotion or opt-in first')
-    .option('--status <status>', 'lead or subscriber')
+    .option('--status <stage>', STAGES.join(', '))
     .option('--limit <n>', 'at most this many', '50')
     .option('--json', 'print JSON')
     .action(
       action(async (o: { status?: string; limit?: string; json?: boolean }) => {
-        const status = parseChoice('--status', o.status, ['lead', 'subscriber'] as const);
+        const status = parseChoice('--status', o.status, STAGES);
         const limit = parseLimit(o.limit, 50);
         const result = await withReadDb(config(), (db) => listContactsView(db, { now: DateTime.now(), status, limit }));
         emit(result, o.json);

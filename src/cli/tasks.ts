@@ -9,6 +9,7 @@ import type { TaskDetail, TaskItem, TaskKind, TaskStatus } from '../queries/task
 import { TASK_KINDS, TASK_STATUSES, taskById, taskDetail, taskList } from '../queries/tasks.js';
 import { InputError, InternalError } from '../errors.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
+import type { Stage } from '../sequences/stage.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, parseChoice, parseInstant, parseLimit, relativeTime, truncate } from './format.js';
@@ -137,7 +138,7 @@ export interface TaskDoneReport {
   alreadyDone: boolean;
   appointment: CompleteTaskResult['appointment'];
   promoted: boolean;
-  contactStatus: 'subscriber' | 'lead';
+  contactStatus: Stage;
   endedEnrollments: string[];
   leadTask: { id: number; dueAt: string } | null;
 }

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { Contact, PostalAddress } from '../sequences/contact.js';
 import type { NurtureEvent } from '../sequences/event.js';
-import type { ContactsTable, Database } from './schema.js';
+import type { Stage, StageChange } from '../sequences/stage.js';
+import type { ContactsTable, Database, StageChangesTable } from './schema.js';
 
 export type ContactRow = Selectable<ContactsTable>;
 
@@ -91,11 +92,11 @@ export async function findContactByEmail(db: Kysely<Database>, email: string): P
 }
 
 export interface ContactPatch {
-  status?: 'lead';
+  status?: Stage;
   promoted_at?: Date;
   promotion_reason?: string;
   unsubscribed_at?: Date | null;
-  bounced_at?: Date;
+  bounced_at?: Date | null;
   tags?: string[];
   attributes?: Record<string, unknown>;
 }
@@ -114,8 +115,24 @@ export async function updateContact(db: Kysely<Database>, id: string, patch: Con
     .execute();
 }
 
+export type StageChangeRow = Selectable<StageChangesTable>;
+
+/** Records lifecycle transitions; call it in the transaction that makes them. */
+export async function insertStageChanges(db: Kysely<Database>, contactId: string, changes: readonly StageChange[]): Promise<void> {
+  if (changes.length === 0) return;
+  await db
+    .insertInto('stage_changes')
+    .values(changes.map((c) => ({ contact_id: contactId, kind: c.kind, from_stage: c.from, to_stage: c.to, reason: c.reason, event_id: c.eventId, at: c.at })))
+    .execute();
+}
+
+/** A contact's lifecycle transitions, oldest first. */
+export async function stageChangesOfContact(db: Kysely<Database>, contactId: string): Promise<StageChangeRow[]> {
+  return db.selectFrom('stage_changes').selectAll().where('contact_id', '=', contactId).orderBy('at').orderBy('id').execute();
+}
+
 export interface ContactListFilter {
-  status?: 'subscriber' | 'lead' | undefined;
+  status?: Stage | undefined;
   limit?: number | undefined;
 }
 

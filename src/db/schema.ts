@@ -1,4 +1,5 @@
 import type { ColumnType, Generated, JSONColumnType } from 'kysely';
+import type { ChangeKind, Stage } from '../sequences/stage.js';
 
 /**
  * Kysely's view of the tables created by src/db/migrations. Timestamps are `timestamptz` and come
@@ -19,7 +20,8 @@ export interface ContactsTable {
   attributes: Json<Record<string, unknown>>;
   tags: Json<string[]>;
   score: Generated<number>;
-  status: Generated<'subscriber' | 'lead'>;
+  /** The stage (src/sequences/stage.ts); named `status` since before stages had more values. */
+  status: Generated<Stage>;
   opted_in_at: Timestamp | null;
   promoted_at: Timestamp | null;
   promotion_reason: string | null;
@@ -134,6 +136,19 @@ export interface TasksTable {
   outcome: string | null;
 }
 
+/** Every lifecycle transition of a contact, written in the transaction that made it. */
+export interface StageChangesTable {
+  id: Generated<string>; // bigserial
+  contact_id: string;
+  kind: ChangeKind;
+  from_stage: Stage;
+  to_stage: Stage;
+  reason: string;
+  /** The event that caused it; null only for backfilled rows whose event was not found. */
+  event_id: string | null;
+  at: Timestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -143,4 +158,5 @@ export interface Database {
   enrollments: EnrollmentsTable;
   touches: TouchesTable;
   tasks: TasksTable;
+  stage_changes: StageChangesTable;
 }

@@ -1,7 +1,8 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
 import type { ContactRow } from '../db/contact-repository.js';
-import { toContact, updateContact, upsertContactForEvent, upsertContactsForEvents } from '../db/contact-repository.js';
+import type { ContactPatch } from '../db/contact-repository.js';
+import { insertStageChanges, toContact, updateContact, upsertContactForEvent, upsertContactsForEvents } from '../db/contact-repository.js';
 import type { EnrollmentRow } from '../db/enrollment-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } from '../db/enrollment-repository.js';
 import { insertEvent, insertEvents, recentHistory } from '../db/event-repository.js';
@@ -10,8 +11,11 @@ import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { touchRefOf } from '../sequences/event.js';
-import { isTriggeredBy, promotionReason } from '../sequences/lifecycle.js';
+import type { Contact } from '../sequences/contact.js';
+import { assertNever } from '../sequences/compile.js';
+import { isTriggeredBy } from '../sequences/lifecycle.js';
 import type { EventFacts } from '../sequences/match.js';
+import { decideLifecycle } from '../sequences/stage.js';
 import { addDuration } from '../sequences/time-rules.js';
 import type { AfterCommit, ContactScope, EngineDeps } from './commit-advance.js';
 import { WriteBuffer, advanceEnrollment, displayName, emptyAfterCommit, enroll } from './commit-advance.js';
@@ -95,9 +99,9 @@ async function applyBulk(
     }
     const { row } = contacts.get(e.contact.email)!;
     const scope = newScope(row, buffer);
-    await resubscribeOnOptIn(tx, scope, e);
+    const { promoted } = await applyLifecycle(tx, deps, scope, e, now);
     const enrolled = await applyToEnrollments(tx, deps, scope, { type: e.type, data: e.data }, enrollments.get(row.id) ?? [], now);
-    results[i] = { status: 'applied', contactId: row.id, enrolled, promoted: false, after: scope.after };
+    results[i] = { status: 'applied', contactId: row.id, enrolled, promoted, after: scope.after };
   }
   await buffer.flush(tx);
 }
@@ -111,26 +115,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   if (!(await insertEvent(tx, event, row.id, ownTouch?.id ?? null))) return duplicate();
 
   const scope = newScope(row);
-  const at = now.toJSDate();
-  let promoted = false;
-  await resubscribeOnOptIn(tx, scope, event);
-
-  if (event.type === 'unsubscribed' && !scope.contact.unsubscribedAt) {
-    await endAllNurture(tx, scope.contact.id, 'unsubscribed', at);
-    await updateContact(tx, scope.contact.id, { unsubscribed_at: at });
-    scope.contact.unsubscribedAt = at.toISOString();
-  }
-  if (event.type === 'bounced' && !scope.contact.bouncedAt) {
-    // A bounce stops email, not the rest of the follow-up: postcards and calls still reach people.
-    await cancelPendingEmails(tx, scope.contact.id, 'bounced');
-    await updateContact(tx, scope.contact.id, { bounced_at: at });
-    scope.contact.bouncedAt = at.toISOString();
-  }
-  const reason = promotionReason(scope.contact, event.type, deps.config.promotion);
-  if (reason) {
-    await promote(tx, deps, scope, `event:${reason}`, now);
-    promoted = true;
-  }
+  const { promoted } = await applyLifecycle(tx, deps, scope, event, now);
 
   const facts: EventFacts = {
     type: event.type,
@@ -166,14 +151,46 @@ async function applyToEnrollments(
 }
 
 /**
- * An opt-in after an unsubscribe is fresh consent: the contact is subscribed again. An opt-in
- * that happened before the unsubscribe (delivered late) changes nothing.
+ * Carries out the lifecycle decision for this event (src/sequences/stage.ts) in this transaction:
+ * the contact's stage and email standing, one `stage_changes` row per transition, then the work
+ * the decision asks for (ending nurture on an unsubscribe or a promotion, stopping email on a
+ * bounce, sales' call to a new lead).
  */
-async function resubscribeOnOptIn(tx: Kysely<Database>, scope: ContactScope, e: NurtureEvent): Promise<void> {
-  const since = scope.contact.unsubscribedAt;
-  if (e.type !== 'opt_in' || !since || Date.parse(e.occurredAt) <= Date.parse(since)) return;
-  await updateContact(tx, scope.contact.id, { unsubscribed_at: null });
-  scope.contact.unsubscribedAt = null;
+async function applyLifecycle(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, event: NurtureEvent, now: DateTime): Promise<{ promoted: boolean }> {
+  const c = scope.contact;
+  const d = decideLifecycle(c, event, deps.config.promotion, now);
+  if (d.changes.length === 0) return { promoted: false };
+  const next = d.contact;
+  const date = (iso: string | null) => (iso === null ? null : new Date(iso));
+  const promotion = d.changes.find((ch) => ch.kind === 'stage' && ch.to === 'lead');
+  const patch: ContactPatch = {
+    ...(next.status !== c.status ? { status: next.status } : {}),
+    ...(next.unsubscribedAt !== c.unsubscribedAt ? { unsubscribed_at: date(next.unsubscribedAt) } : {}),
+    ...(next.bouncedAt !== c.bouncedAt ? { bounced_at: date(next.bouncedAt) } : {}),
+    ...(promotion ? { promoted_at: new Date(promotion.at), promotion_reason: promotion.reason } : {}),
+  };
+  await updateContact(tx, c.id, patch);
+  await insertStageChanges(tx, c.id, d.changes);
+  c.status = next.status;
+  c.unsubscribedAt = next.unsubscribedAt;
+  c.bouncedAt = next.bouncedAt;
+  for (const effect of d.effects) {
+    switch (effect.kind) {
+      case 'end_nurture':
+        await endAllNurture(tx, c.id, effect.reason, now.toJSDate());
+        break;
+      case 'stop_email':
+        // A bounce stops email, not the rest of the follow-up: postcards and calls still reach people.
+        await cancelPendingEmails(tx, c.id, effect.reason);
+        break;
+      case 'lead_call':
+        await createLeadCall(tx, deps, c, effect.reason, now);
+        break;
+      default:
+        assertNever(effect);
+    }
+  }
+  return { promoted: promotion !== undefined };
 }
 
 async function endAllNurture(tx: Kysely<Database>, contactId: string, reason: string, at: Date): Promise<void> {
@@ -183,15 +200,10 @@ async function endAllNurture(tx: Kysely<Database>, contactId: string, reason: st
 }
 
 /**
- * Makes the contact a lead: nurture ends at once (no further nurture touch goes out) and sales
- * gets a high-priority call, due within the configured time (an hour by default).
+ * Sales' call to a new lead: high priority, due within the configured time (an hour by default).
+ * Nurture has already ended (the decision put that first), so no further nurture touch goes out.
  */
-export async function promote(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, reason: string, now: DateTime): Promise<void> {
-  const c = scope.contact;
-  const at = now.toJSDate();
-  await endAllNurture(tx, c.id, 'promoted', at);
-  await updateContact(tx, c.id, { status: 'lead', promoted_at: at, promotion_reason: reason });
-  c.status = 'lead';
+async function createLeadCall(tx: Kysely<Database>, deps: EngineDeps, c: Contact, reason: string, now: DateTime): Promise<void> {
   const zone = c.timezone ?? deps.config.defaultZone;
   const history = await recentHistory(tx, c.id, 10);
   await insertTask(tx, {

@@ -2,6 +2,7 @@ import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
 import { templateContextOf } from '../sequences/contact.js';
+import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import type { EngineDeps } from './commit-advance.js';
@@ -30,7 +31,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     if (touch.status !== 'pending' && touch.status !== 'sending') return { skip: `already ${touch.status}` } as const;
     const contactRow = await tx.selectFrom('contacts').selectAll().where('id', '=', touch.contact_id).executeTakeFirstOrThrow();
     const contact = toContact(contactRow);
-    const stop = contact.unsubscribedAt ? 'unsubscribed' : contact.bouncedAt ? 'bounced' : contact.status === 'lead' ? 'promoted' : null;
+    const reach = mayReceive(contact, 'email');
+    const stop = reach.ok ? null : reach.reason;
     const enrollment = touch.enrollment_id
       ? await tx.selectFrom('enrollments').select(['status', 'exit_reason']).where('id', '=', touch.enrollment_id).executeTakeFirst()
       : undefined;

@@ -6,6 +6,8 @@ import { listTasks } from '../db/task-repository.js';
 import { touchesOfContact } from '../db/touch-repository.js';
 import { NotFoundError } from '../errors.js';
 import type { Pending } from '../sequences/advance.js';
+import type { EmailStanding, Stage } from '../sequences/stage.js';
+import { emailStandingOf } from '../sequences/stage.js';
 import { humanDuration, iso } from './durations.js';
 import type { ReadDb } from './read-db.js';
 
@@ -25,7 +27,10 @@ export interface ContactView {
   tags: string[];
   attributes: Record<string, unknown>;
   score: number;
-  status: 'subscriber' | 'lead';
+  /** The stage: `lead` is a sales-qualified lead. */
+  status: Stage;
+  /** Whether email may reach them: `unsubscribed` and `bounced` sit beside the stage (a lead may be either). */
+  emailStanding: EmailStanding;
   optedInAt: string | null;
   promotedAt: string | null;
   promotionReason: string | null;
@@ -89,6 +94,7 @@ export function contactView(r: ContactRow): ContactView {
     attributes: r.attributes ?? {},
     score: r.score,
     status: r.status,
+    emailStanding: emailStandingOf({ unsubscribedAt: iso(r.unsubscribed_at), bouncedAt: iso(r.bounced_at) }),
     optedInAt: iso(r.opted_in_at),
     promotedAt: iso(r.promoted_at),
     promotionReason: r.promotion_reason,
@@ -161,7 +167,7 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
 }
 
 export interface ContactListFilter {
-  status?: 'subscriber' | 'lead' | undefined;
+  status?: Stage | undefined;
   limit?: number | undefined;
 }
 

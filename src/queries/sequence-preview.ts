@@ -257,7 +257,7 @@ export async function sequencePreview(input: PreviewInput): Promise<{ data: Prev
       case 'start':
         return { kind: 'start', step: a.stepId, text: `start sequence ${a.sequence}` };
       case 'skipped':
-        return { kind: 'skipped', step: a.stepId, text: `email not sent: the contact ${a.reason === 'unsubscribed' ? 'unsubscribed' : 'bounced'}` };
+        return { kind: 'skipped', step: a.stepId, text: `email not sent: the contact ${a.reason === 'promoted' ? 'is a lead' : a.reason}` };
       default:
         return assertNever(a);
     }

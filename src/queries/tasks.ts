@@ -5,6 +5,7 @@ import type { TaskListing } from '../db/task-repository.js';
 import { findTask, listTasks } from '../db/task-repository.js';
 import { NotFoundError } from '../errors.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
+import type { Stage } from '../sequences/stage.js';
 import { requireContact } from './contact-timeline.js';
 import { iso } from './durations.js';
 import type { ReadDb } from './read-db.js';
@@ -76,7 +77,7 @@ export async function taskList(db: ReadDb, f: TaskFilter): Promise<TaskItem[]> {
 }
 
 export interface TaskDetail extends TaskItem {
-  contact: { email: string; name: string | null; status: 'subscriber' | 'lead' | null; timezone: string | null };
+  contact: { email: string; name: string | null; status: Stage | null; timezone: string | null };
   /** Always the stored piece, whatever the kind. */
   content: Record<string, unknown> | null;
   /** The contact's events when the task was made. */

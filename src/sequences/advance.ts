@@ -1,5 +1,7 @@
 import { DateTime } from 'luxon';
 import type { Contact } from './contact.js';
+import type { StopReason } from './stage.js';
+import { mayReceive } from './stage.js';
 import type { HistoryEntry } from './conditions.js';
 import { evaluate } from './conditions.js';
 import { assertNever } from './compile.js';
@@ -50,7 +52,7 @@ export type Action =
   | { kind: 'tag'; stepId: string; add: string[]; remove: string[] }
   | { kind: 'set'; stepId: string; values: Record<string, string | number | boolean | null> }
   | { kind: 'start'; stepId: string; sequence: string }
-  | { kind: 'skipped'; stepId: string; key: string; reason: 'bounced' | 'unsubscribed'; dueAt: string };
+  | { kind: 'skipped'; stepId: string; key: string; reason: StopReason; dueAt: string };
 
 export type EnrollmentOutcome = 'active' | 'completed' | 'exited' | 'converted';
 
@@ -199,8 +201,9 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
     switch (ins.op) {
       case 'email': {
         const key = touchKey(ins, state.loops);
-        if (contact.unsubscribedAt || contact.bouncedAt) {
-          actions.push({ kind: 'skipped', stepId: ins.stepId, key, reason: contact.unsubscribedAt ? 'unsubscribed' : 'bounced', dueAt: t.toISO()! });
+        const reach = mayReceive(contact, 'email');
+        if (!reach.ok) {
+          actions.push({ kind: 'skipped', stepId: ins.stepId, key, reason: reach.reason, dueAt: t.toISO()! });
           state.pc += 1;
           break;
         }

@@ -1,3 +1,5 @@
+import type { Stage } from './stage.js';
+
 /** The person being nurtured, as the pure core sees them. */
 export interface PostalAddress {
   line1: string;
@@ -8,7 +10,8 @@ export interface PostalAddress {
   country: string;
 }
 
-export type ContactStatus = 'subscriber' | 'lead';
+/** The contact's stage (stored in `contacts.status`); see stage.ts. */
+export type ContactStatus = Stage;
 
 export interface Contact {
   id: string;

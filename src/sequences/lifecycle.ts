@@ -3,28 +3,16 @@ import type { Contact } from './contact.js';
 import type { EventFacts } from './match.js';
 import { matchesEvent } from './match.js';
 import type { SequenceDefinition } from './schema.js';
+import { CHANNELS, mayReceive } from './stage.js';
 import { addDuration } from './time-rules.js';
 
+/** Who becomes a lead is decided with the rest of the lifecycle, in stage.ts. */
+export type { PromotionRules } from './stage.js';
+export { DEFAULT_PROMOTION_RULES, promotionReason } from './stage.js';
+
 /**
- * Contact-level rules: who becomes a lead, who may enter a sequence. Pure, like advance.ts.
+ * Contact-level rules: who may enter a sequence, which events trigger one. Pure, like advance.ts.
  */
-export interface PromotionRules {
-  /** Event types that make a contact a lead (they asked for something specific). */
-  onEvents: string[];
-  /** Call-task outcomes that count as an appointment request. */
-  callOutcomes: string[];
-}
-
-export const DEFAULT_PROMOTION_RULES: PromotionRules = {
-  onEvents: ['appointment_requested', 'info_requested'],
-  callOutcomes: ['appointment_booked'],
-};
-
-/** The reason a contact becomes a lead on this event, or null (already a lead, or not a lead signal). */
-export function promotionReason(contact: Pick<Contact, 'status'>, eventType: string, rules: PromotionRules): string | null {
-  if (contact.status === 'lead') return null;
-  return rules.onEvents.includes(eventType) ? eventType : null;
-}
 
 export function isTriggeredBy(def: SequenceDefinition, e: EventFacts): boolean {
   return def.trigger.some((m) => matchesEvent(m, e));
@@ -43,13 +31,18 @@ export type EntryDecision = { enter: true } | { enter: false; reason: string };
  */
 export function mayEnter(
   def: SequenceDefinition,
-  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'timezone'>,
+  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'bouncedAt' | 'timezone'>,
   past: readonly PastEnrollment[],
   now: DateTime,
   defaultZone: string,
 ): EntryDecision {
-  if (contact.unsubscribedAt) return { enter: false, reason: 'unsubscribed' };
-  if (contact.status === 'lead') return { enter: false, reason: 'already a lead' };
+  // A contact enters while some channel may still reach it: a bounced address still gets mail pieces.
+  const stops = CHANNELS.map((ch) => mayReceive(contact, ch)).flatMap((r) => (r.ok ? [] : [r.reason]));
+  if (stops.length === CHANNELS.length) {
+    const stop = stops[0]!;
+    if (stop !== 'promoted') return { enter: false, reason: stop };
+    return { enter: false, reason: contact.status === 'lead' ? 'already a lead' : `past nurture: ${contact.status}` };
+  }
   if (past.some((p) => p.status === 'active')) return { enter: false, reason: 'already enrolled' };
   if (past.length === 0) return { enter: true };
   const policy = def.reentry;

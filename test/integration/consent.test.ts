@@ -40,3 +40,22 @@ describe('consent: unsubscribe and opting in again', () => {
     ]);
   });
 });
+
+describe('consent: the order the person acted in, not the order events arrived', () => {
+  const f = useEngineFixture('postgres', [SEQ]);
+
+  const event = (id: string, type: string, occurredAt: DateTime, now: DateTime) =>
+    applyEvent(f.deps, { id, type, occurredAt: occurredAt.toISO()!, contact: { email: 'd@example.com' }, data: {} }, now);
+  const contact = () => f.store.db.selectFrom('contacts').selectAll().where('email', '=', 'd@example.com').executeTakeFirstOrThrow();
+
+  it('an opt-in made after the unsubscribe subscribes again, even when the unsubscribe was applied after the opt-in was made', async () => {
+    await event('d1', 'opt_in', T0, T0);
+    // Unsubscribed at 17:00, but the event only reached the engine at 01:00 the next day.
+    await event('d2', 'unsubscribed', T0.plus({ hours: 2 }), T0.plus({ hours: 10 }));
+    expect((await contact()).unsubscribed_at).toEqual(T0.plus({ hours: 2 }).toJSDate());
+    // Opted in again at 20:00: after the unsubscribe, before the engine heard of it.
+    const again = await event('d3', 'opt_in', T0.plus({ hours: 5 }), T0.plus({ hours: 11 }));
+    expect((await contact()).unsubscribed_at).toBeNull();
+    expect(again.enrolled).toHaveLength(1);
+  });
+});

@@ -137,6 +137,16 @@ describe('mayEnter: contacts who never enter', () => {
       expect(mayEnter(def, lead, [], NOW, 'UTC')).toEqual({ enter: false, reason: 'already a lead' });
     }
   });
+
+  it('past a lead (a customer, a disqualified contact) no sequence either', () => {
+    expect(mayEnter(ALWAYS, contact({ status: 'customer' }), [], NOW, 'UTC')).toEqual({ enter: false, reason: 'past nurture: customer' });
+    expect(mayEnter(ALWAYS, contact({ status: 'disqualified' }), [], NOW, 'UTC')).toEqual({ enter: false, reason: 'past nurture: disqualified' });
+  });
+
+  it('a bounced contact still enters: mail pieces and calls reach them (its emails are skipped)', () => {
+    expect(mayEnter(ONCE, contact({ bouncedAt: '2026-01-01T00:00:00.000Z' }), [], NOW, 'UTC')).toEqual({ enter: true });
+    expect(mayEnter(ONCE, contact({ status: 'engaged', bouncedAt: '2026-01-01T00:00:00.000Z' }), [], NOW, 'UTC')).toEqual({ enter: true });
+  });
 });
 
 describe('promotionReason', () => {
