@@ -1,10 +1,11 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { compileSequence } from './compile.js';
 import type { Program } from './program.js';
 import { sequenceSchema } from './schema.js';
+import { closestNames, didYouMean } from './suggest.js';
 import { parseYamlDocument } from './yaml-document.js';
 
 /**
@@ -31,14 +32,28 @@ export function formatPath(p: readonly PropertyKey[]): string {
 
 type Issue = z.core.$ZodIssue;
 
+/**
+ * zod's unknown-key issue lists the keys but not the fields the object knows; its message is
+ * built where the object schema is at hand, one line per key, and flattenIssues splits it.
+ * `kind` is the loader's own field (normaliseStep), never one to suggest.
+ */
+const unknownFieldMessages: z.core.$ZodErrorMap = (issue) => {
+  if (issue.code !== 'unrecognized_keys' || !(issue.inst instanceof z.core.$ZodObject)) return undefined;
+  const known = Object.keys(issue.inst._zod.def.shape).filter((k) => k !== 'kind');
+  return issue.keys.map((key) => `unknown field "${key}"${didYouMean(closestNames(key, known))}`).join('\n');
+};
+
 /** Picks, inside union errors, the branch that got furthest: its message is the one a person needs. */
 function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const issue of issues) {
     const at = [...base, ...issue.path];
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+      // A branch that does not know the keys given is a worse fit than one that does: half a point off.
       const score = (branch: readonly Issue[]): number =>
-        branch.some((i) => i.code === 'invalid_type' && i.path.length === 0) ? 0 : 1 + Math.max(0, ...branch.map((i) => i.path.length));
+        branch.some((i) => i.code === 'invalid_type' && i.path.length === 0)
+          ? 0
+          : 1 + Math.max(0, ...branch.map((i) => i.path.length)) - (branch.some((i) => i.code === 'unrecognized_keys' && i.path.length === 0) ? 0.5 : 0);
       const best = [...issue.errors].sort((a, b) => score(b) - score(a))[0]!;
       if (score(best) === 0) {
         out.push({ path: at, message: describeUnionMismatch(issue) });
@@ -48,7 +63,11 @@ function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = 
       continue;
     }
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) out.push({ path: [...at, key], message: `unknown field "${key}"` });
+      const messages = issue.message.split('\n');
+      issue.keys.forEach((key, i) => {
+        const message = messages.length === issue.keys.length ? messages[i]! : `unknown field "${key}"`;
+        out.push({ path: [...at, key], message });
+      });
       continue;
     }
     if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) {
@@ -61,6 +80,8 @@ function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = 
 }
 
 function describeUnionMismatch(issue: Issue & { code: 'invalid_union' }): string {
+  const mismatches = issue.errors.flat().filter((i) => i.code === 'invalid_type');
+  if (mismatches.length > 0 && mismatches.every((i) => i.message.includes('received undefined'))) return 'is required';
   const expected = new Set(issue.errors.flatMap((b) => b.filter((i) => i.code === 'invalid_type').map((i) => (i as { expected: string }).expected)));
   return expected.size > 0 ? `has the wrong type (expected ${[...expected].join(' or ')})` : issue.message;
 }
@@ -71,7 +92,7 @@ export function validateSequence(
   file: string,
   lineOf: (p: readonly PropertyKey[]) => number | undefined = () => undefined,
 ): { program?: Program; problems: FileProblem[] } {
-  const parsed = sequenceSchema.safeParse(raw);
+  const parsed = sequenceSchema.safeParse(raw, { error: unknownFieldMessages });
   if (!parsed.success) {
     const problems = flattenIssues(parsed.error.issues).map(({ path: p, message }) => ({
       file,
