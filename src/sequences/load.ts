@@ -16,6 +16,8 @@ import { parseYamlDocument } from './yaml-document.js';
 export interface LoadedSequence {
   file: string;
   program: Program;
+  /** The line of a path (`steps[2].start`) in the file, when it is YAML. */
+  lineOf?: ((path: string) => number | undefined) | undefined;
 }
 
 export interface LoadResult {
@@ -91,7 +93,7 @@ export function validateSequence(
   raw: unknown,
   file: string,
   lineOf: (p: readonly PropertyKey[]) => number | undefined = () => undefined,
-): { program?: Program; problems: FileProblem[] } {
+): { program?: Program; problems: FileProblem[]; lineOf?: (path: string) => number | undefined } {
   const parsed = sequenceSchema.safeParse(raw, { error: unknownFieldMessages });
   if (!parsed.success) {
     const problems = flattenIssues(parsed.error.issues).map(({ path: p, message }) => ({
@@ -109,7 +111,7 @@ export function validateSequence(
       problems: compiled.problems.map((p) => ({ file, path: p.path, line: lineOfDotted(p.path, lineOf), message: p.message, severity: 'error' as const })),
     };
   }
-  return { program: compiled.program, problems: [] };
+  return { program: compiled.program, problems: [], lineOf: (dotted) => lineOfDotted(dotted, lineOf) };
 }
 
 function lineOfDotted(dotted: string, lineOf: (p: readonly PropertyKey[]) => number | undefined): number | undefined {
@@ -118,7 +120,10 @@ function lineOfDotted(dotted: string, lineOf: (p: readonly PropertyKey[]) => num
   return lineOf(keys);
 }
 
-export async function loadSequenceFile(file: string, displayName = file): Promise<{ program?: Program; problems: FileProblem[] }> {
+export async function loadSequenceFile(
+  file: string,
+  displayName = file,
+): Promise<{ program?: Program; problems: FileProblem[]; lineOf?: (path: string) => number | undefined }> {
   const ext = path.extname(file);
   if (YAML_EXT.has(ext)) {
     const doc = parseYamlDocument(await readFile(file, 'utf8'), displayName);
@@ -163,7 +168,7 @@ export async function loadSequences(dir: string): Promise<LoadResult> {
       continue;
     }
     byId.set(r.program.sequenceId, file);
-    sequences.push({ file, program: r.program });
+    sequences.push({ file, program: r.program, lineOf: r.lineOf });
   }
   if (names.length === 0) problems.push({ file: dir, path: '', message: 'no sequence files (*.yaml, *.yml, *.ts) found', severity: 'error' });
   return { sequences, problems };
