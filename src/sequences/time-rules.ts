@@ -207,10 +207,10 @@ function isBusinessDay(day: number, ctx: TimeContext): boolean {
  * (Jan 31 + 1 month = Feb 28/29), days and weeks keep the wall-clock time across DST (a day is
  * 23 or 25 h then), hours, minutes and seconds are exact elapsed time.
  *
- * Business days skip Saturdays, Sundays and holidays and keep the wall-clock time. When `from`
- * is not itself a business day, counting starts from the next business day at the same wall
- * time, so the wait always contains N whole business days: Friday 10:00 + 1 = Monday 10:00, but
- * Saturday 10:00 + 1 = Tuesday 10:00 (Saturday counts as Monday 10:00, then one day on).
+ * Business days skip Saturdays, Sundays and holidays and keep the wall-clock time. They count
+ * like a spreadsheet's WORKDAY and every date library: the N-th business day after `from`'s date,
+ * whatever day `from` is. Friday, Saturday and Sunday 10:00 + 1 are all Monday 10:00; a holiday
+ * Friday + 1 is Monday too.
  */
 export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): DateTime {
   const local = inZone(from, ctx);
@@ -228,7 +228,6 @@ export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): 
       throw new Error(`No business day in the ${MAX_SEARCH_DAYS} days after ${isoDate(start + offset - idle)} in ${ctx.zone}: check the holiday list`);
     }
   };
-  while (!isBusinessDay(start + offset, ctx)) step();
   for (let i = 0; i < d.days; i++) {
     do step();
     while (!isBusinessDay(start + offset, ctx));

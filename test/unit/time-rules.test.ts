@@ -90,12 +90,16 @@ describe('addDuration', () => {
       expect(addDuration(local('2026-12-23T10:00'), dur('3 business days'), ctx).toISO()).toBe('2026-12-29T10:00:00.000-06:00');
     });
 
-    it('counts from the next business day when starting on a weekend or holiday', () => {
-      // Saturday counts as Monday 10:00, then one business day on.
-      expect(addDuration(local('2026-03-07T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-10T10:00:00.000-05:00');
-      expect(addDuration(local('2026-03-08T23:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-10T23:00:00.000-05:00');
+    it('counts like WORKDAY from a weekend or holiday: the next business day after Saturday is Monday', () => {
+      // Friday, Saturday and Sunday 10:00 + 1 business day are all Monday 10:00, as in a spreadsheet.
+      expect(addDuration(local('2026-03-06T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T10:00:00.000-05:00');
+      expect(addDuration(local('2026-03-07T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T10:00:00.000-05:00');
+      expect(addDuration(local('2026-03-08T23:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T23:00:00.000-05:00');
+      expect(addDuration(local('2026-03-07T10:00'), dur('2 business days'), CHICAGO).toISO()).toBe('2026-03-10T10:00:00.000-05:00');
       const ctx = ctxOf('America/Chicago', ['2026-12-25']);
-      expect(addDuration(local('2026-12-25T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-29T08:00:00.000-06:00');
+      // Christmas (a Friday holiday) + 1 is Monday, like Thursday + 1.
+      expect(addDuration(local('2026-12-25T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-28T08:00:00.000-06:00');
+      expect(addDuration(local('2026-12-24T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-28T08:00:00.000-06:00');
     });
 
     it('can be shorter than 24 h per day where DST changes on a weekday', () => {
@@ -431,14 +435,13 @@ describe('properties', () => {
         expect(ctx.holidays.has(out.toISODate()!)).toBe(false);
         const wall = at.toFormat('HH:mm');
         if (wallTimeExists(out, wall)) expect(out.toFormat('HH:mm:ss.SSS')).toBe(at.toFormat('HH:mm:ss.SSS'));
-        // Business days after the start date up to and including the landing date: exactly `days`,
-        // plus the day the count started from when the start was not a business day.
+        // WORKDAY: business days after the start date up to and including the landing date are
+        // exactly `days`, whatever day the count starts from.
         let count = 0;
         for (let d = at.startOf('day').plus({ days: 1 }); d <= out; d = d.plus({ days: 1 })) {
           if (d.weekday <= 5 && !ctx.holidays.has(d.toISODate()!)) count++;
         }
-        const startsOnBusinessDay = at.weekday <= 5 && !ctx.holidays.has(at.toISODate()!);
-        expect(count).toBe(startsOnBusinessDay ? days : days + 1);
+        expect(count).toBe(days);
       }),
       { numRuns: 300 },
     );
