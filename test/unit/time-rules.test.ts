@@ -171,6 +171,16 @@ describe('resolveWait', () => {
     expect(resolveWait(local('2026-05-01T10:00'), until('09:30', ['mon', 'wed']), ctx).toISO()).toBe('2026-05-06T09:30:00.000-05:00');
   });
 
+  it('skips holidays: until 09:00 on the eve of a holiday waits for the day after it', () => {
+    // Documented in the README: `until` never lands on a holiday, with or without `on`.
+    const ctx = ctxOf('America/Chicago', ['2026-12-25']);
+    expect(resolveWait(local('2026-12-24T18:00'), until('09:00'), ctx).toISO()).toBe('2026-12-26T09:00:00.000-06:00');
+    expect(resolveWait(local('2026-12-24T18:00'), until('09:00', WEEKDAYS_ONLY), ctx).toISO()).toBe('2026-12-28T09:00:00.000-06:00');
+    // A wait for a duration is not moved by a holiday: it is the email after it that waits (nextOpening).
+    expect(resolveWait(local('2026-12-24T09:00'), { kind: 'for', duration: dur('1 day') }, ctx).toISO()).toBe('2026-12-25T09:00:00.000-06:00');
+    expect(nextOpening(local('2026-12-25T09:00'), undefined, ctx).toISO()).toBe('2026-12-26T00:00:00.000-06:00');
+  });
+
   it('moves a time in the spring-forward gap to the end of the gap', () => {
     expect(resolveWait(local('2026-03-08T00:10'), until('02:30'), CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
     expect(resolveWait(local('2026-03-08T03:10'), until('02:30'), CHICAGO).toISO()).toBe('2026-03-09T02:30:00.000-05:00');
