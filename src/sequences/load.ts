@@ -103,6 +103,8 @@ export function validateSequence(
       message,
       severity: 'error' as const,
     }));
+    // In file order, as a person fixes them (zod reports in schema order); same line: as found.
+    problems.sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
     return { problems };
   }
   const compiled = compileSequence(parsed.data);

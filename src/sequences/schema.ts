@@ -94,12 +94,14 @@ const localDate = checked(localDateProblem);
 const stepId = named(SLUG, 'a step id (lower-case letters, digits, "-" or "_")', '-');
 const sequenceId = named(SLUG, 'a sequence id (lower-case letters, digits, "-" or "_")', '-');
 const templateName = named(TEMPLATE_NAME, 'a template name (lower-case letters, digits, "-", "_", "/")', '-');
-const eventType = checked((s) => {
+/** Why `s` is not an event type, with the likely fix ("Webinar Attended" -> "webinar_attended"); null when it is one. */
+export function eventTypeProblem(s: string): string | null {
   if (EVENT_TYPE.test(s)) return null;
   const guesses = reshaped(s, EVENT_TYPE, '_');
   const builtIn = closestNames(guesses[0] ?? s.toLowerCase(), BUILT_IN_EVENTS, 2);
   return `"${s}" is not an event type (${EVENT_TYPE_HINT})${didYouMean([...new Set([...guesses, ...builtIn])].slice(0, 2))}`;
-});
+}
+const eventType = checked(eventTypeProblem);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 /** `where` on an event: every key must equal (or be one of) the given value(s) in the event's data. */
