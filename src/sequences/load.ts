@@ -4,7 +4,8 @@ import { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { compileSequence } from './compile.js';
 import type { Program } from './program.js';
-import { sequenceSchema } from './schema.js';
+import { BUILT_IN_EVENTS, sequenceSchema } from './schema.js';
+import type { Condition, SequenceDefinition, Step } from './schema.js';
 import { closestNames, didYouMean } from './suggest.js';
 import { parseYamlDocument } from './yaml-document.js';
 
@@ -113,7 +114,55 @@ export function validateSequence(
       problems: compiled.problems.map((p) => ({ file, path: p.path, line: lineOfDotted(p.path, lineOf), message: p.message, severity: 'error' as const })),
     };
   }
-  return { program: compiled.program, problems: [], lineOf: (dotted) => lineOfDotted(dotted, lineOf) };
+  const warnings = eventTypeTypos(parsed.data, raw).map(({ path: p, message }) => ({
+    file,
+    path: p,
+    line: lineOfDotted(p, lineOf),
+    message,
+    severity: 'warning' as const,
+  }));
+  return { program: compiled.program, problems: warnings, lineOf: (dotted) => lineOfDotted(dotted, lineOf) };
+}
+
+/**
+ * Event types one typo away from a built-in one ("unsubscibed"): valid names, since producers
+ * send their own types, but a sequence that waits for an event nobody sends waits forever.
+ */
+function eventTypeTypos(def: SequenceDefinition, raw: unknown): { path: string; message: string }[] {
+  const found: { path: string; event: string }[] = [];
+  const single = (key: string) => raw !== null && typeof raw === 'object' && !Array.isArray((raw as Record<string, unknown>)[key]);
+  def.trigger.forEach((t, i) => found.push({ path: single('trigger') ? 'trigger.event' : `trigger[${i}].event`, event: t.event }));
+  def.exit.forEach((e, i) => 'event' in e && found.push({ path: `exit[${i}].event`, event: e.event }));
+  def.goals.forEach((g, i) => found.push({ path: `goals[${i}].event`, event: g.event }));
+  const condition = (c: Condition, p: string): void => {
+    if ('all' in c) c.all.forEach((x, i) => condition(x, `${p}.all[${i}]`));
+    else if ('any' in c) c.any.forEach((x, i) => condition(x, `${p}.any[${i}]`));
+    else if ('not' in c) condition(c.not, `${p}.not`);
+    else if ('event' in c) found.push({ path: `${p}.event`, event: c.event });
+  };
+  const steps = (list: Step[], p: string): void =>
+    list.forEach((s, i) => {
+      const at = `${p}[${i}]`;
+      if (s.kind === 'repeat') steps(s.steps, `${at}.repeat.steps`);
+      if (s.kind === 'wait_for') {
+        found.push({ path: `${at}.wait_for.event`, event: s.matcher.event });
+        steps(s.on_event, `${at}.on_event`);
+        steps(s.on_timeout, `${at}.on_timeout`);
+      }
+      if (s.kind === 'if') {
+        condition(s.condition, `${at}.if`);
+        steps(s.then, `${at}.then`);
+        steps(s.else, `${at}.else`);
+      }
+    });
+  steps(def.steps, 'steps');
+  const builtIn: readonly string[] = BUILT_IN_EVENTS;
+  return found.flatMap(({ path: p, event }) => {
+    const near = builtIn.includes(event) ? [] : closestNames(event, builtIn);
+    return near.length === 0
+      ? []
+      : [{ path: p, message: `"${event}" is not a built-in event${didYouMean(near)} (fine if your own producer sends "${event}")` }];
+  });
 }
 
 function lineOfDotted(dotted: string, lineOf: (p: readonly PropertyKey[]) => number | undefined): number | undefined {

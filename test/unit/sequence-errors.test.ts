@@ -124,3 +124,28 @@ describe('unknown fields', () => {
     expect(problems(`${HEAD}colour: blue\n${STEPS}`)).toEqual(['s.yaml:3: colour: unknown field "colour"']);
   });
 });
+
+describe('event types one typo from a built-in one', () => {
+  it('are warnings at their line: the sequence loads, but may wait for an event nobody sends', () => {
+    const yaml = [
+      'id: s',
+      'trigger: { event: opt_in }',
+      'exit: [ { event: unsubscibed }, { promoted: lead } ]',
+      'steps:',
+      '  - email: welcome',
+      '  - wait_for: { event: email_clicked, timeout: 3 days }',
+      '    on_timeout:',
+      '      - if: { any: [ { event: email_opend }, { event: webinar_attended } ] }',
+      '        then: [ { tag: warm } ]',
+      '',
+    ].join('\n');
+    const doc = parseYamlDocument(yaml, 's.yaml');
+    if (!doc.ok) throw new Error('bad fixture');
+    const r = validateSequence(doc.value, 's.yaml', doc.lineOf);
+    expect(r.program).toBeDefined();
+    expect(r.problems.map(formatProblem)).toEqual([
+      's.yaml:3: exit[0].event: "unsubscibed" is not a built-in event: did you mean "unsubscribed"? (fine if your own producer sends "unsubscibed") (warning)',
+      's.yaml:8: steps[1].on_timeout[0].if.any[0].event: "email_opend" is not a built-in event: did you mean "email_opened"? (fine if your own producer sends "email_opend") (warning)',
+    ]);
+  });
+});
