@@ -1,9 +1,12 @@
+import { access, readdir } from 'node:fs/promises';
+import path from 'node:path';
 import type { FileProblem } from '../errors.js';
 import { TemplateError } from '../errors.js';
 import type { LoadedSequence } from '../sequences/load.js';
 import { loadSequences } from '../sequences/load.js';
+import { closestNames, didYouMean } from '../sequences/suggest.js';
 import { checkTemplateVariables } from '../templates/check-variables.js';
-import { loadTemplate } from '../templates/template-files.js';
+import { loadTemplate, templateFilePaths } from '../templates/template-files.js';
 
 export interface ProjectCheck {
   sequences: LoadedSequence[];
@@ -11,34 +14,82 @@ export interface ProjectCheck {
   templatesChecked: number;
 }
 
+/** A step that names a template: where it is, so a missing template is reported there. */
+interface TemplateUse {
+  email: boolean;
+  file: string;
+  step: string;
+  path: string;
+  line: number | undefined;
+}
+
 /**
  * Everything `nurture validate` (and `nurture start`, before it touches anything) checks:
  * each sequence file, the sequences it starts, and every template it names, including the
- * variables those templates use.
+ * variables those templates use. A name that points nowhere is reported at the step that
+ * writes it (file:line), with the closest name that exists.
  */
 export async function validateProject(sequencesDir: string, templatesDir: string): Promise<ProjectCheck> {
   const { sequences, problems } = await loadSequences(sequencesDir);
-  const ids = new Set(sequences.map((s) => s.program.sequenceId));
-  const uses = new Map<string, { email: boolean; file: string; step: string }>();
+  const ids = [...new Set(sequences.map((s) => s.program.sequenceId))];
+  const uses = new Map<string, TemplateUse[]>();
   for (const s of sequences) {
+    const where = (stepId: string, field: string) => {
+      const at = `${s.program.stepPaths.get(stepId) ?? `step ${stepId}`}.${field}`;
+      return { file: s.file, path: at, line: s.lineOf?.(at) };
+    };
     for (const ins of s.program.instructions) {
-      if (ins.op === 'start' && !ids.has(ins.sequence)) {
-        problems.push({ file: s.file, path: `step ${ins.stepId}`, message: `starts sequence "${ins.sequence}", which no file defines`, severity: 'error' });
+      if (ins.op === 'start' && !ids.includes(ins.sequence)) {
+        const message = `starts sequence "${ins.sequence}", which no file defines${didYouMean(closestNames(ins.sequence, ids))}`;
+        problems.push({ ...where(ins.stepId, 'start'), message, severity: 'error' });
       }
       if (ins.op === 'email' || ins.op === 'mail_task') {
-        const prev = uses.get(ins.template);
-        uses.set(ins.template, { email: (prev?.email ?? false) || ins.op === 'email', file: s.file, step: ins.stepId });
+        const use = { ...where(ins.stepId, ins.op === 'email' ? 'email' : ins.medium), email: ins.op === 'email', step: ins.stepId };
+        uses.set(ins.template, [...(uses.get(ins.template) ?? []), use]);
       }
     }
   }
-  for (const [name, use] of uses) {
+  let existing: string[] | undefined;
+  for (const [name, all] of uses) {
     try {
       const src = await loadTemplate(templatesDir, name);
-      problems.push(...checkTemplateVariables(src, { requireSubject: use.email }));
+      problems.push(...checkTemplateVariables(src, { requireSubject: all.some((u) => u.email) }));
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      problems.push(...err.problems.map((p) => ({ ...p, message: `${p.message} (used by step ${use.step} of ${use.file})` })));
+      const { htmlFile } = templateFilePaths(templatesDir, name);
+      if (await isMissing(htmlFile)) {
+        existing ??= await templateNames(templatesDir);
+        const message = `template "${name}" not found (no ${htmlFile})${didYouMean(closestNames(name, existing))}`;
+        problems.push(...all.map((u) => ({ file: u.file, path: u.path, line: u.line, message, severity: 'error' as const })));
+        continue;
+      }
+      const first = all[0]!;
+      const usedBy = `(used by ${first.path} of ${first.file}${first.line ? `:${first.line}` : ''})`;
+      problems.push(...err.problems.map((p) => ({ ...p, message: `${p.message} ${usedBy}` })));
     }
   }
   return { sequences, problems, templatesChecked: uses.size };
+}
+
+async function isMissing(file: string): Promise<boolean> {
+  try {
+    await access(file);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
+  }
+}
+
+/** Every template name in the folder ("welcome", "mail/guide"), for suggestions. */
+async function templateNames(dir: string): Promise<string[]> {
+  try {
+    const files = await readdir(dir, { recursive: true });
+    return files
+      .filter((f) => f.endsWith('.hbs') && !f.endsWith('.txt.hbs'))
+      .map((f) => f.slice(0, -'.hbs'.length).split(path.sep).join('/'))
+      .sort();
+  } catch {
+    // No templates folder: loadTemplate's own message already says so; nothing to suggest.
+    return [];
+  }
 }

@@ -68,6 +68,7 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
   const ids = new Map<Step, string>();
   const used = new Set<string>();
   const stepKinds = new Map<string, string>();
+  const stepPaths = new Map<string, string>();
   const emailSteps = new Set<string>();
   const references: { path: string; id: string }[] = [];
 
@@ -104,6 +105,7 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
     }
     const id = ids.get(s)!;
     stepKinds.set(id, s.kind);
+    stepPaths.set(id, p);
     if (s.kind === 'email') emailSteps.add(id);
     if (s.kind === 'wait_for' && s.step) references.push({ path: `${p}.wait_for.step`, id: s.step });
     if (s.kind === 'if') for (const r of conditionRefs(s.condition)) references.push({ path: `${p}.if`, id: r });
@@ -201,6 +203,7 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
       instructions: out,
       emailSteps,
       steps: stepKinds,
+      stepPaths,
     },
   };
 }

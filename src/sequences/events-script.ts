@@ -8,7 +8,7 @@ import type { Program } from './program.js';
 import type { Condition } from './schema.js';
 import { BUILT_IN_EVENTS } from './schema.js';
 import type { ScriptedEvent } from './simulate.js';
-import { addDuration, parseTimeOfDay } from './time-rules.js';
+import { addDuration, atLocalTime, parseTimeOfDay } from './time-rules.js';
 import type { TimeContext } from './time-types.js';
 import { EVENT_TYPE } from './names.js';
 
@@ -59,11 +59,12 @@ export function parseScriptTime(raw: string, start: DateTime, ctx: TimeContext):
   let at: DateTime;
   const day = /^day\s+(\d{1,5})(?:\s+(?:at\s+)?(\S+))?$/i.exec(text);
   if (day) {
-    at = local.plus({ days: Number(day[1]) });
+    const days = Number(day[1]);
+    at = addDuration(local, { kind: 'calendar', parts: { days }, text: `${days} days` }, ctx);
     if (day[2] !== undefined) {
       const t = parseTimeOfDay(day[2]);
       if (!t) return { ok: false, error: `"${text}": "${day[2]}" is not a time of day (write "HH:MM", e.g. "day 3 09:30")` };
-      at = at.set({ hour: t.hour, minute: t.minute, second: 0, millisecond: 0 });
+      at = atLocalTime(at, t, ctx);
     }
   } else if (text.startsWith('+')) {
     const d = parseDuration(text.slice(1));

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { BUILT_IN_EVENTS, STEP_KINDS } from './schema.js';
+import { LOCAL_DATE_PATTERN } from './local-date.js';
 import { EVENT_TYPE, SLUG, TEMPLATE_NAME } from './names.js';
 
 /**
@@ -394,7 +395,7 @@ export const fileSchema = z
     goals: z.array(eventMatcher).optional().describe('Events that count as converting: the contact leaves the sequence as converted.'),
     send_window: sendWindow.optional().describe('Opening hours for every email of the sequence (a step may set its own).'),
     holidays: z
-      .array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/).meta({ patternErrorMessage: 'Not a date: write "yyyy-mm-dd".' }))
+      .array(z.string().regex(LOCAL_DATE_PATTERN).meta({ patternErrorMessage: 'Not a date: write "yyyy-mm-dd", a day that exists (e.g. "2026-12-25").' }))
       .optional()
       .describe('Local dates ("yyyy-mm-dd") on which nothing goes out and which are not business days.'),
     on_edit: z

@@ -42,6 +42,8 @@ export interface Program {
   emailSteps: ReadonlySet<string>;
   /** Step id → step kind, in file order: the steps a person sees. */
   steps: ReadonlyMap<string, string>;
+  /** Step id → where the step is in the file (`steps[2]`, `steps[3].then[0]`), for messages. */
+  stepPaths: ReadonlyMap<string, string>;
 }
 
 /** Instructions are identified across versions by (op, step id): a repeat's test and its wait share an id. */

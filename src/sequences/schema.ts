@@ -1,9 +1,11 @@
 import { z } from 'zod';
-import { isValidZone } from './zones.js';
+import { zoneProblem } from './zones.js';
 import { parseDuration } from './duration.js';
+import { localDateProblem } from './local-date.js';
 import { expandDays, parseTimeOfDay } from './time-rules.js';
 import type { DurationSpec, SendWindow, WaitSpec, Weekday } from './time-types.js';
 import { EVENT_TYPE, EVENT_TYPE_HINT, SLUG, TEMPLATE_NAME } from './names.js';
+import { closestNames, didYouMean } from './suggest.js';
 
 /**
  * The sequence file format. Marketers write steps in a short form (`- email: welcome`,
@@ -56,9 +58,25 @@ const duration = z.union([z.string(), z.number()]).transform((raw, ctx): Duratio
   return parsed.value;
 });
 
-const timeOfDay = z.string().refine((s) => parseTimeOfDay(s) !== null, {
-  message: 'is not a time of day: write "HH:MM", e.g. "09:30"',
-});
+/** A string that must pass `problem` (null when fine); the message names the value given. */
+function checked(problem: (s: string) => string | null) {
+  return z.string().superRefine((s, ctx) => {
+    const message = problem(s);
+    if (message !== null) ctx.addIssue({ code: 'custom', message });
+  });
+}
+
+/** The value a person probably meant: lower-case, spaces as `sep`, when that has the right shape. */
+function reshaped(value: string, shape: RegExp, sep: string): string[] {
+  const guess = value.trim().toLowerCase().replace(/\.hbs$/, '').replace(/\s+/g, sep);
+  return guess !== value && shape.test(guess) ? [guess] : [];
+}
+
+function named(shape: RegExp, what: string, sep: string) {
+  return checked((s) => (shape.test(s) ? null : `"${s}" is not ${what}${didYouMean(reshaped(s, shape, sep))}`));
+}
+
+const timeOfDay = checked((s) => (parseTimeOfDay(s) !== null ? null : `"${s}" is not a time of day: write "HH:MM", e.g. "09:30"`));
 
 const days = z.union([z.string(), z.array(z.string())]).transform((raw, ctx): Weekday[] => {
   const r = expandDays(raw);
@@ -69,19 +87,21 @@ const days = z.union([z.string(), z.array(z.string())]).transform((raw, ctx): We
   return r;
 });
 
-const zone = z.string().refine((s) => isValidZone(s), {
-  message: 'is not an IANA time zone (e.g. "America/Chicago")',
-});
+const zone = checked(zoneProblem);
 
-const localDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'is not a date: write "yyyy-mm-dd"');
+const localDate = checked(localDateProblem);
 
-const stepId = z.string().regex(SLUG, 'must be lower-case letters, digits, "-" or "_"');
-const templateName = z
-  .string()
-  .regex(TEMPLATE_NAME, 'is not a template name (lower-case letters, digits, "-", "_", "/")');
-const eventType = z
-  .string()
-  .regex(EVENT_TYPE, `is not an event type (${EVENT_TYPE_HINT})`);
+const stepId = named(SLUG, 'a step id (lower-case letters, digits, "-" or "_")', '-');
+const sequenceId = named(SLUG, 'a sequence id (lower-case letters, digits, "-" or "_")', '-');
+const templateName = named(TEMPLATE_NAME, 'a template name (lower-case letters, digits, "-", "_", "/")', '-');
+/** Why `s` is not an event type, with the likely fix ("Webinar Attended" -> "webinar_attended"); null when it is one. */
+export function eventTypeProblem(s: string): string | null {
+  if (EVENT_TYPE.test(s)) return null;
+  const guesses = reshaped(s, EVENT_TYPE, '_');
+  const builtIn = closestNames(guesses[0] ?? s.toLowerCase(), BUILT_IN_EVENTS, 2);
+  return `"${s}" is not an event type (${EVENT_TYPE_HINT})${didYouMean([...new Set([...guesses, ...builtIn])].slice(0, 2))}`;
+}
+const eventType = checked(eventTypeProblem);
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 /** `where` on an event: every key must equal (or be one of) the given value(s) in the event's data. */
@@ -143,7 +163,8 @@ export const conditionSchema: z.ZodType<Condition, unknown> = z.lazy(() =>
     z.strictObject({
       score: z
         .strictObject({ gte: z.number().optional(), gt: z.number().optional(), lte: z.number().optional(), lt: z.number().optional() })
-        .refine((s) => Object.keys(s).length > 0, { message: 'give at least one of gte, gt, lte, lt' }),
+        // Not after an unknown key: `{ gtee: 10 }` needs "did you mean gte", not this too.
+        .refine((s) => Object.keys(s).length > 0, { message: 'give at least one of gte, gt, lte, lt', when: (p) => p.issues.length === 0 }),
     }),
     z.strictObject({ event: eventType, where: where.optional(), within: duration.optional() }),
   ]),
@@ -275,7 +296,7 @@ const stepVariants = z.discriminatedUnion('kind', [
     })
     .transform((s): Step => ({ kind: 'set', id: s.id, values: s.set })),
   z
-    .strictObject({ kind: z.literal('start'), id: stepId.optional(), start: stepId })
+    .strictObject({ kind: z.literal('start'), id: stepId.optional(), start: sequenceId })
     .transform((s): Step => ({ kind: 'start', id: s.id, sequence: s.start })),
   z
     .strictObject({
@@ -288,6 +309,9 @@ const stepVariants = z.discriminatedUnion('kind', [
       return { kind: 'notify', id: s.id, note: n.note, to: 'to' in n ? n.to : undefined };
     }),
 ]);
+
+/** Keys a step may have besides its kind key. */
+const STEP_FIELDS = new Set(['id', 'send_window', 'due', 'on_event', 'on_timeout', 'then', 'else']);
 
 /** Finds the one kind key of a short-form step and copies it into `kind`. */
 function normaliseStep(raw: unknown, ctx: z.RefinementCtx): unknown {
@@ -302,7 +326,9 @@ function normaliseStep(raw: unknown, ctx: z.RefinementCtx): unknown {
   const kinds = Object.keys(raw).filter((k) => (STEP_KINDS as readonly string[]).includes(k));
   if (kinds.length !== 1) {
     const found = kinds.length === 0 ? `none of them (keys: ${Object.keys(raw).join(', ') || 'none'})` : kinds.join(' and ');
-    ctx.addIssue({ code: 'custom', message: `a step needs exactly one of ${STEP_KINDS.join(', ')}; found ${found}` });
+    // A misspelt kind is the likely story, but not for the other fields a step may have ("id" is one edit from "if").
+    const guesses = kinds.length > 0 ? [] : Object.keys(raw).filter((k) => !STEP_FIELDS.has(k)).flatMap((k) => closestNames(k, STEP_KINDS));
+    ctx.addIssue({ code: 'custom', message: `a step needs exactly one of ${STEP_KINDS.join(', ')}; found ${found}${didYouMean([...new Set(guesses)])}` });
     return z.NEVER;
   }
   return { ...raw, kind: kinds[0] };
@@ -325,7 +351,7 @@ const reentrySchema = z
 export const sequenceSchema = z
   .strictObject({
     $schema: z.string().optional(),
-    id: z.string().regex(SLUG, 'must be lower-case letters, digits, "-" or "_" (it names the sequence everywhere)'),
+    id: sequenceId,
     name: z.string().optional(),
     description: z.string().optional(),
     timezone: zone.optional(),

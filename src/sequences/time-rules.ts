@@ -14,9 +14,11 @@ import type { DurationSpec, FrequencyCap, SendWindow, TimeContext, WaitSpec, Wee
  * - A local time that does not exist on a date (inside a spring-forward gap) means the first
  *   instant after the gap: 02:30 on 2026-03-08 in America/Chicago is 03:00 CDT. That is the instant
  *   a window opening at 02:30 really opens (the clock jumps from 01:59:59 to 03:00, already past
- *   02:30), so `until 02:30` and a window from 02:30 agree. luxon's own normalisation would shift
- *   by the gap's length instead (03:30); only addDuration uses it, since that is plain luxon maths.
- * - A local time that happens twice (fall back) happens twice: each occurrence counts.
+ *   02:30), so `until 02:30`, a window from 02:30, and a wait of days, weeks, months or business
+ *   days that ends at 02:30 all give 03:00. luxon's own normalisation would shift by the gap's
+ *   length instead (03:30); nothing here uses it: every (date, wall time) goes through localInstants.
+ * - A local time that happens twice (fall back) happens twice: `until` and windows count each
+ *   occurrence; a wait of days lands on the earlier one.
  * - Searches give up after MAX_SEARCH_DAYS and throw, so a window or wait that can never be met
  *   (no days, or every day a holiday) fails loudly instead of looping.
  */
@@ -87,11 +89,12 @@ function findTransition(zone: Zone, lo: number, hi: number): number {
 }
 
 /**
- * Every instant whose local date is `day` and wall time is `minuteOfDay`, ascending: one usually,
- * two in a fall-back overlap, and in a spring-forward gap the first instant after the gap.
+ * Every instant whose local date is `day` and wall time is `msOfDay`, ascending: one usually,
+ * two in a fall-back overlap, and in a spring-forward gap the first instant after the gap. The
+ * one place a wall time becomes an instant (see the rules above).
  */
-function localInstants(zone: Zone, day: number, minuteOfDay: number): number[] {
-  const wall = day * DAY_MS + minuteOfDay * MINUTE_MS;
+function localInstants(zone: Zone, day: number, msOfDay: number): number[] {
+  const wall = day * DAY_MS + msOfDay;
   // Real offsets lie within -12 h..+14 h, so any valid instant is within this span of `wall`.
   const offsets = new Set([zone.offset(wall - 15 * HOUR_MS), zone.offset(wall), zone.offset(wall + 13 * HOUR_MS)]);
   for (const o of [...offsets]) offsets.add(zone.offset(wall - o * MINUTE_MS));
@@ -107,6 +110,16 @@ function localInstants(zone: Zone, day: number, minuteOfDay: number): number[] {
 
 function dayStart(zone: Zone, day: number): number {
   return localInstants(zone, day, 0)[0]!;
+}
+
+/**
+ * The instant a date and wall time of the contact's zone mean: the earlier of two in a fall-back
+ * overlap, the first instant after the gap when the clock skips it.
+ */
+export function atLocalTime(date: { year: number; month: number; day: number }, time: TimeOfDayParts, ctx: TimeContext): DateTime {
+  const zone = zoneNamed(ctx.zone);
+  const day = Date.UTC(date.year, date.month - 1, date.day) / DAY_MS;
+  return DateTime.fromMillis(localInstants(zone, day, (time.hour * 60 + time.minute) * MINUTE_MS)[0]!, { zone });
 }
 
 /** Offset changes in [start, end); sampling every 6 h is finer than any real pair of transitions. */
@@ -207,14 +220,24 @@ function isBusinessDay(day: number, ctx: TimeContext): boolean {
  * (Jan 31 + 1 month = Feb 28/29), days and weeks keep the wall-clock time across DST (a day is
  * 23 or 25 h then), hours, minutes and seconds are exact elapsed time.
  *
- * Business days skip Saturdays, Sundays and holidays and keep the wall-clock time. When `from`
- * is not itself a business day, counting starts from the next business day at the same wall
- * time, so the wait always contains N whole business days: Friday 10:00 + 1 = Monday 10:00, but
- * Saturday 10:00 + 1 = Tuesday 10:00 (Saturday counts as Monday 10:00, then one day on).
+ * Business days skip Saturdays, Sundays and holidays and keep the wall-clock time. They count
+ * like a spreadsheet's WORKDAY and every date library: the N-th business day after `from`'s date,
+ * whatever day `from` is. Friday, Saturday and Sunday 10:00 + 1 are all Monday 10:00; a holiday
+ * Friday + 1 is Monday too.
  */
 export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): DateTime {
   const local = inZone(from, ctx);
-  if (d.kind === 'calendar') return local.plus(d.parts);
+  // The same wall time on another date, by the one rule for gaps and overlaps.
+  const sameWallTime = (day: number) => DateTime.fromMillis(localInstants(local.zone, day, wallMs(local))[0]!, { zone: local.zone });
+  if (d.kind === 'calendar') {
+    const { years, months, weeks, days, hours, minutes, seconds } = d.parts;
+    const exactMs = (hours ?? 0) * HOUR_MS + (minutes ?? 0) * MINUTE_MS + (seconds ?? 0) * 1000;
+    if (!years && !months && !weeks && !days) return local.plus(exactMs);
+    // Date arithmetic on the wall calendar (UTC has no DST; months clamp: Jan 31 + 1 month = Feb 28),
+    // then the wall time on that date, then the time part as elapsed time, as luxon orders them.
+    const date = DateTime.utc(local.year, local.month, local.day).plus({ years: years ?? 0, months: months ?? 0, weeks: weeks ?? 0, days: days ?? 0 });
+    return sameWallTime(localDay(date)).plus(exactMs);
+  }
 
   const start = localDay(local);
   let offset = 0;
@@ -228,12 +251,11 @@ export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): 
       throw new Error(`No business day in the ${MAX_SEARCH_DAYS} days after ${isoDate(start + offset - idle)} in ${ctx.zone}: check the holiday list`);
     }
   };
-  while (!isBusinessDay(start + offset, ctx)) step();
   for (let i = 0; i < d.days; i++) {
     do step();
     while (!isBusinessDay(start + offset, ctx));
   }
-  return local.plus({ days: offset });
+  return sameWallTime(start + offset);
 }
 
 /**
@@ -249,7 +271,7 @@ export function resolveWait(from: DateTime, w: WaitSpec, ctx: TimeContext): Date
   const first = localDay(local);
   for (let day = first; day <= first + MAX_SEARCH_DAYS; day++) {
     if (!allowed.has(weekdayOf(day)) || isHolidayDay(day, ctx)) continue;
-    const hit = localInstants(local.zone, day, at).find((t) => t > fromMs);
+    const hit = localInstants(local.zone, day, at * MINUTE_MS).find((t) => t > fromMs);
     if (hit !== undefined) return DateTime.fromMillis(hit, { zone: local.zone });
   }
   throw new Error(
@@ -305,7 +327,7 @@ export function nextOpening(at: DateTime, w: SendWindow | undefined, ctx: TimeCo
     let start = dayStart(zone, first);
     for (let day = first; day <= first + MAX_SEARCH_DAYS; day++) {
       const end = dayStart(zone, day + 1);
-      const candidates = [start, ...localInstants(zone, day, opensAt), ...transitionsIn(zone, start, end)]
+      const candidates = [start, ...localInstants(zone, day, opensAt * MINUTE_MS), ...transitionsIn(zone, start, end)]
         .filter((t) => t > atMs)
         .sort((a, b) => a - b);
       for (const t of candidates) {

@@ -17,6 +17,7 @@ import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
 import { TEMPLATE_FIELDS } from '../sequences/contact.js';
 import type { PostalAddress } from '../sequences/contact.js';
+import { closest } from '../sequences/suggest.js';
 import { TEMPLATE_HELPERS, parseTemplatePart } from './compile.js';
 import { templateParts } from './template-files.js';
 import type { TemplatePart, TemplateSource } from './template-files.js';
@@ -410,31 +411,4 @@ function hasHash(hash: hbs.AST.Hash | undefined): boolean {
 function isHelperCall(path: hbs.AST.PathExpression, params: Expr[], hash: hbs.AST.Hash | undefined): boolean {
   if (params.length > 0 || hasHash(hash)) return true;
   return isSimpleName(path) && (INLINE_HELPERS.has(path.original) || BLOCK_HELPERS.has(path.original));
-}
-
-/** The known name closest to a misspelt one, when it is close enough to be a typo. */
-function closest(name: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  for (const candidate of known) {
-    const d = editDistance(name.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return bestDistance <= Math.max(1, Math.floor(name.length / 3)) ? best : undefined;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? Infinity;
 }

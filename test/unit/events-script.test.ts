@@ -35,11 +35,19 @@ describe('events script: the string forms', () => {
     ]);
   });
 
+  it('reads a time the clocks skip as the first instant after the jump, as waits do', () => {
+    const start = DateTime.fromISO('2026-03-07T02:30', { zone: ZONE });
+    expect(events(['day 1 02:30: page_visited', 'day 1: replied'], { start }).map((e) => e.at)).toEqual([
+      '2026-03-08T03:00:00.000-05:00',
+      '2026-03-08T03:00:00.000-05:00',
+    ]);
+  });
+
   it('reads "+duration" like a wait, from the start', () => {
     expect(events(['+2 hours: email_opened on welcome', '+2 business days: page_visited']).map((e) => e.at)).toEqual([
       '2026-11-22T12:00:00.000-06:00',
-      // Sunday counts from Monday: two business days on is Wednesday.
-      '2026-11-25T10:00:00.000-06:00',
+      // WORKDAY: two business days after Sunday is Tuesday.
+      '2026-11-24T10:00:00.000-06:00',
     ]);
   });
 

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseDuration } from '../../src/sequences/duration.js';
 import { DURATION_PATTERN, fileSchema, renderSequenceJsonSchema } from '../../src/sequences/file-schema.js';
+import { LOCAL_DATE_PATTERN, localDateProblem } from '../../src/sequences/local-date.js';
 import { STEP_KINDS, sequenceSchema } from '../../src/sequences/schema.js';
 import { EXAMPLE_SEQUENCE } from '../support/programs.js';
 
@@ -119,6 +120,11 @@ const BAD: Record<string, string> = {
   'a wait_for without timeout': withSteps('  - wait_for: { event: email_clicked }\n'),
   'an if without then': withSteps('  - if: { tag: warm }\n'),
   'a holiday that is not a date': `${HEAD}holidays: [ "2026-1-1" ]\nsteps:\n  - email: welcome\n`,
+  'a holiday on a day that does not exist': `${HEAD}holidays: [ 2026-12-32 ]\nsteps:\n  - email: welcome\n`,
+  'a holiday on February 30': `${HEAD}holidays: [ 2028-02-30 ]\nsteps:\n  - email: welcome\n`,
+  'a holiday on February 29 of a year that is not a leap year': `${HEAD}holidays: [ 2026-02-29 ]\nsteps:\n  - email: welcome\n`,
+  'a holiday on February 29, 1900': `${HEAD}holidays: [ 1900-02-29 ]\nsteps:\n  - email: welcome\n`,
+  'a holiday in month 13': `${HEAD}holidays: [ 2026-13-01 ]\nsteps:\n  - email: welcome\n`,
   'an event type with capitals': 'id: s\ntrigger: { event: OptIn }\nsteps:\n  - email: welcome\n',
   'a step that is a list': withSteps('  - [ email, welcome ]\n'),
   'a call with an unknown priority': withSteps('  - call: { note: x, priority: urgent }\n'),
@@ -127,6 +133,8 @@ const BAD: Record<string, string> = {
 /** What JSON Schema cannot check: the file schema lets these through, `nurture validate` does not. */
 const ONLY_THE_ENGINE_CATCHES: Record<string, string> = {
   'a time zone that does not exist': `${HEAD}timezone: Mars/Olympus\nsteps:\n  - email: welcome\n`,
+  'a time zone in the wrong case': `${HEAD}timezone: america/chicago\nsteps:\n  - email: welcome\n`,
+  'a time zone abbreviation': `${HEAD}timezone: EST\nsteps:\n  - email: welcome\n`,
   'a zero wait': withSteps('  - wait: 0 days\n'),
   'a send window that opens and closes at once': withSteps('  - email: welcome\n    send_window: { from: "09:00", to: "09:00" }\n'),
   'a day that does not exist': withSteps('  - wait: { until: "09:00", on: funday }\n'),
@@ -175,6 +183,28 @@ describe('the file schema agrees with sequenceSchema', () => {
   it.each(Object.entries(ONLY_THE_ENGINE_CATCHES))('leaves %s to `nurture validate`', (_name, yaml) => {
     expect(verdicts(yaml)).toEqual({ file: true, engine: false });
   });
+});
+
+describe('the date pattern', () => {
+  it('matches exactly the dates that exist, as the engine does', () => {
+    const text = fc
+      .tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 13 }), fc.integer({ min: 0, max: 32 }))
+      .map(([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`);
+    fc.assert(
+      fc.property(text, (date) => {
+        const [y, m, d] = date.split('-').map(Number) as [number, number, number];
+        const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+        const lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        const real = m >= 1 && m <= 12 && d >= 1 && d <= lengths[m - 1]!;
+        expect(LOCAL_DATE_PATTERN.test(date), date).toBe(real);
+        expect(localDateProblem(date) === null, date).toBe(real);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it.each(['2000-02-29', '2024-02-29', '2400-02-29', '2026-12-31'])('matches %s', (date) => expect(LOCAL_DATE_PATTERN.test(date)).toBe(true));
+  it.each(['1900-02-29', '2100-02-29', '2026-02-29', '2026-06-31', '2026-12-32'])('does not match %s', (date) => expect(LOCAL_DATE_PATTERN.test(date)).toBe(false));
 });
 
 describe('the duration pattern', () => {

@@ -12,7 +12,7 @@ describe('loading sequence files', () => {
     expect(r.program).toBeUndefined();
     expect(r.problems.map(formatProblem)).toEqual([
       'sequences/new-opt-in.yaml:6: steps[2].wait: "3 munths" is not a duration (try "3 days", "2 business days", "1 month" or ISO 8601 like "P3D")',
-      'sequences/new-opt-in.yaml:8: steps[3].sned_window: unknown field "sned_window"',
+      'sequences/new-opt-in.yaml:8: steps[3].sned_window: unknown field "sned_window": did you mean "send_window"?',
       'sequences/new-opt-in.yaml:9: steps[4]: a step needs exactly one of email, postcard, letter, call, wait, repeat, wait_for, if, tag, untag, set, start, notify; found call and email',
     ]);
   });

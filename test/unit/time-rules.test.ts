@@ -12,6 +12,7 @@ import {
   resolveWait,
 } from '../../src/sequences/time-rules.js';
 import { WEEKDAYS } from '../../src/sequences/time-types.js';
+import { zoneNamed } from '../../src/sequences/zones.js';
 import { dstChangeDays, instantNear, timeOfDayArb } from '../support/time-arbitraries.js';
 import type {
   CalendarParts,
@@ -67,6 +68,29 @@ describe('addDuration', () => {
     expect(afterFall.diff(fall).as('hours')).toBe(25);
   });
 
+  it('lands a day, week or month that ends in the DST gap on the first instant after it, like until and windows', () => {
+    // 2026-03-08 02:30 does not exist in Chicago (01:59:59 CST is followed by 03:00 CDT).
+    expect(addDuration(local('2026-03-07T02:30'), dur('1 day'), CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
+    expect(addDuration(local('2026-03-01T02:30'), dur('1 week'), CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
+    expect(addDuration(local('2026-02-08T02:30:45'), dur('1 month'), CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
+    // The time part is elapsed time after the date part: 03:00 + 2 h.
+    expect(addDuration(local('2026-03-07T02:30'), dur('1 day 2 hours'), CHICAGO).toISO()).toBe('2026-03-08T05:00:00.000-05:00');
+    expect(resolveWait(local('2026-03-07T02:30'), { kind: 'until', at: '02:30', on: [] }, CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
+    expect(nextOpening(local('2026-03-07T23:00'), { days: [...WEEKDAYS], from: '02:30', to: '06:00' }, CHICAGO).toISO()).toBe('2026-03-08T03:00:00.000-05:00');
+  });
+
+  it('lands a business day that ends in the DST gap on the first instant after it', () => {
+    // Israel springs forward on Friday 2026-03-27 from 02:00 to 03:00.
+    const ctx = ctxOf('Asia/Jerusalem');
+    expect(addDuration(local('2026-03-26T02:30', 'Asia/Jerusalem'), dur('1 business day'), ctx).toISO()).toBe('2026-03-27T03:00:00.000+03:00');
+  });
+
+  it('takes the earlier of a repeated fall-back time, and never moves an instant that only adds hours', () => {
+    expect(addDuration(local('2026-10-31T01:30'), dur('1 day'), CHICAGO).toISO()).toBe('2026-11-01T01:30:00.000-05:00');
+    const second = DateTime.fromISO('2026-11-01T01:30-06:00');
+    expect(addDuration(second, dur('30 minutes'), CHICAGO).toISO()).toBe('2026-11-01T02:00:00.000-06:00');
+  });
+
   it('counts hours as elapsed time across DST', () => {
     expect(addDuration(local('2026-03-08T00:30'), dur('2 hours'), CHICAGO).toISO()).toBe('2026-03-08T03:30:00.000-05:00');
   });
@@ -90,12 +114,16 @@ describe('addDuration', () => {
       expect(addDuration(local('2026-12-23T10:00'), dur('3 business days'), ctx).toISO()).toBe('2026-12-29T10:00:00.000-06:00');
     });
 
-    it('counts from the next business day when starting on a weekend or holiday', () => {
-      // Saturday counts as Monday 10:00, then one business day on.
-      expect(addDuration(local('2026-03-07T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-10T10:00:00.000-05:00');
-      expect(addDuration(local('2026-03-08T23:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-10T23:00:00.000-05:00');
+    it('counts like WORKDAY from a weekend or holiday: the next business day after Saturday is Monday', () => {
+      // Friday, Saturday and Sunday 10:00 + 1 business day are all Monday 10:00, as in a spreadsheet.
+      expect(addDuration(local('2026-03-06T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T10:00:00.000-05:00');
+      expect(addDuration(local('2026-03-07T10:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T10:00:00.000-05:00');
+      expect(addDuration(local('2026-03-08T23:00'), dur('1 business day'), CHICAGO).toISO()).toBe('2026-03-09T23:00:00.000-05:00');
+      expect(addDuration(local('2026-03-07T10:00'), dur('2 business days'), CHICAGO).toISO()).toBe('2026-03-10T10:00:00.000-05:00');
       const ctx = ctxOf('America/Chicago', ['2026-12-25']);
-      expect(addDuration(local('2026-12-25T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-29T08:00:00.000-06:00');
+      // Christmas (a Friday holiday) + 1 is Monday, like Thursday + 1.
+      expect(addDuration(local('2026-12-25T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-28T08:00:00.000-06:00');
+      expect(addDuration(local('2026-12-24T08:00'), dur('1 business day'), ctx).toISO()).toBe('2026-12-28T08:00:00.000-06:00');
     });
 
     it('can be shorter than 24 h per day where DST changes on a weekday', () => {
@@ -141,6 +169,16 @@ describe('resolveWait', () => {
     // Fri 2026-05-01 10:00, until 09:30 on mon/wed -> Mon May 4, but May 4 is a holiday -> Wed May 6.
     const ctx = ctxOf('America/Chicago', ['2026-05-04']);
     expect(resolveWait(local('2026-05-01T10:00'), until('09:30', ['mon', 'wed']), ctx).toISO()).toBe('2026-05-06T09:30:00.000-05:00');
+  });
+
+  it('skips holidays: until 09:00 on the eve of a holiday waits for the day after it', () => {
+    // Documented in the README: `until` never lands on a holiday, with or without `on`.
+    const ctx = ctxOf('America/Chicago', ['2026-12-25']);
+    expect(resolveWait(local('2026-12-24T18:00'), until('09:00'), ctx).toISO()).toBe('2026-12-26T09:00:00.000-06:00');
+    expect(resolveWait(local('2026-12-24T18:00'), until('09:00', WEEKDAYS_ONLY), ctx).toISO()).toBe('2026-12-28T09:00:00.000-06:00');
+    // A wait for a duration is not moved by a holiday: it is the email after it that waits (nextOpening).
+    expect(resolveWait(local('2026-12-24T09:00'), { kind: 'for', duration: dur('1 day') }, ctx).toISO()).toBe('2026-12-25T09:00:00.000-06:00');
+    expect(nextOpening(local('2026-12-25T09:00'), undefined, ctx).toISO()).toBe('2026-12-26T00:00:00.000-06:00');
   });
 
   it('moves a time in the spring-forward gap to the end of the gap', () => {
@@ -403,6 +441,93 @@ function wallTimeExists(day: DateTime, hhmm: string): boolean {
   return dt.hour === t.hour && dt.minute === t.minute;
 }
 
+/** Zones whose clocks jump: an hour at night, at midnight (Santiago, Havana), half an hour (Lord Howe), on a Friday (Jerusalem). */
+const GAP_ZONES = ['America/Chicago', 'Europe/London', 'Australia/Sydney', 'Pacific/Auckland', 'Asia/Jerusalem', 'Australia/Lord_Howe', 'America/Santiago', 'America/Havana'];
+const GAP_CHANGE_DAYS = dstChangeDays(GAP_ZONES);
+const gapTimeArb = timeOfDayArb(['00:00', '00:30', '01:00', '01:30', '02:00', '02:15', '02:30', '02:59', '03:00', '23:30']);
+
+/**
+ * The oracle, by brute force over the minutes: the first instant whose local date is `date`'s
+ * (year, month, day) and whose wall clock shows `hhmm` or later. That is `hhmm` itself when it
+ * exists (its first occurrence when it happens twice), else the first instant after the gap.
+ */
+function firstAtOrAfter(zone: string, date: DateTime, hhmm: string): DateTime {
+  const t = parseTimeOfDay(hhmm)!;
+  // The memoising zone answers exactly as the IANA zone does (zones.test.ts), fast enough to scan.
+  const iana = zoneNamed(zone);
+  // The local date and wall time of an instant, as the UTC instant with that date and time.
+  const wall = Date.UTC(date.year, date.month - 1, date.day, t.hour, t.minute);
+  const localOf = (ms: number) => ms + iana.offset(ms) * MINUTE;
+  let ms = wall - Math.max(iana.offset(wall - 36 * HOUR), iana.offset(wall + 36 * HOUR)) * MINUTE - 3 * HOUR;
+  while (localOf(ms) < wall) ms += MINUTE;
+  return DateTime.fromMillis(ms, { zone });
+}
+
+/** Every wall minute the clocks skip in GAP_ZONES over the range: (zone, local date, "HH:MM"). */
+function skippedMinutes(): { zone: string; date: number; hhmm: string }[] {
+  const out: { zone: string; date: number; hhmm: string }[] = [];
+  for (const zone of GAP_ZONES) {
+    const z = zoneNamed(zone);
+    for (const day of GAP_CHANGE_DAYS[zone]!) {
+      let lo = day;
+      let hi = day + DAY;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (z.offset(mid) === z.offset(lo)) lo = mid;
+        else hi = mid;
+      }
+      const jump = z.offset(hi) - z.offset(lo);
+      for (let k = 0; k < jump; k++) {
+        const wall = DateTime.fromMillis(hi + z.offset(lo) * MINUTE + k * MINUTE, { zone: 'utc' });
+        out.push({ zone, date: wall.startOf('day').toMillis(), hhmm: wall.toFormat('HH:mm') });
+      }
+    }
+  }
+  return out;
+}
+
+function threeHoursAfter(hhmm: string): string {
+  const t = parseTimeOfDay(hhmm)!;
+  return `${String((t.hour + 3) % 24).padStart(2, '0')}:${String(t.minute).padStart(2, '0')}`;
+}
+
+describe('one rule for a local time in a DST gap', () => {
+  it('a day, a business day, until and a window all land on the first instant after the gap, and on the time itself otherwise', () => {
+    const skipped = skippedMinutes();
+    const near = fc.constantFrom(...GAP_ZONES).chain((zone) =>
+      fc.record({
+        zone: fc.constant(zone),
+        date: fc.tuple(fc.constantFrom(...GAP_CHANGE_DAYS[zone]!), fc.integer({ min: -1, max: 2 })).map(([day, shift]) => day + shift * DAY),
+        hhmm: gapTimeArb,
+      }),
+    );
+    const arb = fc.oneof(near, fc.constantFrom(...skipped));
+    let inGap = 0;
+    fc.assert(
+      fc.property(arb, ({ zone, date: dateMs, hhmm }) => {
+        const ctx = ctxOf(zone);
+        const date = DateTime.fromMillis(dateMs, { zone: 'utc' });
+        const expected = firstAtOrAfter(zone, date, hhmm);
+        const before = firstAtOrAfter(zone, date.minus({ days: 1 }), hhmm);
+        // Start from the same wall time the day before, when it exists.
+        fc.pre(before.toFormat('HH:mm') === hhmm && before.toISODate() === date.minus({ days: 1 }).toISODate());
+        if (expected.toFormat('HH:mm') !== hhmm) inGap++;
+
+        expect(addDuration(before, dur('1 day'), ctx).toISO()).toBe(expected.toISO());
+        // `until` counts each occurrence of a repeated time: wait from the last one that day.
+        const repeated = [before.plus({ hours: 1 }), before.plus({ minutes: 30 })].find((x) => x.toFormat('yyyy-MM-dd HH:mm') === before.toFormat('yyyy-MM-dd HH:mm'));
+        expect(resolveWait(repeated ?? before, { kind: 'until', at: hhmm, on: [] }, ctx).toISO()).toBe(expected.toISO());
+        const window: SendWindow = { days: [...WEEKDAYS], from: hhmm, to: threeHoursAfter(hhmm) };
+        expect(nextOpening(expected.minus(1), window, ctx).toISO()).toBe(expected.toISO());
+        if (date.weekday <= 5) expect(addDuration(before, dur('1 business day'), ctx).toISO()).toBe(expected.toISO());
+      }),
+      { numRuns: 400 },
+    );
+    // The generators do reach the gaps (about half the runs).
+    expect(inGap).toBeGreaterThan(100);
+  });
+});
+
 describe('properties', () => {
   it('resolveWait lands after from, by at least the duration lower bound, in the contact zone', () => {
     fc.assert(
@@ -431,14 +556,13 @@ describe('properties', () => {
         expect(ctx.holidays.has(out.toISODate()!)).toBe(false);
         const wall = at.toFormat('HH:mm');
         if (wallTimeExists(out, wall)) expect(out.toFormat('HH:mm:ss.SSS')).toBe(at.toFormat('HH:mm:ss.SSS'));
-        // Business days after the start date up to and including the landing date: exactly `days`,
-        // plus the day the count started from when the start was not a business day.
+        // WORKDAY: business days after the start date up to and including the landing date are
+        // exactly `days`, whatever day the count starts from.
         let count = 0;
         for (let d = at.startOf('day').plus({ days: 1 }); d <= out; d = d.plus({ days: 1 })) {
           if (d.weekday <= 5 && !ctx.holidays.has(d.toISODate()!)) count++;
         }
-        const startsOnBusinessDay = at.weekday <= 5 && !ctx.holidays.has(at.toISODate()!);
-        expect(count).toBe(startsOnBusinessDay ? days : days + 1);
+        expect(count).toBe(days);
       }),
       { numRuns: 300 },
     );
