@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateProject } from '../../src/engine/validate-project.js';
+import { validateProject } from '../../src/app/validate-project.js';
 import { formatProblem } from '../../src/errors.js';
 
 let root: string;
