@@ -74,6 +74,14 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   field('attributes', attrs.length ? attrs.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '-');
   field('score', String(c.score));
 
+  if (r.lifecycle.length) {
+    lines.push('', 'Lifecycle');
+    for (const ch of r.lifecycle) {
+      const what = ch.kind === 'stage' ? `${ch.from} -> ${ch.to}` : ch.kind;
+      lines.push(`  ${at(ch.at)}  ${what} (${ch.reason})${ch.eventId ? ` event ${ch.eventId}` : ''}`);
+    }
+  }
+
   lines.push('', `Enrollments (${r.enrollments.length})`);
   for (const e of r.enrollments) {
     const reason = e.exitReason && e.exitReason !== e.status ? ` (${e.exitReason})` : '';

@@ -1,5 +1,5 @@
 import type { ContactRow } from '../db/contact-repository.js';
-import { findContactByEmail, listContacts } from '../db/contact-repository.js';
+import { findContactByEmail, listContacts, stageChangesOfContact } from '../db/contact-repository.js';
 import { enrollmentsOfContact, stateOf } from '../db/enrollment-repository.js';
 import { contactEvents } from '../db/event-repository.js';
 import { listTasks } from '../db/task-repository.js';
@@ -77,6 +77,8 @@ export interface ContactReport {
   touches: TouchView[];
   tasks: { id: number; kind: string; priority: string; status: string; title: string; dueAt: string; completedAt: string | null; outcome: string | null }[];
   events: { id: string; type: string; occurredAt: string; receivedAt: string; data: Record<string, unknown>; touchId: string | null }[];
+  /** Every change of stage or email standing, oldest first, with why and the event that made it. */
+  lifecycle: { at: string; kind: string; from: string; to: string; reason: string; eventId: string | null }[];
 }
 
 export function contactView(r: ContactRow): ContactView {
@@ -163,7 +165,15 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
     data: e.data,
     touchId: e.touch_id,
   }));
-  return { contact: contactView(row), enrollments, touches, tasks, events };
+  const lifecycle = (await stageChangesOfContact(db, row.id)).map((c) => ({
+    at: c.at.toISOString(),
+    kind: c.kind,
+    from: c.from_stage,
+    to: c.to_stage,
+    reason: c.reason,
+    eventId: c.event_id,
+  }));
+  return { contact: contactView(row), enrollments, touches, tasks, events, lifecycle };
 }
 
 export interface ContactListFilter {

@@ -88,6 +88,8 @@ describe('CLI output', () => {
     const status = r.stdout.split('\n').find((l) => l.trimStart().startsWith('status'));
     expect(status).toMatch(/status\s+unsubscribed since \d{4}-\d\d-\d\d \d\d:\d\d UTC/);
     expect(status).toContain('no email is sent');
+    // The lifecycle says when and why, with the event that did it.
+    expect(r.stdout).toMatch(/\nLifecycle\n {2}\d{4}-\d\d-\d\d \d\d:\d\d UTC .*unsubscribed \(.+\) event d-2\n/);
     const list = await cli('contacts', 'list');
     expect(list.stdout).toMatch(/ann@example\.com\s+.*unsubscribed \(subscriber\)/);
   });
