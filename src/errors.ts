@@ -65,3 +65,14 @@ export class ConflictError extends NurtureError {
 export class MigrationError extends NurtureError {
   readonly code = 'MIGRATION_FAILED' as const;
 }
+
+/**
+ * Another transaction stored the same event id between this one's check for it and its insert.
+ * Transient: tried again, the event is then found stored and settled as a duplicate or a conflict.
+ */
+export class EventRaceError extends NurtureError {
+  readonly code = 'EVENT_RACE' as const;
+  constructor(readonly eventId: string) {
+    super(`event ${eventId} was stored by another worker at the same moment; trying again`);
+  }
+}

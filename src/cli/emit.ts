@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { DateTime } from 'luxon';
 import { ConfigError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
-import { parseEvent } from '../sequences/event.js';
+import { parseEvent, toWire } from '../sequences/event.js';
+import type { DurationSpec } from '../sequences/time-types.js';
 import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
 import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
@@ -36,7 +38,7 @@ function eventFromFlags(type: string, o: EmitOptions): unknown {
   return { id: o.id ?? `cli-${randomUUID()}`, type, occurredAt: o.occurredAt ?? new Date().toISOString(), contact, data };
 }
 
-async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; problems: string[] }> {
+async function readJsonLines(file: string, maxFutureSkew: DurationSpec): Promise<{ events: NurtureEvent[]; problems: string[] }> {
   const events: NurtureEvent[] = [];
   const problems: string[] = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -45,7 +47,7 @@ async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; pr
     for await (const line of lines) {
       n++;
       if (line.trim() === '') continue;
-      const parsed = parseEvent(line);
+      const parsed = parseEvent(line, { now: DateTime.utc(), maxFutureSkew });
       if (parsed.ok) events.push(parsed.event);
       else problems.push(`${file}:${n}: ${parsed.reason}`);
     }
@@ -76,11 +78,11 @@ export function register(program: Command): void {
         let problems: string[] = [];
         if (o.file) {
           if (type) throw new ConfigError('give either an event TYPE with flags, or --file, not both');
-          ({ events, problems } = await readJsonLines(o.file));
+          ({ events, problems } = await readJsonLines(o.file, cfg.maxFutureSkew));
         } else {
           if (!type) throw new ConfigError('missing event TYPE (e.g. `nurture emit opt_in --email ann@example.com`) or --file');
           if (!o.email) throw new ConfigError('--email is required: it identifies the contact');
-          const parsed = parseEvent(eventFromFlags(type, o));
+          const parsed = parseEvent(eventFromFlags(type, o), { now: DateTime.utc(), maxFutureSkew: cfg.maxFutureSkew });
           if (!parsed.ok) throw new ConfigError(`not emitted: ${parsed.reason}`);
           events = [parsed.event];
         }
@@ -92,7 +94,7 @@ export function register(program: Command): void {
           try {
             for (let i = 0; i < events.length; i += 1000) {
               const chunk = events.slice(i, i + 1000);
-              await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: e, opts: { jobId: eventJobId(e.id) } })));
+              await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: toWire(e), opts: { jobId: eventJobId(e.id) } })));
             }
           } finally {
             await queues.close();
