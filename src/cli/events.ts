@@ -45,6 +45,8 @@ export interface EventReport {
     type: string;
     contactEmail: string;
     occurredAt: string;
+    /** The producer gave no occurredAt: `occurredAt` is the time the event was received. */
+    occurredAtDefaulted: boolean;
     receivedAt: string;
     seq: string;
     data: Record<string, unknown>;
@@ -68,6 +70,7 @@ export async function showEvent(db: Kysely<Database>, eventId: string, o: ViewOp
           type: e.type,
           contactEmail: e.email,
           occurredAt: e.occurred_at.toISOString(),
+          occurredAtDefaulted: e.occurred_at_defaulted,
           receivedAt: e.received_at.toISOString(),
           seq: String(e.seq),
           data: e.data,
@@ -83,7 +86,7 @@ export async function showEvent(db: Kysely<Database>, eventId: string, o: ViewOp
     field('applied', `yes (#${a.seq} in arrival order)`);
     field('type', a.type);
     field('contact', a.contactEmail);
-    field('occurred', formatInstant(new Date(a.occurredAt), o.zone));
+    field('occurred', `${formatInstant(new Date(a.occurredAt), o.zone)}${a.occurredAtDefaulted ? ' (not given by the producer: the time it was received)' : ''}`);
     field('received', formatInstant(new Date(a.receivedAt), o.zone));
     if (a.touch) field('touch', `${a.touch.kind ?? '?'} at step ${a.touch.stepId ?? '?'} of ${a.touch.sequenceId ?? '?'} (${a.touch.id})`);
     lines.push('  data', ...JSON.stringify(a.data, null, 2).split('\n').map((l) => `    ${l}`));
