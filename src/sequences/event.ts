@@ -96,7 +96,7 @@ export function parseEvent(raw: unknown, o: ParseEventOptions): ParsedEvent {
   try {
     return parseEventUnsafe(raw, o);
   } catch (err) {
-    // Not expected: the checks above are meant to catch everything first. Total all the same.
+    // Not expected: the checks in parseEventUnsafe come first so nothing below them throws. Total all the same.
     return { ok: false, field: '', reason: `event could not be read: ${String((err as Error)?.message ?? err)}`, eventId: undefined };
   }
 }
