@@ -1,10 +1,16 @@
 import { rm } from 'node:fs/promises';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
 import { showEvent } from '../../src/cli/events.js';
+import { insertEvent } from '../../src/db/event-repository.js';
+import { applyEvents } from '../../src/engine/apply-event.js';
+import { EventRaceError } from '../../src/errors.js';
+import type { NurtureEvent } from '../../src/sequences/event.js';
 import { EVENT_JOB } from '../../src/workers/queues.js';
 import type { TestEngine } from '../support/engine.js';
 import { eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
+import { useEngineFixture } from '../support/engine-fixture.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
 
@@ -112,5 +118,30 @@ describe.each(['postgres', 'pglite'] as const)('redelivered events on %s', (kind
     const shown = await showEvent(store.db, id, { now: NOW, zone: 'UTC' });
     expect(shown.data.applied).toMatchObject({ occurredAt: new Date(first.timestamp).toISOString(), occurredAtDefaulted: true });
     expect(shown.text).toContain('(not given by the producer: the time it was received)');
+  });
+});
+
+describe('an event id stored by another transaction between the check and the insert', () => {
+  const f = useEngineFixture('postgres', [SEQUENCE]);
+  const event = (email: string): NurtureEvent => ({ id: 'raced-1', type: 'opt_in', occurredAt: '2026-06-01T11:00:00Z', contact: { email }, data: {} });
+
+  it('rolls the batch back and tries again, so the redelivery is then settled as a conflict', async () => {
+    const db = f.store.db;
+    const first = await db.insertInto('contacts').values({ email: 'raced-a@example.com', attributes: '{}', tags: '[]' }).returning('id').executeTakeFirstOrThrow();
+    let applying: Promise<unknown> | undefined;
+    await db.transaction().execute(async (tx) => {
+      // Stored, not yet committed: the other transaction's check cannot see it, its insert waits for it.
+      const e = event('raced-a@example.com');
+      await insertEvent(tx, e, first.id, null);
+      applying = applyEvents(f.deps, [event('raced-b@example.com')], NOW).catch((err: unknown) => err);
+      await eventually(async () => {
+        const { rows } = await sql<{ n: string }>`select count(*) as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`.execute(db);
+        return Number(rows[0]!.n) > 0;
+      }, 'the other insert to wait for this transaction');
+    });
+    expect(await applying).toBeInstanceOf(EventRaceError);
+    expect(await db.selectFrom('contacts').select('id').where('email', '=', 'raced-b@example.com').executeTakeFirst()).toBeUndefined();
+    const again = await applyEvents(f.deps, [event('raced-b@example.com')], NOW);
+    expect(again.map((r) => [r.status, r.conflict?.fields])).toEqual([['conflict', ['contact.email']]]);
   });
 });
