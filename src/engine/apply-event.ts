@@ -30,9 +30,11 @@ export interface ApplyResult {
 
 /**
  * Applies events, several per transaction. The contact rows the upserts lock serialise every
- * event of one contact across all worker processes, and the unique event id makes a redelivered
- * event a no-op. Events of one contact within a batch are applied one after another, in the
- * order they happened; across batches, in the order their transactions take the contact's lock.
+ * event of one contact across all worker processes. An event id seen before is settled first,
+ * before anything is written: the same body again is a no-op duplicate, another body a conflict
+ * (nothing applied; the caller records it). Events of one contact within a batch are applied one
+ * after another, in the order they happened; across batches, in the order their transactions
+ * take the contact's lock.
  *
  * Most events are opt-ins of contacts seen once in the batch: those take a bulk path (one
  * statement per table for the whole batch). Anything that reads what an earlier event wrote, or
