@@ -61,6 +61,7 @@ const envSchema = z.object({
   NURTURE_PROMOTE_ON: list('appointment_requested,info_requested'),
   NURTURE_PROMOTE_CALL_OUTCOMES: list('appointment_booked'),
   NURTURE_LEAD_CALL_DUE: durationText('1 hour'),
+  NURTURE_MAX_FUTURE_SKEW: durationText('5 minutes'),
   NURTURE_SWEEP_INTERVAL_MS: int(2_000, 100),
   NURTURE_SCHEDULE_HORIZON_MS: int(120_000, 1_000),
   NURTURE_EVENT_CONCURRENCY: int(400),
@@ -83,6 +84,8 @@ export interface Config {
   caps: FrequencyCap | undefined;
   promotion: PromotionRules;
   leadCallDue: DurationSpec;
+  /** An event that happened further ahead of the receiver's clock than this is refused. */
+  maxFutureSkew: DurationSpec;
   sweepIntervalMs: number;
   horizonMs: number;
   concurrency: { events: number; wakes: number; sends: number };
@@ -118,6 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     caps,
     promotion: { onEvents: e.NURTURE_PROMOTE_ON, callOutcomes: e.NURTURE_PROMOTE_CALL_OUTCOMES },
     leadCallDue: e.NURTURE_LEAD_CALL_DUE,
+    maxFutureSkew: e.NURTURE_MAX_FUTURE_SKEW,
     sweepIntervalMs: e.NURTURE_SWEEP_INTERVAL_MS,
     horizonMs: e.NURTURE_SCHEDULE_HORIZON_MS,
     concurrency: { events: e.NURTURE_EVENT_CONCURRENCY, wakes: e.NURTURE_WAKE_CONCURRENCY, sends: e.NURTURE_SEND_CONCURRENCY },

@@ -24,6 +24,8 @@ export const ERROR_CODES = {
   SEND_PERMANENT: { kind: 'permanent', exit: 1, http: 502 },
   /** The mail server did not take the message this time (4xx, connection lost before acceptance). */
   SEND_TRANSIENT: { kind: 'transient', exit: 2, http: 503 },
+  /** Another transaction stored the same event id between this one's check and its insert: run it again. */
+  EVENT_RACE: { kind: 'transient', exit: 2, http: 503 },
 } as const satisfies Record<string, { kind: 'permanent' | 'transient'; exit: number; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -123,4 +125,15 @@ export class ConflictError extends NurtureError {
 
 export class MigrationError extends NurtureError {
   readonly code = 'MIGRATION_FAILED' as const;
+}
+
+/**
+ * Another transaction stored the same event id between this one's check for it and its insert.
+ * Transient: tried again, the event is then found stored and settled as a duplicate or a conflict.
+ */
+export class EventRaceError extends NurtureError {
+  readonly code = 'EVENT_RACE' as const;
+  constructor(readonly eventId: string) {
+    super(`event ${eventId} was stored by another worker at the same moment; trying again`);
+  }
 }

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
 import type { NurtureEvent } from '../sequences/event.js';
+import { toWire } from '../sequences/event.js';
 import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
 import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
 
@@ -17,7 +18,7 @@ export async function enqueueEvents(config: Config, events: readonly NurtureEven
   try {
     for (let i = 0; i < events.length; i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK);
-      await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: e, opts: { jobId: eventJobId(e.id) } })));
+      await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: toWire(e), opts: { jobId: eventJobId(e.id) } })));
     }
     return events.length;
   } finally {

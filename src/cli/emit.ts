@@ -2,9 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
+import { DateTime } from 'luxon';
 import { InputError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
+import type { DurationSpec } from '../sequences/time-types.js';
 import { enqueueEvents } from '../app/enqueue-events.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
 
@@ -36,7 +38,7 @@ function eventFromFlags(type: string, o: EmitOptions): unknown {
   return { id: o.id ?? `cli-${randomUUID()}`, type, occurredAt: o.occurredAt ?? new Date().toISOString(), contact, data };
 }
 
-async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; problems: string[] }> {
+async function readJsonLines(file: string, maxFutureSkew: DurationSpec): Promise<{ events: NurtureEvent[]; problems: string[] }> {
   const events: NurtureEvent[] = [];
   const problems: string[] = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
@@ -45,7 +47,7 @@ async function readJsonLines(file: string): Promise<{ events: NurtureEvent[]; pr
     for await (const line of lines) {
       n++;
       if (line.trim() === '') continue;
-      const parsed = parseEvent(line);
+      const parsed = parseEvent(line, { now: DateTime.utc(), maxFutureSkew });
       if (parsed.ok) events.push(parsed.event);
       else problems.push(`${file}:${n}: ${parsed.reason}`);
     }
@@ -77,11 +79,11 @@ export function register(program: Command): void {
         let problems: string[] = [];
         if (o.file) {
           if (type) throw new InputError('give either an event TYPE with flags, or --file, not both');
-          ({ events, problems } = await readJsonLines(o.file));
+          ({ events, problems } = await readJsonLines(o.file, cfg.maxFutureSkew));
         } else {
           if (!type) throw new InputError('missing event TYPE (e.g. `nurture emit opt_in --email ann@example.com`) or --file');
           if (!o.email) throw new InputError('--email is required: it identifies the contact');
-          const parsed = parseEvent(eventFromFlags(type, o));
+          const parsed = parseEvent(eventFromFlags(type, o), { now: DateTime.utc(), maxFutureSkew: cfg.maxFutureSkew });
           if (!parsed.ok) throw new InputError(`not emitted: ${parsed.reason}`);
           events = [parsed.event];
         }

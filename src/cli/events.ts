@@ -28,7 +28,7 @@ export async function showEvent(db: ReadDb, eventId: string, o: ViewOptions): Pr
     field('applied', `yes (#${a.seq} in arrival order)`);
     field('type', a.type);
     field('contact', a.contactEmail);
-    field('occurred', formatInstant(new Date(a.occurredAt), o.zone));
+    field('occurred', `${formatInstant(new Date(a.occurredAt), o.zone)}${a.occurredAtDefaulted ? ' (not given by the producer: the time it was received)' : ''}`);
     field('received', formatInstant(new Date(a.receivedAt), o.zone));
     if (a.touch) field('touch', `${a.touch.kind ?? '?'} at step ${a.touch.stepId ?? '?'} of ${a.touch.sequenceId ?? '?'} (${a.touch.id})`);
     lines.push('  data', ...JSON.stringify(a.data, null, 2).split('\n').map((l) => `    ${l}`));

@@ -1,13 +1,28 @@
 import type { Kysely } from 'kysely';
 import type { HistoryEntry } from '../sequences/conditions.js';
-import type { NurtureEvent } from '../sequences/event.js';
+import type { EventBody, NurtureEvent } from '../sequences/event.js';
+import { escapeUnstorable, eventBody, eventBodyHash } from '../sequences/event.js';
 import type { Database } from './schema.js';
+
+function eventRow(e: NurtureEvent, contactId: string, touchId: string | null) {
+  return {
+    id: e.id,
+    contact_id: contactId,
+    type: e.type,
+    occurred_at: e.occurredAt,
+    occurred_at_defaulted: e.occurredAtDefaulted === true,
+    data: JSON.stringify(e.data),
+    contact: JSON.stringify(e.contact),
+    body_hash: eventBodyHash(eventBody(e)),
+    touch_id: touchId,
+  };
+}
 
 /** Stores an event once; false when its id was seen before (the caller rolls back and skips it). */
 export async function insertEvent(db: Kysely<Database>, e: NurtureEvent, contactId: string, touchId: string | null): Promise<boolean> {
   const r = await db
     .insertInto('events')
-    .values({ id: e.id, contact_id: contactId, type: e.type, occurred_at: e.occurredAt, data: JSON.stringify(e.data), touch_id: touchId })
+    .values(eventRow(e, contactId, touchId))
     .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
@@ -17,35 +32,111 @@ export async function insertEvent(db: Kysely<Database>, e: NurtureEvent, contact
 export async function insertEvents(db: Kysely<Database>, rows: { event: NurtureEvent; contactId: string; touchId: string | null }[]): Promise<Set<string>> {
   const inserted = await db
     .insertInto('events')
-    .values(rows.map(({ event: e, contactId, touchId }) => ({ id: e.id, contact_id: contactId, type: e.type, occurred_at: e.occurredAt, data: JSON.stringify(e.data), touch_id: touchId })))
+    .values(rows.map(({ event, contactId, touchId }) => eventRow(event, contactId, touchId)))
     .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .execute();
   return new Set(inserted.map((r) => r.id));
 }
 
-const MAX_PAYLOAD_KEPT = 4096;
+/** The stored body of each of these event ids that was applied before (hash null: stored before hashes were). */
+export async function storedEventBodies(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, { hash: string | null; body: EventBody }>> {
+  const out = new Map<string, { hash: string | null; body: EventBody }>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .selectFrom('events')
+    .select(['id', 'type', 'occurred_at', 'occurred_at_defaulted', 'contact', 'data', 'body_hash'])
+    .where('id', 'in', ids)
+    .execute();
+  for (const r of rows) {
+    out.set(r.id, {
+      hash: r.body_hash,
+      body: { type: r.type, occurredAt: r.occurred_at_defaulted ? null : r.occurred_at.toISOString(), contact: r.contact ?? undefined, data: r.data },
+    });
+  }
+  return out;
+}
 
+/** What a rejection keeps of the payload: enough to see what came, never so much it cannot be stored. */
+const MAX_PAYLOAD_KEPT = 4096;
+const MAX_REASON_KEPT = 2000;
+/** The kept copy of a payload goes this deep and visits this many values at most. */
+const KEPT_DEPTH = 16;
+const KEPT_VALUES = 2000;
+
+/**
+ * Records a rejected event. Whatever the payload (text with NUL bytes or lone surrogates, a
+ * structure thousands deep, megabytes), this stores a bounded, escaped rendering of it, so
+ * recording a rejection cannot fail for the reason the event did.
+ */
 export async function recordFailedEvent(
   db: Kysely<Database>,
   f: { eventId: string | undefined; jobId: string | undefined; field: string; reason: string; payload: unknown },
 ): Promise<void> {
-  let text: string;
-  try {
-    text = typeof f.payload === 'string' ? f.payload : JSON.stringify(f.payload);
-  } catch {
-    text = String(f.payload);
-  }
   await db
     .insertInto('failed_events')
     .values({
-      event_id: f.eventId?.slice(0, 200) ?? null,
-      job_id: f.jobId ?? null,
-      field: f.field,
-      reason: f.reason,
-      payload: (text ?? '').slice(0, MAX_PAYLOAD_KEPT),
+      event_id: f.eventId === undefined ? null : storableText(f.eventId, 200),
+      job_id: f.jobId === undefined ? null : storableText(f.jobId, 200),
+      field: storableText(f.field, 500),
+      reason: storableText(f.reason, MAX_REASON_KEPT),
+      payload: storablePayload(f.payload),
     })
     .execute();
+}
+
+/** Text PostgreSQL stores as is: NUL and lone surrogates written as JSON escapes, cut to `max` without splitting a pair. */
+export function storableText(s: string, max: number): string {
+  let out = escapeUnstorable(s);
+  if (out.length > max) out = out.slice(0, max);
+  if (/[\ud800-\udbff]$/.test(out)) out = out.slice(0, -1);
+  return out;
+}
+
+/** A payload as text for failed_events: JSON of a bounded copy (so stringify cannot overflow the stack), escaped, cut. */
+export function storablePayload(payload: unknown): string {
+  let text: string;
+  try {
+    text = typeof payload === 'string' ? payload : (JSON.stringify(boundedCopy(payload)) ?? String(payload));
+  } catch (err) {
+    text = `(payload could not be rendered: ${(err as Error).message})`;
+  }
+  return storableText(text, MAX_PAYLOAD_KEPT);
+}
+
+/** A copy at most KEPT_DEPTH deep and KEPT_VALUES values big, with an explicit stack (no recursion). */
+function boundedCopy(value: unknown): unknown {
+  const root: { v: unknown } = { v: undefined };
+  const stack: { src: unknown; put: (v: unknown) => void; depth: number }[] = [{ src: value, put: (v) => (root.v = v), depth: 0 }];
+  let visited = 0;
+  while (stack.length > 0) {
+    const { src, put, depth } = stack.pop()!;
+    visited++;
+    if (typeof src === 'bigint') put(String(src));
+    else if (typeof src !== 'object' || src === null) put(src);
+    else if (depth >= KEPT_DEPTH) put(Array.isArray(src) ? '[…]' : '{…}');
+    else if (Array.isArray(src)) {
+      const out: unknown[] = [];
+      put(out);
+      for (let i = 0; i < src.length; i++) {
+        if (visited + stack.length >= KEPT_VALUES) {
+          out[i] = '…';
+          break;
+        }
+        stack.push({ src: src[i], put: (v) => (out[i] = v), depth: depth + 1 });
+      }
+    } else {
+      const out: Record<string, unknown> = {};
+      put(out);
+      for (const [k, v] of Object.entries(src)) {
+        // defineProperty: a "__proto__" key stays a key instead of replacing the prototype.
+        Object.defineProperty(out, k, { value: '…', enumerable: true, writable: true, configurable: true });
+        if (visited + stack.length >= KEPT_VALUES) break;
+        stack.push({ src: v, put: (x) => Object.defineProperty(out, k, { value: x }), depth: depth + 1 });
+      }
+    }
+  }
+  return root.v;
 }
 
 export async function listFailedEvents(db: Kysely<Database>, limit: number) {

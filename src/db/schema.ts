@@ -41,6 +41,12 @@ export interface EventsTable {
   /** For opened/clicked/replied: the touch the event refers to, when it could be resolved. */
   touch_id: string | null;
   seq: Generated<string>; // bigserial: arrival order
+  /** sha256 of the canonical body (type, occurredAt as given, contact, data); NULL before 2026-12-01. */
+  body_hash: string | null;
+  /** The contact as this event gave it (the contacts row moves on); NULL before 2026-12-01. */
+  contact: Json<Record<string, unknown> | null> | null;
+  /** The producer gave no occurredAt: it is the time the event was received. */
+  occurred_at_defaulted: Generated<boolean>;
 }
 
 export interface FailedEventsTable {

@@ -5,12 +5,13 @@ import type { ContactPatch } from '../db/contact-repository.js';
 import { insertStageChanges, toContact, updateContact, upsertContactForEvent, upsertContactsForEvents } from '../db/contact-repository.js';
 import type { EnrollmentRow } from '../db/enrollment-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } from '../db/enrollment-repository.js';
-import { insertEvent, insertEvents, recentHistory } from '../db/event-repository.js';
+import { insertEvent, insertEvents, recentHistory, storedEventBodies } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
+import { EventRaceError } from '../errors.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
-import type { NurtureEvent } from '../sequences/event.js';
-import { touchRefOf } from '../sequences/event.js';
+import type { EventBody, NurtureEvent } from '../sequences/event.js';
+import { eventBody, eventBodyHash, eventDifferences, touchRefOf } from '../sequences/event.js';
 import type { Contact } from '../sequences/contact.js';
 import { assertNever } from '../sequences/compile.js';
 import { isTriggeredBy } from '../sequences/lifecycle.js';
@@ -21,18 +22,23 @@ import type { AfterCommit, ContactScope, EngineDeps } from './commit-advance.js'
 import { WriteBuffer, advanceEnrollment, displayName, emptyAfterCommit, enroll } from './commit-advance.js';
 
 export interface ApplyResult {
-  status: 'applied' | 'duplicate';
+  /** conflict: the id was applied before with another body; nothing of this delivery was applied. */
+  status: 'applied' | 'duplicate' | 'conflict';
   contactId: string | null;
   enrolled: string[];
   promoted: boolean;
   after: AfterCommit;
+  /** For a conflict: the fields that differ, and each difference in words. */
+  conflict?: { fields: string[]; differences: string[] };
 }
 
 /**
  * Applies events, several per transaction. The contact rows the upserts lock serialise every
- * event of one contact across all worker processes, and the unique event id makes a redelivered
- * event a no-op. Events of one contact within a batch are applied one after another, in the
- * order they happened; across batches, in the order their transactions take the contact's lock.
+ * event of one contact across all worker processes. An event id seen before is settled first,
+ * before anything is written: the same body again is a no-op duplicate, another body a conflict
+ * (nothing applied; the caller records it). Events of one contact within a batch are applied one
+ * after another, in the order they happened; across batches, in the order their transactions
+ * take the contact's lock.
  *
  * Most events are opt-ins of contacts seen once in the batch: those take a bulk path (one
  * statement per table for the whole batch). Anything that reads what an earlier event wrote, or
@@ -42,11 +48,12 @@ export interface ApplyResult {
 export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
   return deps.db.transaction().execute(async (tx) => {
     const results: ApplyResult[] = new Array(events.length);
+    const todo = await settleRedeliveries(tx, events, results);
     const perContact = new Map<string, number>();
-    for (const e of events) perContact.set(e.contact.email, (perContact.get(e.contact.email) ?? 0) + 1);
+    for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
     const bulk: number[] = [];
     const oneByOne: number[] = [];
-    events.forEach((e, i) => (perContact.get(e.contact.email) === 1 && isPlain(deps, e) ? bulk : oneByOne).push(i));
+    for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
 
     if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
     // Within a batch, a contact's events go in the order they happened (arrival order on ties).
@@ -70,6 +77,32 @@ function duplicate(): ApplyResult {
   return { status: 'duplicate', contactId: null, enrolled: [], promoted: false, after: emptyAfterCommit() };
 }
 
+/**
+ * Sorts out, before anything is written, the events whose id was seen before (stored, or earlier
+ * in this batch): the same body again is a duplicate, another body a conflict; neither touches
+ * the contact. Returns the indices of the events still to apply.
+ */
+async function settleRedeliveries(tx: Kysely<Database>, events: readonly NurtureEvent[], results: ApplyResult[]): Promise<number[]> {
+  const stored = await storedEventBodies(tx, [...new Set(events.map((e) => e.id))]);
+  const inBatch = new Map<string, { hash: string | null; body: EventBody }>();
+  const todo: number[] = [];
+  events.forEach((e, i) => {
+    const body = eventBody(e);
+    const hash = eventBodyHash(body);
+    const before = stored.get(e.id) ?? inBatch.get(e.id);
+    if (!before) {
+      inBatch.set(e.id, { hash, body });
+      todo.push(i);
+    } else if (before.hash === null || before.hash === hash) {
+      results[i] = duplicate();
+    } else {
+      const d = eventDifferences(before.body, body);
+      results[i] = { ...duplicate(), status: 'conflict', conflict: { fields: d.fields, differences: d.text } };
+    }
+  });
+  return todo;
+}
+
 function newScope(row: ContactRow, buffer?: WriteBuffer): ContactScope {
   return { contact: toContact(row), history: undefined, recentEmails: undefined, after: emptyAfterCommit(), started: new Set(), buffer };
 }
@@ -88,15 +121,13 @@ async function applyBulk(
     tx,
     batch.map((e) => ({ event: e, contactId: contacts.get(e.contact.email)!.row.id, touchId: null })),
   );
+  const raced = batch.find((e) => !fresh.has(e.id));
+  if (raced) throw new EventRaceError(raced.id);
   const known = batch.filter((e) => fresh.has(e.id) && !contacts.get(e.contact.email)!.inserted).map((e) => contacts.get(e.contact.email)!.row.id);
   const enrollments = known.length > 0 ? await enrollmentsOfContacts(tx, known) : new Map<string, EnrollmentRow[]>();
   const buffer = new WriteBuffer();
   for (const i of indices) {
     const e = events[i]!;
-    if (!fresh.has(e.id)) {
-      results[i] = duplicate();
-      continue;
-    }
     const { row } = contacts.get(e.contact.email)!;
     const scope = newScope(row, buffer);
     const { promoted } = await applyLifecycle(tx, deps, scope, e, now);
@@ -111,8 +142,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   const ref = touchRefOf(event);
   const touch = ref ? await findTouchByRef(tx, ref) : undefined;
   const ownTouch = touch && touch.contact_id === row.id ? touch : undefined;
-  // A duplicate leaves only the contact upsert behind, which repeats what its first delivery set.
-  if (!(await insertEvent(tx, event, row.id, ownTouch?.id ?? null))) return duplicate();
+  if (!(await insertEvent(tx, event, row.id, ownTouch?.id ?? null))) throw new EventRaceError(event.id);
 
   const scope = newScope(row);
   const { promoted } = await applyLifecycle(tx, deps, scope, event, now);

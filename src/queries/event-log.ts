@@ -33,6 +33,8 @@ export interface EventReport {
     type: string;
     contactEmail: string;
     occurredAt: string;
+    /** The producer gave no occurredAt: `occurredAt` is the time the event was received. */
+    occurredAtDefaulted: boolean;
     receivedAt: string;
     seq: string;
     data: Record<string, unknown>;
@@ -56,6 +58,7 @@ export async function eventReport(db: ReadDb, eventId: string): Promise<EventRep
           type: e.type,
           contactEmail: e.email,
           occurredAt: e.occurred_at.toISOString(),
+          occurredAtDefaulted: e.occurred_at_defaulted,
           receivedAt: e.received_at.toISOString(),
           seq: String(e.seq),
           data: e.data,

@@ -1,5 +1,8 @@
+import { createHash } from 'node:crypto';
+import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { EVENT_TYPE, EVENT_TYPE_HINT } from './names.js';
+import type { DurationSpec } from './time-types.js';
 import { isValidZone } from './zones.js';
 
 /**
@@ -39,42 +42,271 @@ export const eventSchema = z.strictObject({
   id: z.string().min(1).max(200),
   type: z.string().regex(EVENT_TYPE, `is not an event type (${EVENT_TYPE_HINT})`),
   // An instant needs its offset (or Z): a bare local time would mean whatever zone the worker runs in.
-  occurredAt: z.iso.datetime({ offset: true, message: 'is not an ISO 8601 instant with Z or an offset (e.g. "2026-11-22T10:00:00Z")' }),
+  // Optional: a producer that does not know when it happened leaves it out (or null) and the
+  // time the event was received stands in, flagged as such.
+  occurredAt: z.iso
+    .datetime({ offset: true, message: 'is not an ISO 8601 instant with Z or an offset (e.g. "2026-11-22T10:00:00Z")' })
+    .superRefine((s, ctx) => {
+      const problem = instantProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .nullish(),
   contact: contactSchema,
   data: z.record(z.string(), z.unknown()).default({}),
 });
 
-export type NurtureEvent = z.output<typeof eventSchema>;
+type SchemaEvent = z.output<typeof eventSchema>;
+/** A parsed event: `occurredAt` is always set; `occurredAtDefaulted` says the producer left it out. */
+export type NurtureEvent = Omit<SchemaEvent, 'occurredAt'> & { occurredAt: string; occurredAtDefaulted?: boolean };
 export type NurtureEventInput = z.input<typeof eventSchema>;
 
 export type ParsedEvent = { ok: true; event: NurtureEvent } | { ok: false; field: string; reason: string; eventId: string | undefined };
 
-function pathOf(path: readonly PropertyKey[]): string {
-  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join('');
+export interface ParseEventOptions {
+  /** The clock of the receiver: an event from further ahead than `maxFutureSkew` is refused. */
+  now: DateTime;
+  /** When the event was received (default `now`): stands in for a missing `occurredAt`. */
+  receivedAt?: DateTime | undefined;
+  /** Default 5 minutes (NURTURE_MAX_FUTURE_SKEW). */
+  maxFutureSkew?: DurationSpec | undefined;
 }
 
-/** Accepts a raw job payload (object or JSON text); never throws. */
-export function parseEvent(raw: unknown): ParsedEvent {
-  let value = raw;
-  let size: number;
+export const DEFAULT_MAX_FUTURE_SKEW: DurationSpec = { kind: 'calendar', parts: { minutes: 5 }, text: '5 minutes' };
+
+/** Nesting allowed inside `data` and `contact.attributes` (a path of more keys than this is refused). */
+export const MAX_DATA_DEPTH = 8;
+/** Anywhere else the event format itself is at most 3 deep: this only bounds the walk. */
+const MAX_OTHER_DEPTH = 12;
+
+/** PostgreSQL stores years 1 to 294276 and has no year 0000 ("0001-01-01 BC" is the year before 1). */
+function instantProblem(s: string): string | undefined {
+  if (/^0000/.test(s)) return 'has the year 0000, which does not exist (PostgreSQL cannot store it)';
+  const d = DateTime.fromISO(s, { setZone: true });
+  if (!d.isValid) return 'is not a valid date and time';
+  if (d.toUTC().year < 1) return 'is before the year 1';
+  return undefined;
+}
+
+/**
+ * Accepts a raw job payload (object or JSON text); never throws. Pure given `now`. Refuses what
+ * would not be stored faithfully (NUL, lone surrogates, `__proto__` keys, deep nesting, instants
+ * PostgreSQL cannot hold), naming the field and the value given.
+ */
+export function parseEvent(raw: unknown, o: ParseEventOptions): ParsedEvent {
   try {
-    const text = typeof raw === 'string' ? raw : JSON.stringify(raw);
-    size = Buffer.byteLength(text ?? '', 'utf8');
-    if (typeof raw === 'string') value = JSON.parse(raw);
-  } catch {
-    return { ok: false, field: '', reason: 'payload is not valid JSON', eventId: undefined };
+    return parseEventUnsafe(raw, o);
+  } catch (err) {
+    // Not expected: the checks in parseEventUnsafe come first so nothing below them throws. Total all the same.
+    return { ok: false, field: '', reason: `event could not be read: ${String((err as Error)?.message ?? err)}`, eventId: undefined };
   }
-  const eventId = value && typeof value === 'object' && typeof (value as { id?: unknown }).id === 'string' ? (value as { id: string }).id : undefined;
-  if (size > MAX_EVENT_BYTES) {
-    return { ok: false, field: '', reason: `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`, eventId };
+}
+
+function parseEventUnsafe(raw: unknown, o: ParseEventOptions): ParsedEvent {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return { ok: false, field: '', reason: `payload is not valid JSON: ${quote(raw)}`, eventId: undefined };
+    }
   }
+  const id = isRecord(value) ? value['id'] : undefined;
+  const eventId = typeof id === 'string' ? id : undefined;
+  const fail = (field: string, reason: string): ParsedEvent => ({ ok: false, field, reason, eventId });
+  if (!isRecord(value)) return fail('', `event: must be a JSON object, got ${kindOf(value)}`);
+  const unstorable = findUnstorable(value);
+  if (unstorable) return fail(unstorable.field, `${unstorable.field}: ${unstorable.message}`);
+  // Safe now: the walk bounded the nesting, so this cannot overflow the stack.
+  const size = Buffer.byteLength(typeof raw === 'string' ? raw : JSON.stringify(value), 'utf8');
+  if (size > MAX_EVENT_BYTES) return fail('', `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
+
   const parsed = eventSchema.safeParse(value);
-  if (parsed.success) return { ok: true, event: parsed.data };
-  const issue = parsed.error.issues[0]!;
-  const field = pathOf(issue.path);
-  const missing = issue.code === 'invalid_type' && issue.message.includes('undefined');
-  const reason = missing ? `${field || 'event'} is required` : `${field || 'event'}: ${issue.message}`;
-  return { ok: false, field, reason, eventId };
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const field = pathOf(issue.path);
+    const given = valueAt(value, issue.path);
+    if (given === undefined && issue.code === 'invalid_type') return fail(field, `${field || 'event'} is required`);
+    const shown = typeof given === 'string' ? `${quote(given)} ` : '';
+    return fail(field, `${field || 'event'}: ${shown}${issue.message}`);
+  }
+  const { occurredAt, ...rest } = parsed.data;
+  const receivedAt = o.receivedAt ?? o.now;
+  if (occurredAt === undefined || occurredAt === null) {
+    return { ok: true, event: { ...rest, occurredAt: receivedAt.toUTC().toISO()!, occurredAtDefaulted: true } };
+  }
+  const skew = o.maxFutureSkew ?? DEFAULT_MAX_FUTURE_SKEW;
+  const limit = skew.kind === 'calendar' ? o.now.plus(skew.parts) : o.now.plus({ days: skew.days });
+  const at = Date.parse(occurredAt);
+  if (at > limit.toMillis()) {
+    return fail(
+      'occurredAt',
+      `occurredAt: ${quote(occurredAt)} is ${roughly(at - o.now.toMillis())} ahead of the time it was received (${o.now.toUTC().toISO()}); at most ${skew.text} is allowed (NURTURE_MAX_FUTURE_SKEW)`,
+    );
+  }
+  return { ok: true, event: { ...rest, occurredAt } };
+}
+
+/** The event as a producer would send it: what a defaulted `occurredAt` came from is left out again. */
+export function toWire(e: NurtureEvent): NurtureEventInput {
+  const { occurredAtDefaulted, occurredAt, ...rest } = e;
+  return occurredAtDefaulted ? rest : { ...rest, occurredAt };
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function kindOf(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'string') return `a string (${quote(v)})`;
+  return `a ${typeof v} (${quote(String(v))})`;
+}
+
+/** A value for a message: JSON-quoted (so NUL and lone surrogates show as escapes), cut to 80 characters. */
+export function quote(s: string): string {
+  let cut = s.length > 80 ? s.slice(0, 80) : s;
+  if (/[\ud800-\udbff]$/.test(cut)) cut = cut.slice(0, -1);
+  return `${JSON.stringify(cut)}${cut.length < s.length ? '…' : ''}`;
+}
+
+function roughly(ms: number): string {
+  const minutes = ms / 60_000;
+  if (minutes < 120) return `${Math.round(minutes)} minutes`;
+  if (minutes < 48 * 60) return `${Math.round(minutes / 60)} hours`;
+  const days = minutes / (24 * 60);
+  if (days < 730) return `${Math.round(days)} days`;
+  return `${(days / 365.25).toFixed(1)} years`;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let v = root;
+  for (const p of path) {
+    if (typeof v !== 'object' || v === null || !Object.hasOwn(v, p)) return undefined;
+    v = (v as Record<PropertyKey, unknown>)[p];
+  }
+  return v;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? escapeUnstorable(String(p)) : `.${escapeUnstorable(String(p))}`)).join('');
+}
+
+/** NUL and lone surrogates written as JSON escapes (`\\u0000`), so PostgreSQL text holds the string as it was. */
+export function escapeUnstorable(s: string): string {
+  return s.replace(UNSTORABLE_CHAR, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+// NUL (PostgreSQL text and jsonb cannot hold it) and UTF-16 halves without their other half.
+const UNSTORABLE_CHAR = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+function charProblem(s: string): string | undefined {
+  UNSTORABLE_CHAR.lastIndex = 0;
+  const m = UNSTORABLE_CHAR.exec(s);
+  if (!m) return undefined;
+  if (m[0] === '\u0000') return 'contains a NUL character, which cannot be stored';
+  return `contains a lone surrogate (\\u${m[0].charCodeAt(0).toString(16)}), which is not valid Unicode`;
+}
+
+/**
+ * The first thing in the payload that would not come back from PostgreSQL as it was sent. An
+ * explicit stack, not recursion: a payload may be nested thousands deep.
+ */
+function findUnstorable(root: Record<string, unknown>): { field: string; message: string } | undefined {
+  const stack: { value: unknown; path: PropertyKey[]; dataDepth: number | undefined }[] = [{ value: root, path: [], dataDepth: undefined }];
+  while (stack.length > 0) {
+    const { value, path, dataDepth } = stack.pop()!;
+    const field = () => pathOf(path);
+    if (dataDepth !== undefined ? dataDepth > MAX_DATA_DEPTH : path.length > MAX_OTHER_DEPTH) {
+      return { field: field(), message: `nested deeper than ${dataDepth !== undefined ? MAX_DATA_DEPTH : MAX_OTHER_DEPTH} levels` };
+    }
+    if (typeof value === 'string') {
+      const problem = charProblem(value);
+      if (problem) return { field: field(), message: `${quote(value)} ${problem}` };
+      continue;
+    }
+    if (typeof value !== 'object' || value === null) continue;
+    const entries: [PropertyKey, unknown][] = Array.isArray(value) ? value.map((v, i) => [i, v]) : Object.entries(value);
+    // Reversed onto the stack, so the walk (and the problem it reports first) follows document order.
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [key, child] = entries[i]!;
+      const childPath = [...path, key];
+      if (typeof key === 'string') {
+        if (key === '__proto__') return { field: pathOf(childPath), message: 'key not allowed' };
+        const problem = charProblem(key);
+        if (problem) return { field: pathOf(childPath), message: `key ${quote(key)} ${problem}` };
+      }
+      const startsData = (path.length === 0 && key === 'data') || (path.length === 1 && path[0] === 'contact' && key === 'attributes');
+      stack.push({ value: child, path: childPath, dataDepth: startsData ? 0 : dataDepth === undefined ? undefined : dataDepth + 1 });
+    }
+  }
+  return undefined;
+}
+
+/**
+ * What a redelivery of an event id must repeat to be the same event: `occurredAt` as the producer
+ * gave it (null when left out, so two deliveries that both left it out are the same event).
+ */
+export interface EventBody {
+  type: string;
+  occurredAt: string | null;
+  contact: unknown;
+  data: unknown;
+}
+
+export function eventBody(e: NurtureEvent): EventBody {
+  return { type: e.type, occurredAt: e.occurredAtDefaulted ? null : new Date(Date.parse(e.occurredAt)).toISOString(), contact: e.contact, data: e.data };
+}
+
+/** sha256 of the body as canonical JSON (keys sorted): the same body always hashes the same. */
+export function eventBodyHash(b: EventBody): string {
+  return createHash('sha256').update(canonicalJson(b)).digest('hex');
+}
+
+/** JSON with object keys sorted and undefined left out. Parsed events are at most a dozen levels deep. */
+export function canonicalJson(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map((x) => (x === undefined ? 'null' : canonicalJson(x))).join(',')}]`;
+  if (typeof v === 'object' && v !== null) {
+    const keys = Object.keys(v).filter((k) => (v as Record<string, unknown>)[k] !== undefined).sort();
+    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((v as Record<string, unknown>)[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v) ?? 'null';
+}
+
+/** Most differences named in one conflict message; the rest are counted. */
+const MAX_DIFFERENCES = 5;
+
+/**
+ * Where a redelivered body differs from the stored one, leaf by leaf, in words:
+ * `contact.email: "a@x.com" was stored, "b@x.com" redelivered`.
+ */
+export function eventDifferences(stored: EventBody, redelivered: EventBody): { fields: string[]; text: string[] } {
+  const found: { field: string; a: unknown; b: unknown }[] = [];
+  const walk = (a: unknown, b: unknown, path: string): void => {
+    if (canonicalJson(a) === canonicalJson(b)) return;
+    const objects = typeof a === 'object' && a !== null && typeof b === 'object' && b !== null && Array.isArray(a) === Array.isArray(b);
+    if (!objects) {
+      found.push({ field: path, a, b });
+      return;
+    }
+    const keys = Array.isArray(a)
+      ? Array.from({ length: Math.max(a.length, (b as unknown[]).length) }, (_, i) => i)
+      : [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
+    for (const k of keys) {
+      const child = typeof k === 'number' ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+      walk((a as Record<string | number, unknown>)[k], (b as Record<string | number, unknown>)[k], child);
+    }
+  };
+  for (const key of ['type', 'occurredAt', 'contact', 'data'] as const) walk(stored[key], redelivered[key], key);
+  const shown = (v: unknown, field: string) => {
+    if (v === undefined || (v === null && field === 'occurredAt')) return field === 'occurredAt' ? 'none (defaulted)' : 'nothing';
+    if (typeof v === 'string') return quote(v);
+    const json = canonicalJson(v);
+    return json.length > 80 ? `${json.slice(0, 80)}…` : json;
+  };
+  const text = found.slice(0, MAX_DIFFERENCES).map((d) => `${d.field}: ${shown(d.a, d.field)} was stored, ${shown(d.b, d.field)} redelivered`);
+  if (found.length > MAX_DIFFERENCES) text.push(`and ${found.length - MAX_DIFFERENCES} more`);
+  return { fields: found.map((d) => d.field), text };
 }
 
 /** Events that say something about a touch carry its id so engagement can be tied to a step. */

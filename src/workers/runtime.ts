@@ -127,6 +127,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       horizonMs: config.horizonMs,
       concurrency: config.concurrency,
       eventBatch: config.eventBatch,
+      maxFutureSkew: config.maxFutureSkew,
       workerOptions: workerOptionsFactory(consumer, config.queuePrefix, config.lockMs),
     };
     const roles = { events: true, wakes: true, sends: true, ...o.workers };

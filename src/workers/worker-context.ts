@@ -4,6 +4,7 @@ import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import type { EngineDeps } from '../engine/commit-advance.js';
 import type { Logger } from '../logger.js';
+import type { DurationSpec } from '../sequences/time-types.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import type { Queues } from './queues.js';
 
@@ -20,6 +21,8 @@ export interface WorkerContext {
   concurrency: { events: number; wakes: number; sends: number };
   /** Most events applied in one transaction. */
   eventBatch: number;
+  /** Events from further ahead than this are refused (NURTURE_MAX_FUTURE_SKEW). */
+  maxFutureSkew: DurationSpec;
   workerOptions(concurrency: number): WorkerOptions;
 }
 

@@ -147,7 +147,8 @@ describe.each(['postgres', 'pglite'] as const)('action steps, goals and exits (%
     });
 
     it('the same opt-in delivered again is a duplicate', async () => {
-      const r = await send('ann-opt-in-1', 'opt_in', ann, { source: 'website' }, T1);
+      // The same body, occurredAt included: another occurredAt under this id would be a conflict.
+      const r = await send('ann-opt-in-1', 'opt_in', ann, { source: 'website' }, T0);
       expect(r.status).toBe('duplicate');
       expect((await enrollmentsOf(ann)).map((e) => e.sequence_id)).toEqual(['main', 'second']);
     });

@@ -33,7 +33,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   },
   events: {
     id: 'text', contact_id: 'uuid', type: 'text', occurred_at: 'timestamptz', received_at: 'timestamptz',
-    data: 'jsonb', touch_id: 'uuid?', seq: 'int8',
+    data: 'jsonb', touch_id: 'uuid?', seq: 'int8', body_hash: 'text?', contact: 'jsonb?', occurred_at_defaulted: 'bool',
   },
   failed_events: {
     id: 'int4', event_id: 'text?', job_id: 'text?', field: 'text', reason: 'text', payload: 'text', received_at: 'timestamptz',
@@ -61,7 +61,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T150000-stage-changes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T150000-stage-changes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

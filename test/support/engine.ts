@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
+import type { DateTime } from 'luxon';
 import type { Config } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
@@ -70,6 +71,7 @@ export async function startTestEngine(o: {
   config?: Config;
   mail?: MailSender;
   sweeper?: boolean;
+  clock?: () => DateTime;
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -83,6 +85,7 @@ export async function startTestEngine(o: {
     log: createLogger(config.logLevel),
     store: o.store,
     ...(o.mail ? { mail: o.mail } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
   });
   const redis = new Redis(config.redisUrl ?? REDIS_TEST_URL);
   return {

@@ -27,6 +27,12 @@ describe('configuration from the environment', () => {
     expect(c.leadCallDue).toMatchObject({ parts: { minutes: 30 } });
   });
 
+  it('reads how far ahead an event may be (NURTURE_MAX_FUTURE_SKEW), 5 minutes by default', () => {
+    expect(loadConfig({}).maxFutureSkew).toMatchObject({ kind: 'calendar', parts: { minutes: 5 } });
+    expect(loadConfig({ NURTURE_MAX_FUTURE_SKEW: '1 hour' }).maxFutureSkew).toMatchObject({ parts: { hours: 1 } });
+    expect(() => loadConfig({ NURTURE_MAX_FUTURE_SKEW: 'soonish' })).toThrow('NURTURE_MAX_FUTURE_SKEW: "soonish" is not a duration');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', NURTURE_EVENT_CONCURRENCY: '' }).databaseUrl).toBeUndefined();
   });

@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-23T000000-initial.js';
 import * as noticeTasks from './2026-11-23T060000-notice-tasks.js';
+import * as eventBody from './2026-12-01T100000-event-body.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 
 /**
@@ -12,6 +13,7 @@ import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-11-23T000000-initial': initial,
   '2026-11-23T060000-notice-tasks': noticeTasks,
+  '2026-12-01T100000-event-body': eventBody,
   '2026-12-01T150000-stage-changes': stageChanges,
 });
 
