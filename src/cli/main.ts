@@ -17,6 +17,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   tasks: () => import('./tasks.js'),
   events: () => import('./events.js'),
   stats: () => import('./stats.js'),
+  enrollments: () => import('./enrollments.js'),
 };
 
 const program = new Command('nurture')

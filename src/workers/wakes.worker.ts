@@ -1,8 +1,8 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
-import { wakeEnrollment } from '../engine/wake-enrollment.js';
+import { runWakeUp } from '../app/run-wake-up.js';
 import type { WakePayload } from './queues.js';
-import { WAKES_QUEUE, wakePayloadSchema } from './queues.js';
+import { WAKE_ATTEMPTS, WAKES_QUEUE, wakePayloadSchema } from './queues.js';
 import { scheduleAfterCommit } from './schedule.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -11,8 +11,20 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job<WakePayload>): Promise<string> => {
     const payload = wakePayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${payload.error.issues[0]?.message}`);
+    const { enrollmentId, version } = payload.data;
     const now = ctx.clock();
-    const r = await wakeEnrollment(ctx.deps, payload.data.enrollmentId, payload.data.version, now);
+    const r = await runWakeUp(ctx.deps, enrollmentId, version, now, {
+      maxTries: WAKE_ATTEMPTS,
+      onRetry: (err, attempt) => ctx.log.warn({ enrollmentId, attempt, err: (err as Error).message }, 'database away during a wake-up; trying again'),
+    });
+    if (r.status === 'failed') {
+      if (r.quarantined) {
+        ctx.log.error({ enrollmentId, tries: r.failures, err: r.error }, 'wake-up quarantined (see nurture enrollments stuck)');
+        throw new UnrecoverableError(`quarantined after ${r.failures} tries: ${r.error}`);
+      }
+      ctx.log.warn({ enrollmentId, tries: r.failures, of: WAKE_ATTEMPTS, err: r.error }, 'wake-up failed; will try again');
+      throw new Error(r.error);
+    }
     await scheduleAfterCommit(ctx.queues, r.after, now.toMillis(), ctx.horizonMs);
     return r.status;
   };

@@ -1,0 +1,51 @@
+import type { DateTime } from 'luxon';
+import { recordWakeFailure } from '../db/enrollment-repository.js';
+import { isTransientDbError, retryTransient } from '../db/transient.js';
+import type { AfterCommit, EngineDeps } from '../engine/commit-advance.js';
+import { emptyAfterCommit } from '../engine/commit-advance.js';
+import type { WakeResult } from '../engine/wake-enrollment.js';
+import { wakeEnrollment } from '../engine/wake-enrollment.js';
+
+export type WakeUpOutcome =
+  | WakeResult
+  /**
+   * The wake-up threw (a template that does not render, a version that cannot be loaded, a bug).
+   * The try is counted on the enrollment; at `maxTries` it is quarantined: the sweeper stops
+   * offering it and `nurture enrollments stuck` lists it until `nurture enrollments retry`.
+   */
+  | { status: 'failed'; error: string; failures: number; quarantined: boolean; after: AfterCommit };
+
+const MAX_ERROR_CHARS = 2_000;
+
+function errorText(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err);
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS)}…` : text;
+}
+
+/**
+ * Runs one wake-up. Its transaction is tried again while the database is away for a moment
+ * (restart, failover, deadlock); if it still is, the error is thrown for the job to retry later,
+ * and is not counted against the enrollment: an outage is nobody's fault and shows in the logs.
+ * Any other failure is counted and returned.
+ */
+export async function runWakeUp(
+  deps: EngineDeps,
+  enrollmentId: string,
+  version: number,
+  now: DateTime,
+  o: { maxTries: number; onRetry?: (err: unknown, attempt: number) => void },
+): Promise<WakeUpOutcome> {
+  try {
+    return await retryTransient(() => wakeEnrollment(deps, enrollmentId, version, now), {
+      tries: 4,
+      ...(o.onRetry ? { onRetry: (err: unknown, attempt: number) => o.onRetry?.(err, attempt) } : {}),
+    });
+  } catch (err) {
+    if (isTransientDbError(err)) throw err;
+    const error = errorText(err);
+    const r = await recordWakeFailure(deps.db, enrollmentId, version, error, now.toJSDate(), o.maxTries);
+    // The enrollment moved on while this try ran (an event advanced or ended it): nothing to count.
+    if (!r) return { status: 'stale', after: emptyAfterCommit() };
+    return { status: 'failed', error, failures: r.failures, quarantined: r.quarantinedAt !== null, after: emptyAfterCommit() };
+  }
+}
