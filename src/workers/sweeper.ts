@@ -12,7 +12,7 @@ import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.j
 /** Most wake-ups and most emails offered per sweep (each, after leaving out those offered recently). */
 const BATCH = 5_000;
 /** First key of the sweeper's advisory lock (the second is the schema): any constant int4 of our own. */
-const SWEEP_LOCK = 0x6e757274; // 'nurt'
+export const SWEEP_LOCK = 0x6e757274; // 'nurt'
 /** An email still pending this long after it was committed has lost its job (crash, Redis flush). */
 const RESEND_GRACE_MS = 15_000;
 /**
