@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { DateTime } from 'luxon';
@@ -9,6 +10,7 @@ import { countStuck, stuckEnrollments } from '../../src/queries/stuck-enrollment
 import { stuckText } from '../../src/cli/enrollments.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
+import { beginSendAttempt, finishSend, insertTouches } from '../../src/db/touch-repository.js';
 
 /**
  * A wake-up whose step throws (here: a postcard whose template fails to render) is tried a few
@@ -88,5 +90,21 @@ describe.each(['postgres', 'pglite'] as const)('quarantine of a failing wake-up 
     // Retrying what is not quarantined says so.
     await expect(retryEnrollments(f.store.db, { ids: [e.id] })).rejects.toThrow(ConflictError);
     expect((await retryEnrollments(f.store.db, { all: true })).retried).toEqual([]);
+  });
+
+  it('lists an email that gave up beside them, with its tries and last error', async () => {
+    const contact = await f.store.db.selectFrom('contacts').select('id').where('email', '=', 'stuck@example.com').executeTakeFirstOrThrow();
+    const id = randomUUID();
+    await insertTouches(f.store.db, [
+      { id, key: `manual/${id}`, enrollment_id: null, contact_id: contact.id, sequence_id: 'q', step_id: 'mail', kind: 'email', template: 'welcome', status: 'pending', subject: null, due_at: T0.toJSDate() },
+    ]);
+    for (let i = 0; i < 3; i++) await beginSendAttempt(f.store.db, id, `m-${id}@example.com`, 'Welcome');
+    await finishSend(f.store.db, id, { status: 'failed', error: 'gave up after 3 attempts: 451 try later' });
+    const report = await stuckEnrollments(f.store.db, { limit: 10 });
+    expect(report.counts).toEqual({ enrollments: 0, sends: 1 });
+    expect(report.sends).toEqual([
+      expect.objectContaining({ kind: 'send', touchId: id, email: 'stuck@example.com', sequenceId: 'q', stepId: 'mail', tries: 3, lastError: 'gave up after 3 attempts: 451 try later' }),
+    ]);
+    expect(stuckText(report, { now: T0, zone: 'UTC' })).toContain('nurture touches retry');
   });
 });
