@@ -49,7 +49,6 @@ describe('nurture start while PostgreSQL restarts under load', () => {
       REDIS_URL: REDIS_TEST_URL,
       NURTURE_QUEUE_PREFIX: prefix,
       NURTURE_DATA_DIR: path.join(work, '.nurture'),
-      NURTURE_LOCK_MS: '5000',
       NURTURE_SWEEP_INTERVAL_MS: '500',
       NURTURE_LOG_LEVEL: 'info',
     };
