@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   tasks: () => import('./tasks.js'),
   events: () => import('./events.js'),
   stats: () => import('./stats.js'),
+  enrollments: () => import('./enrollments.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -8,11 +8,14 @@ import { action, config } from './shared.js';
 export function register(program: Command): void {
   program
     .command('worker')
-    .description('run more event, wake-up and send workers against the same Redis and PostgreSQL (no sweeper)')
+    .description('run more event, wake-up and send workers (and a sweeper) against the same Redis and PostgreSQL')
     .option('--templates <dir>', 'directory of templates', './templates')
-    .option('--sweeper', 'also run a sweeper in this process', false)
+    // The sweepers of all processes take turns (a Postgres advisory lock), so each process runs one:
+    // the work keeps being offered whichever process is left. --sweeper stays accepted (a no-op).
+    .option('--sweeper', 'run a sweeper in this process (the default; kept for compatibility)')
+    .option('--no-sweeper', 'do not run a sweeper in this process')
     .action(
-      action(async (opts: { templates: string; sweeper: boolean }) => {
+      action(async (opts: { templates: string; sweeper?: boolean }) => {
         const cfg = config();
         if (!cfg.databaseUrl) {
           throw new ConfigError(
@@ -20,7 +23,7 @@ export function register(program: Command): void {
           );
         }
         const log = createLogger(cfg.logLevel);
-        const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper, mayLaunchRedis: false, serveEmbedded: false, log });
+        const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper !== false, mayLaunchRedis: false, serveEmbedded: false, log });
         await onShutdown(log, () => engine.stop());
       }),
     );

@@ -108,9 +108,14 @@ async function finishPool(
   opts: OpenStoreOptions & { migrate?: boolean },
   explain: (error: unknown) => Error,
 ): Promise<Store> {
-  // An idle client whose server went away emits 'error' on the pool; without a listener that
-  // would crash the process. The next query reports the problem instead.
+  // A client whose server went away (restart, failover, admin kill) emits 'error': the pool
+  // re-emits it for idle clients, but a checked-out client (between two statements of a
+  // transaction) emits it on itself. Unheard, either crashes the process. The next query on that
+  // client fails instead, the caller retries (isTransientDbError), and the pool drops the client.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   try {
     await pool.query(opts.schema ? `create schema if not exists ${opts.schema}` : 'select 1');
   } catch (error) {

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
 import type { EnrollmentState } from '../sequences/advance.js';
 import type { Database, EnrollmentStatus, EnrollmentsTable } from './schema.js';
+import type { PageCursor } from './touch-repository.js';
 
 export type EnrollmentRow = Selectable<EnrollmentsTable>;
 
@@ -56,7 +57,8 @@ export interface EnrollmentUpdate {
 export async function updateEnrollment(db: Kysely<Database>, id: string, u: EnrollmentUpdate): Promise<number> {
   const r = await db
     .updateTable('enrollments')
-    .set({ ...u, state: JSON.stringify(u.state), wake_version: sql`wake_version + 1`, updated_at: sql`now()` })
+    // A new state is a new wake-up: the failures of the old one (and its quarantine) no longer apply.
+    .set({ ...u, state: JSON.stringify(u.state), wake_version: sql`wake_version + 1`, failures: 0, last_error: null, quarantined_at: null, updated_at: sql`now()` })
     .where('id', '=', id)
     .returning('wake_version')
     .executeTakeFirstOrThrow();
@@ -90,19 +92,70 @@ export interface DueWake {
   id: string;
   wake_version: number;
   next_wake_at: Date;
+  /** Where the next page starts (see PageCursor). */
+  cursor: PageCursor;
 }
 
-/** Active enrollments due before `until`: what the sweeper hands to the queue. */
-export async function dueWakes(db: Kysely<Database>, until: Date, limit: number): Promise<DueWake[]> {
-  const rows = await db
+/**
+ * Active, not quarantined enrollments due before `until`, in (next_wake_at, id) order after
+ * `after`: what the sweeper hands to the queue.
+ */
+export async function dueWakes(db: Kysely<Database>, until: Date, limit: number, after?: PageCursor): Promise<DueWake[]> {
+  let q = db
     .selectFrom('enrollments')
-    .select(['id', 'wake_version', 'next_wake_at'])
+    .select(['id', 'wake_version', 'next_wake_at', sql<string>`next_wake_at::text`.as('at')])
     .where('status', '=', 'active')
-    .where('next_wake_at', '<=', until)
-    .orderBy('next_wake_at')
-    .limit(limit)
-    .execute();
-  return rows.filter((r): r is DueWake => r.next_wake_at !== null);
+    .where('quarantined_at', 'is', null)
+    .where('next_wake_at', '<=', until);
+  if (after) q = q.where(sql<boolean>`(next_wake_at, id) > (${after.at}::timestamptz, ${after.id}::uuid)`);
+  const rows = await q.orderBy('next_wake_at').orderBy('id').limit(limit).execute();
+  return rows.flatMap((r) => (r.next_wake_at ? [{ id: r.id, wake_version: r.wake_version, next_wake_at: r.next_wake_at, cursor: { at: r.at, id: r.id } }] : []));
+}
+
+/**
+ * Counts one failed try of the wake-up made for `version`, and quarantines the enrollment once
+ * `limit` tries failed. Nothing happens (undefined) if the enrollment has moved on since.
+ */
+export async function recordWakeFailure(
+  db: Kysely<Database>,
+  id: string,
+  version: number,
+  error: string,
+  at: Date,
+  limit: number,
+): Promise<{ failures: number; quarantinedAt: Date | null } | undefined> {
+  const r = await db
+    .updateTable('enrollments')
+    .set({
+      failures: sql`failures + 1`,
+      last_error: error,
+      quarantined_at: sql`case when failures + 1 >= ${limit} then coalesce(quarantined_at, ${at}) else null end`,
+      updated_at: sql`now()`,
+    })
+    .where('id', '=', id)
+    .where('wake_version', '=', version)
+    .where('status', '=', 'active')
+    .returning(['failures', 'quarantined_at'])
+    .executeTakeFirst();
+  return r && { failures: r.failures, quarantinedAt: r.quarantined_at };
+}
+
+/**
+ * Lifts the quarantine of these enrollments (all quarantined ones when `ids` is 'all'): tries
+ * start again from zero, and a new wake_version gives the wake-up a new job id.
+ */
+export async function releaseQuarantined(
+  db: Kysely<Database>,
+  ids: readonly string[] | 'all',
+): Promise<{ id: string; wake_version: number; next_wake_at: Date | null }[]> {
+  if (ids !== 'all' && ids.length === 0) return [];
+  let q = db
+    .updateTable('enrollments')
+    .set({ failures: 0, last_error: null, quarantined_at: null, wake_version: sql`wake_version + 1`, updated_at: sql`now()` })
+    .where('status', '=', 'active')
+    .where('quarantined_at', 'is not', null);
+  if (ids !== 'all') q = q.where('id', 'in', [...ids]);
+  return q.returning(['id', 'wake_version', 'next_wake_at']).execute();
 }
 
 /** Active enrollments per sequence, largest first. */

@@ -88,6 +88,11 @@ export interface EnrollmentsTable {
   next_wake_at: Timestamp | null;
   /** Bumped on every state change; wake-up jobs carry it so a stale job is a no-op. */
   wake_version: Generated<number>;
+  /** Failed tries of the current wake-up (reset when the state moves on or on retry). */
+  failures: Generated<number>;
+  last_error: string | null;
+  /** Set once `failures` reached the limit: the sweeper no longer offers it (nurture enrollments stuck). */
+  quarantined_at: Timestamp | null;
   enrolled_at: Timestamp;
   ended_at: Timestamp | null;
   updated_at: GeneratedTimestamp;
@@ -114,6 +119,8 @@ export interface TouchesTable {
   error: string | null;
   due_at: Timestamp;
   sent_at: Timestamp | null;
+  /** When an email gave up (status `failed`). */
+  failed_at: Timestamp | null;
   created_at: GeneratedTimestamp;
 }
 

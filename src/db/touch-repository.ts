@@ -84,23 +84,33 @@ export async function finishSend(
 ): Promise<void> {
   await db
     .updateTable('touches')
-    .set(result.status === 'sent' ? { status: 'sent', sent_at: result.at, error: null } : { status: result.status, error: result.error })
+    .set(
+      result.status === 'sent'
+        ? { status: 'sent', sent_at: result.at, error: null }
+        : { status: result.status, error: result.error, ...(result.status === 'failed' ? { failed_at: sql`now()` } : {}) },
+    )
     .where('id', '=', id)
     .execute();
 }
 
-/** Emails that should be in the send queue: pending or cut off mid-send, older than `olderThan`. */
-export async function unsentEmails(db: Kysely<Database>, olderThan: Date, limit: number): Promise<string[]> {
-  const rows = await db
+/** A row's place in a keyset-paged scan: its timestamp as Postgres prints it (microseconds kept) and its id. */
+export interface PageCursor {
+  at: string;
+  id: string;
+}
+
+/** Emails that should be in the send queue: pending or cut off mid-send, older than `olderThan`, in (created_at, id) order after `after`. */
+export async function unsentEmails(db: Kysely<Database>, olderThan: Date, limit: number, after?: PageCursor): Promise<{ id: string; cursor: PageCursor }[]> {
+  let q = db
     .selectFrom('touches')
-    .select('id')
+    .select(['id', sql<string>`created_at::text`.as('at')])
     .where('kind', '=', 'email')
     .where('status', 'in', ['pending', 'sending'])
-    .where('created_at', '<=', olderThan)
-    .orderBy('created_at')
-    .limit(limit)
-    .execute();
-  return rows.map((r) => r.id);
+    .where('created_at', '<=', olderThan);
+  // A JS Date keeps milliseconds only: the cursor is compared as text cast back, not as a Date.
+  if (after) q = q.where(sql<boolean>`(created_at, id) > (${after.at}::timestamptz, ${after.id}::uuid)`);
+  const rows = await q.orderBy('created_at').orderBy('id').limit(limit).execute();
+  return rows.map((r) => ({ id: r.id, cursor: { at: r.at, id: r.id } }));
 }
 
 export async function touchesOfContact(db: Kysely<Database>, contactId: string): Promise<TouchRow[]> {

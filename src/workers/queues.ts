@@ -31,6 +31,8 @@ const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
 };
 
 export const SEND_ATTEMPTS = 12;
+/** Failed tries after which a wake-up is quarantined (see src/app/run-wake-up.ts). */
+export const WAKE_ATTEMPTS = 5;
 
 export interface Queues {
   events: Queue;
@@ -44,10 +46,11 @@ export function openQueues(connection: Redis, prefix: string): Queues {
   const opts = { connection, prefix };
   const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
   // A wake-up that failed all its tries is removed rather than kept: its deterministic id would
-  // otherwise block the sweeper from offering it again, and the enrollment would be stuck.
+  // otherwise block the sweeper from offering it again. One that failed for its own reasons is
+  // quarantined in Postgres by then (the sweeper skips it); one cut short by an outage is offered again.
   const wakes = new Queue(WAKES_QUEUE, {
     ...opts,
-    defaultJobOptions: { ...KEEP, removeOnFail: true, attempts: 5, backoff: { type: 'exponential', delay: 1000 } },
+    defaultJobOptions: { ...KEEP, removeOnFail: true, attempts: WAKE_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 } },
   });
   const sends = new Queue(SENDS_QUEUE, {
     ...opts,

@@ -1,13 +1,18 @@
 import type { Redis } from 'ioredis';
+import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { dueWakes } from '../db/enrollment-repository.js';
 import type { Database } from '../db/schema.js';
+import type { PageCursor } from '../db/touch-repository.js';
 import { unsentEmails } from '../db/touch-repository.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
 import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
 
+/** Most wake-ups and most emails offered per sweep (each, after leaving out those offered recently). */
 const BATCH = 5_000;
+/** First key of the sweeper's advisory lock (the second is the schema): any constant int4 of our own. */
+export const SWEEP_LOCK = 0x6e757274; // 'nurt'
 /** An email still pending this long after it was committed has lost its job (crash, Redis flush). */
 const RESEND_GRACE_MS = 15_000;
 /**
@@ -30,18 +35,47 @@ export class Sweeper {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly queues: Queues,
-    private readonly opts: { horizonMs: number; intervalMs: number; log: Logger; onTick?: () => Promise<void> },
+    private readonly opts: {
+      horizonMs: number;
+      intervalMs: number;
+      log: Logger;
+      onTick?: () => Promise<void>;
+      /** Overrides BATCH (tests). */
+      batch?: number;
+    },
   ) {}
 
-  /** Keeps the items not offered within REOFFER_MS, and notes them as offered now. */
-  private fresh<T>(items: T[], key: (t: T) => string, nowMs: number): T[] {
-    for (const [k, at] of this.offered) if (nowMs - at >= REOFFER_MS) this.offered.delete(k);
-    return items.filter((item) => {
-      const k = key(item);
-      if (this.offered.has(k)) return false;
-      this.offered.set(k, nowMs);
-      return true;
-    });
+  /** Notes `key` as offered now, unless it was offered within REOFFER_MS. */
+  private take(key: string, nowMs: number): boolean {
+    const at = this.offered.get(key);
+    if (at !== undefined && nowMs - at < REOFFER_MS) return false;
+    this.offered.set(key, nowMs);
+    return true;
+  }
+
+  /**
+   * Up to `batch` items not offered recently, reading page after page: the limit applies after
+   * the re-offer filter, so work beyond the first page is reached even while the first page is
+   * still fresh (otherwise the same first rows would be re-offered and the rest would starve).
+   */
+  private async freshItems<T extends { cursor: PageCursor }>(
+    fetch: (limit: number, after: PageCursor | undefined) => Promise<T[]>,
+    key: (t: T) => string,
+    nowMs: number,
+    all: boolean,
+  ): Promise<T[]> {
+    const batch = this.opts.batch ?? BATCH;
+    const out: T[] = [];
+    let after: PageCursor | undefined;
+    for (;;) {
+      const page = await fetch(batch, after);
+      for (const item of page) {
+        if (out.length >= batch) return out;
+        if (all || this.take(key(item), nowMs)) out.push(item);
+      }
+      if (out.length >= batch || page.length < batch) return out;
+      after = page[page.length - 1]!.cursor;
+    }
   }
 
   private sweeps = 0;
@@ -57,27 +91,39 @@ export class Sweeper {
     return created === 1 && this.sweeps++ > 0;
   }
 
-  async sweepOnce(nowMs: number, opts: { all?: boolean } = {}): Promise<{ wakes: number; sends: number }> {
-    if (await this.redisWasEmptied(nowMs)) {
-      this.opts.log.warn('Redis lost its data (flushed or restarted empty): re-queuing due work from Postgres');
-      this.offered.clear();
-    }
-    const due = await dueWakes(this.db, new Date(nowMs + this.opts.horizonMs), BATCH);
-    const wakes = opts.all ? due : this.fresh(due, (w) => wakeJobId({ enrollmentId: w.id, version: w.wake_version }), nowMs);
-    if (wakes.length > 0) {
-      await this.queues.wakes.addBulk(
-        wakes.map((w) => {
-          const data = { enrollmentId: w.id, version: w.wake_version };
-          return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(data), delay: delayUntil(w.next_wake_at, nowMs) } };
-        }),
-      );
-    }
-    const unsent = await unsentEmails(this.db, new Date(nowMs - RESEND_GRACE_MS), BATCH);
-    const sends = opts.all ? unsent : this.fresh(unsent, (touchId) => sendJobId({ touchId }), nowMs);
-    if (sends.length > 0) {
-      await this.queues.sends.addBulk(sends.map((touchId) => ({ name: SEND_JOB, data: { touchId }, opts: { jobId: sendJobId({ touchId }) } })));
-    }
-    return { wakes: wakes.length, sends: sends.length };
+  /**
+   * One sweep, under a Postgres advisory lock held for the sweep's transaction: every process
+   * runs a sweeper, and one that finds the lock taken skips this round (`skipped`). The lock is
+   * per database and schema. On PGlite (one process) it is always free; the transaction holds
+   * PGlite's one session for the sweep, a few hundred milliseconds at most.
+   */
+  async sweepOnce(nowMs: number, opts: { all?: boolean } = {}): Promise<{ wakes: number; sends: number; skipped: boolean }> {
+    return this.db.transaction().execute(async (tx) => {
+      const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}, hashtext(current_schema())) as ok`.execute(tx);
+      if (lock.rows[0]?.ok !== true) return { wakes: 0, sends: 0, skipped: true };
+      if (await this.redisWasEmptied(nowMs)) {
+        this.opts.log.warn('Redis lost its data (flushed or restarted empty): re-queuing due work from Postgres');
+        this.offered.clear();
+      }
+      for (const [k, at] of this.offered) if (nowMs - at >= REOFFER_MS) this.offered.delete(k);
+      const all = opts.all ?? false;
+      const until = new Date(nowMs + this.opts.horizonMs);
+      const wakes = await this.freshItems((limit, after) => dueWakes(tx, until, limit, after), (w) => wakeJobId({ enrollmentId: w.id, version: w.wake_version }), nowMs, all);
+      if (wakes.length > 0) {
+        await this.queues.wakes.addBulk(
+          wakes.map((w) => {
+            const data = { enrollmentId: w.id, version: w.wake_version };
+            return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(data), delay: delayUntil(w.next_wake_at, nowMs) } };
+          }),
+        );
+      }
+      const olderThan = new Date(nowMs - RESEND_GRACE_MS);
+      const sends = await this.freshItems((limit, after) => unsentEmails(tx, olderThan, limit, after), (t) => sendJobId({ touchId: t.id }), nowMs, all);
+      if (sends.length > 0) {
+        await this.queues.sends.addBulk(sends.map((t) => ({ name: SEND_JOB, data: { touchId: t.id }, opts: { jobId: sendJobId({ touchId: t.id }) } })));
+      }
+      return { wakes: wakes.length, sends: sends.length, skipped: false };
+    });
   }
 
   start(clock: () => number): void {

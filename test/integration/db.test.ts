@@ -42,13 +42,13 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   sequences: { id: 'text', active_version: 'text', updated_at: 'timestamptz' },
   enrollments: {
     id: 'uuid', contact_id: 'uuid', sequence_id: 'text', sequence_version: 'text', status: 'text', exit_reason: 'text?',
-    state: 'jsonb', step_id: 'text?', next_wake_at: 'timestamptz?', wake_version: 'int4', enrolled_at: 'timestamptz',
-    ended_at: 'timestamptz?', updated_at: 'timestamptz',
+    state: 'jsonb', step_id: 'text?', next_wake_at: 'timestamptz?', wake_version: 'int4', failures: 'int4', last_error: 'text?',
+    quarantined_at: 'timestamptz?', enrolled_at: 'timestamptz', ended_at: 'timestamptz?', updated_at: 'timestamptz',
   },
   touches: {
     id: 'uuid', key: 'text', enrollment_id: 'uuid?', contact_id: 'uuid', sequence_id: 'text?', step_id: 'text',
     kind: 'text', template: 'text?', status: 'text', attempts: 'int4', in_doubt: 'bool', message_id: 'text?',
-    subject: 'text?', error: 'text?', due_at: 'timestamptz', sent_at: 'timestamptz?', created_at: 'timestamptz',
+    subject: 'text?', error: 'text?', due_at: 'timestamptz', sent_at: 'timestamptz?', failed_at: 'timestamptz?', created_at: 'timestamptz',
   },
   tasks: {
     id: 'int4', touch_id: 'uuid?', contact_id: 'uuid', enrollment_id: 'uuid?', kind: 'text', priority: 'text',
@@ -61,7 +61,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T150000-stage-changes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T120000-quarantine', '2026-12-01T150000-stage-changes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -1,0 +1,103 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertEnrollments } from '../../src/db/enrollment-repository.js';
+import type { NewEnrollment } from '../../src/db/enrollment-repository.js';
+import { createLogger } from '../../src/logger.js';
+import type { Queues } from '../../src/workers/queues.js';
+import { openQueues } from '../../src/workers/queues.js';
+import { redisConnection } from '../../src/workers/redis-connection.js';
+import { SWEEP_LOCK, Sweeper } from '../../src/workers/sweeper.js';
+import { deleteQueueKeys } from '../support/engine.js';
+import type { TestStore } from '../support/postgres.js';
+import { createTestStore } from '../support/postgres.js';
+import { REDIS_TEST_URL } from '../support/services.js';
+
+/**
+ * The sweeper on its own, against real Postgres/PGlite and Redis, with a fixed clock: its batch
+ * limit applies after leaving out work offered recently (nothing starves behind the first
+ * batch), quarantined enrollments are never offered, and a sweep is skipped while another
+ * process holds the sweep lock.
+ */
+const BATCH = 10;
+const DUE = 25;
+const NOW = Date.parse('2026-03-02T09:00:00Z');
+
+describe.each(['postgres', 'pglite'] as const)('the sweeper (%s)', (kind) => {
+  let store: TestStore;
+  let redis: Redis;
+  let queues: Queues;
+  let prefix: string;
+  let sweeper: Sweeper;
+  let ids: string[];
+
+  beforeAll(async () => {
+    store = await createTestStore(kind);
+    prefix = `tsw${randomBytes(4).toString('hex')}`;
+    redis = redisConnection(REDIS_TEST_URL, 'producer');
+    queues = openQueues(redis, prefix);
+    sweeper = new Sweeper(store.db, queues, { horizonMs: 60_000, intervalMs: 1_000, log: createLogger('silent'), batch: BATCH });
+    const contact = await store.db
+      .insertInto('contacts')
+      .values({ email: 'sweep@example.com', attributes: '{}', tags: '[]' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    ids = Array.from({ length: DUE + 2 }, () => randomUUID());
+    const rows: NewEnrollment[] = ids.map((id, i) => ({
+      id,
+      contact_id: contact.id,
+      sequence_id: `s${i}`,
+      sequence_version: 'v1',
+      status: 'active',
+      exit_reason: null,
+      state: { v: 1 } as never,
+      step_id: 'a',
+      // All due, a minute apart, in the past: the order the sweeper reads them in.
+      next_wake_at: new Date(NOW - (DUE + 2 - i) * 60_000),
+      enrolled_at: new Date(NOW - 86_400_000),
+      ended_at: null,
+    }));
+    await insertEnrollments(store.db, rows);
+    // The last two are quarantined: never offered.
+    await store.db.updateTable('enrollments').set({ quarantined_at: new Date(NOW), failures: 5, last_error: 'boom' }).where('id', 'in', ids.slice(DUE)).execute();
+  });
+  afterAll(async () => {
+    await queues?.close();
+    if (redis) {
+      await deleteQueueKeys(redis, prefix);
+      await redis.quit();
+    }
+    await store?.cleanup();
+  });
+
+  async function queuedEnrollments(): Promise<Set<string>> {
+    const jobs = await queues.wakes.getJobs(['delayed', 'waiting', 'wait', 'prioritized']);
+    return new Set(jobs.map((j) => (j.data as { enrollmentId: string }).enrollmentId));
+  }
+
+  it('offers every due enrollment within a few sweeps, though more are due than one batch holds', async () => {
+    const first = await sweeper.sweepOnce(NOW);
+    expect(first).toEqual({ wakes: BATCH, sends: 0, skipped: false });
+    // Same instant: the first batch is still fresh, so the next sweeps reach the rows behind it.
+    expect((await sweeper.sweepOnce(NOW + 1_000)).wakes).toBe(BATCH);
+    expect((await sweeper.sweepOnce(NOW + 2_000)).wakes).toBe(DUE - 2 * BATCH);
+    expect((await sweeper.sweepOnce(NOW + 3_000)).wakes).toBe(0);
+    expect(await queuedEnrollments()).toEqual(new Set(ids.slice(0, DUE)));
+  });
+
+  it('skips a sweep while another session holds the sweep lock', async () => {
+    const later = NOW + 60_000; // everything may be offered again by now
+    if (kind === 'pglite') {
+      // One process, one session: the lock is always free, and the SQL runs there too.
+      expect((await sweeper.sweepOnce(later)).skipped).toBe(false);
+      return;
+    }
+    const held = await store.db.transaction().execute(async (tx) => {
+      await sql`select pg_advisory_xact_lock(${SWEEP_LOCK}, hashtext(current_schema()))`.execute(tx);
+      return sweeper.sweepOnce(later);
+    });
+    expect(held).toEqual({ wakes: 0, sends: 0, skipped: true });
+    expect((await sweeper.sweepOnce(later)).skipped).toBe(false);
+  });
+});
