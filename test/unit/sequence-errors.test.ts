@@ -43,6 +43,7 @@ describe('time zones', () => {
     ['New York', '"New York" is not an IANA time zone: did you mean "America/New_York"?'],
     ['america/chicago', '"america/chicago" is not an IANA time zone: names are case-sensitive; did you mean "America/Chicago"?'],
     ['EUROPE/LONDON', '"EUROPE/LONDON" is not an IANA time zone: names are case-sensitive; did you mean "Europe/London"?'],
+    ['asia/kolkata', '"asia/kolkata" is not an IANA time zone: names are case-sensitive; did you mean "Asia/Kolkata"?'],
     ['EST5EDT', '"EST5EDT" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/New_York"?'],
     ['PST', '"PST" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/Los_Angeles"?'],
     ['EST', '"EST" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/New_York"?'],
@@ -52,7 +53,7 @@ describe('time zones', () => {
     expect(problems(`${HEAD}timezone: ${zone}\n${STEPS}`)).toEqual([`s.yaml:3: timezone: ${message}`]);
   });
 
-  it.each(['America/Chicago', 'Europe/Paris', 'UTC', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5'])('accepts %s', (zone) => {
+  it.each(['America/Chicago', 'Europe/Paris', 'UTC', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'US/Eastern'])('accepts %s', (zone) => {
     expect(problems(`${HEAD}timezone: ${zone}\n${STEPS}`)).toEqual([]);
   });
 });
