@@ -121,6 +121,13 @@ describe('unknown fields', () => {
     ]);
   });
 
+  it('names the unknown key, not a field of whichever form came first, when no form of a condition knows it', () => {
+    expect(problems(`${HEAD}steps:\n  - if: { tg: vip }\n    then: []\n  - if: { not: { clikced: welcome } }\n    then: []\n`)).toEqual([
+      's.yaml:4: steps[0].if.tg: unknown field "tg": did you mean "tag"?',
+      's.yaml:6: steps[1].if.not.clikced: unknown field "clikced": did you mean "clicked"?',
+    ]);
+  });
+
   it('says "unknown field" without a guess when nothing is close', () => {
     expect(problems(`${HEAD}colour: blue\n${STEPS}`)).toEqual(['s.yaml:3: colour: unknown field "colour"']);
   });
