@@ -51,6 +51,13 @@ function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = 
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const issue of issues) {
     const at = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors.length > 1) {
+      const unknown = unknownInEveryBranch(issue.errors);
+      if (unknown.length > 0) {
+        out.push(...unknown.map(({ key, message }) => ({ path: [...at, key], message })));
+        continue;
+      }
+    }
     if (issue.code === 'invalid_union' && issue.errors.length > 0) {
       // A branch that does not know the keys given is a worse fit than one that does: half a point off.
       const score = (branch: readonly Issue[]): number =>
@@ -80,6 +87,27 @@ function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = 
     out.push({ path: at, message: issue.message });
   }
   return out;
+}
+
+/**
+ * Keys that no form of a union knows (`if: { tg: vip }`): whichever form was meant, that key is
+ * the mistake, and "all is required" from the first form would mislead. The message is the one of
+ * the form with the closest field, if any form has one.
+ */
+function unknownInEveryBranch(branches: readonly (readonly Issue[])[]): { key: string; message: string }[] {
+  const perBranch = branches.map((b) => b.find((i) => i.code === 'unrecognized_keys' && i.path.length === 0));
+  if (perBranch.some((i) => i === undefined)) return [];
+  const unknowns = perBranch as (Issue & { code: 'unrecognized_keys' })[];
+  const messageFor = (u: Issue & { code: 'unrecognized_keys' }, key: string) => {
+    const lines = u.message.split('\n');
+    return lines.length === u.keys.length ? lines[u.keys.indexOf(key)]! : `unknown field "${key}"`;
+  };
+  return unknowns[0]!.keys
+    .filter((key) => unknowns.every((u) => u.keys.includes(key)))
+    .map((key) => {
+      const guesses = unknowns.flatMap((u) => [...messageFor(u, key).matchAll(/"([^"]+)"/g)].map((m) => m[1]!).filter((g) => g !== key));
+      return { key, message: `unknown field "${key}"${didYouMean(closestNames(key, guesses))}` };
+    });
 }
 
 function describeUnionMismatch(issue: Issue & { code: 'invalid_union' }): string {

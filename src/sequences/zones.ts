@@ -79,10 +79,12 @@ export function zoneProblem(name: string): string | null {
     return `"${name}" is not an IANA location: it is an abbreviation or a POSIX rule; ${hint}`;
   }
   if (isValidZone(name)) {
-    const sameLetters = knownZones().find((z) => z.toLowerCase() === name.toLowerCase());
-    const badCase = sameLetters !== undefined ? sameLetters !== name : name.split('/').some((part) => /^[a-z]/.test(part));
+    // Only a wrong name pays for the list of zones: startup validates every sequence's zone.
+    const canon = canonical(name);
+    const badCase = name !== canon && (name.toLowerCase() === canon.toLowerCase() || name.split('/').some((part) => /^[a-z]/.test(part)));
     if (!badCase) return null;
-    return `"${name}" is not an IANA time zone: names are case-sensitive; did you mean "${sameLetters ?? canonical(name)}"?`;
+    const sameLetters = knownZones().find((z) => z.toLowerCase() === name.toLowerCase());
+    return `"${name}" is not an IANA time zone: names are case-sensitive; did you mean "${sameLetters ?? canon}"?`;
   }
   const near = nearestZones(name);
   return near.length > 0

@@ -43,6 +43,7 @@ describe('time zones', () => {
     ['New York', '"New York" is not an IANA time zone: did you mean "America/New_York"?'],
     ['america/chicago', '"america/chicago" is not an IANA time zone: names are case-sensitive; did you mean "America/Chicago"?'],
     ['EUROPE/LONDON', '"EUROPE/LONDON" is not an IANA time zone: names are case-sensitive; did you mean "Europe/London"?'],
+    ['asia/kolkata', '"asia/kolkata" is not an IANA time zone: names are case-sensitive; did you mean "Asia/Kolkata"?'],
     ['EST5EDT', '"EST5EDT" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/New_York"?'],
     ['PST', '"PST" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/Los_Angeles"?'],
     ['EST', '"EST" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/New_York"?'],
@@ -52,7 +53,7 @@ describe('time zones', () => {
     expect(problems(`${HEAD}timezone: ${zone}\n${STEPS}`)).toEqual([`s.yaml:3: timezone: ${message}`]);
   });
 
-  it.each(['America/Chicago', 'Europe/Paris', 'UTC', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5'])('accepts %s', (zone) => {
+  it.each(['America/Chicago', 'Europe/Paris', 'UTC', 'Asia/Kolkata', 'America/Argentina/Buenos_Aires', 'Etc/GMT+5', 'US/Eastern'])('accepts %s', (zone) => {
     expect(problems(`${HEAD}timezone: ${zone}\n${STEPS}`)).toEqual([]);
   });
 });
@@ -117,6 +118,13 @@ describe('unknown fields', () => {
       's.yaml:9: steps[3].if.score.gtee: unknown field "gtee": did you mean "gte"?',
       's.yaml:11: steps[4].repeat.steps: is required',
       's.yaml:11: steps[4].repeat.stepz: unknown field "stepz": did you mean "steps"?',
+    ]);
+  });
+
+  it('names the unknown key, not a field of whichever form came first, when no form of a condition knows it', () => {
+    expect(problems(`${HEAD}steps:\n  - if: { tg: vip }\n    then: []\n  - if: { not: { clikced: welcome } }\n    then: []\n`)).toEqual([
+      's.yaml:4: steps[0].if.tg: unknown field "tg": did you mean "tag"?',
+      's.yaml:6: steps[1].if.not.clikced: unknown field "clikced": did you mean "clicked"?',
     ]);
   });
 
