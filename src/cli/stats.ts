@@ -43,6 +43,12 @@ function statsText(s: StatsReport, o: ViewOptions): string {
   row('Open tasks', `${TASK_KINDS_SHOWN.map((k) => `${k} ${s.openTasks[k]}`).join(', ')}; ${s.openTasks.overdue} overdue`);
   row('Active enrollments', s.activeEnrollments.length ? s.activeEnrollments.map((a) => `${a.sequenceId} ${a.active}`).join(', ') : 'none');
   row('Failed events', String(s.failedEvents));
+  row(
+    'Stuck',
+    s.stuck.enrollments + s.stuck.sends === 0
+      ? 'none'
+      : `${s.stuck.enrollments} quarantined wake-up(s), ${s.stuck.sends} email(s) that gave up (nurture enrollments stuck)`,
+  );
   return lines.join('\n');
 }
 

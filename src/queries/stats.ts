@@ -6,6 +6,8 @@ import { openTaskCounts } from '../db/task-repository.js';
 import { emailStatusCounts } from '../db/touch-repository.js';
 import type { DateTime } from 'luxon';
 import type { ReadDb } from './read-db.js';
+import type { StuckCounts } from './stuck-enrollments.js';
+import { countStuck } from './stuck-enrollments.js';
 
 /**
  * The numbers everyone asks for. With `since`, the opt-in figures are about the contacts who
@@ -34,6 +36,8 @@ export interface StatsReport {
   openTasks: Record<TaskKind, number> & { overdue: number };
   activeEnrollments: { sequenceId: string; active: number }[];
   failedEvents: number;
+  /** Work set aside for an operator: quarantined wake-ups and emails that gave up (`nurture enrollments stuck`). */
+  stuck: StuckCounts;
 }
 
 export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undefined }): Promise<StatsReport> {
@@ -44,6 +48,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
   const taskRows = await openTaskCounts(db, o.now.toJSDate());
   const enrollments = await activeEnrollmentCounts(db);
   const failedEvents = await countFailedEvents(db, since);
+  const stuck = await countStuck(db);
 
   const emails = { pending: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, inDoubt: 0 };
   for (const r of emailRows) {
@@ -74,6 +79,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
     openTasks,
     activeEnrollments: enrollments,
     failedEvents,
+    stuck,
   };
   return data;
 }

@@ -267,7 +267,9 @@ describe('inspection commands', () => {
         openTasks: { call: 5, postcard: 1, letter: 0, notice: 0, overdue: 4 },
         activeEnrollments: [{ sequenceId: 'welcome', active: 2 }],
         failedEvents: 2,
+        stuck: { enrollments: 0, sends: 0 },
       });
+      expect(r.text).toMatch(/^Stuck\s+none$/m);
       // percentile_cont interpolates: 52 h + 0.8 × (240 h − 52 h).
       expect(r.data.timeToLead.p90Seconds).toBeCloseTo(202.4 * 3600, 3);
       expect(r.text).toContain('60.0% (3 of 5 opted-in contacts became leads)');

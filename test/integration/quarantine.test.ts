@@ -8,6 +8,7 @@ import { runWakeUp } from '../../src/app/run-wake-up.js';
 import { ConflictError } from '../../src/errors.js';
 import { countStuck, stuckEnrollments } from '../../src/queries/stuck-enrollments.js';
 import { stuckText } from '../../src/cli/enrollments.js';
+import { computeStats } from '../../src/cli/stats.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
 import { appContextFor } from '../support/engine.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
@@ -50,6 +51,10 @@ describe.each(['postgres', 'pglite'] as const)('quarantine of a failing wake-up 
 
     const report = await stuckEnrollments(f.store.db, { limit: 10 });
     expect(report.counts).toEqual({ enrollments: 1, sends: 0 });
+    // ... and it is counted where an operator looks first.
+    const shown = await computeStats(f.store.db, { now: due.plus({ hours: 1 }), zone: 'UTC' });
+    expect(shown.data.stuck).toEqual({ enrollments: 1, sends: 0 });
+    expect(shown.text).toMatch(/^Stuck\s+1 quarantined wake-up\(s\), 0 email\(s\) that gave up \(nurture enrollments stuck\)$/m);
     expect(report.wakeUps).toEqual([
       {
         kind: 'wake-up',
