@@ -65,3 +65,20 @@ export class ConflictError extends NurtureError {
 export class MigrationError extends NurtureError {
   readonly code = 'MIGRATION_FAILED' as const;
 }
+
+/**
+ * JSON read back from the database (an enrollment's state, a stored sequence definition, a
+ * stored template) does not fit any version of its schema: `what` names the row, `field` the
+ * place inside it. Retrying does not help; the row needs an upgrade step or a fix.
+ */
+export class StoredDataError extends NurtureError {
+  readonly code = 'STORED_DATA_INVALID' as const;
+  constructor(readonly what: string, readonly field: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`${what}: ${field}: ${reason}`, options);
+  }
+}
+
+/** An enrollment is pinned to a sequence version the database does not hold (nor can compile). */
+export class SequenceVersionError extends NurtureError {
+  readonly code = 'SEQUENCE_VERSION_UNAVAILABLE' as const;
+}

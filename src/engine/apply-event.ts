@@ -37,6 +37,8 @@ export interface ApplyResult {
  */
 export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
   return deps.db.transaction().execute(async (tx) => {
+    // The live set as this transaction sees it: never "no sequence matches" from a stale view.
+    await deps.registry.sync(tx);
     const results: ApplyResult[] = new Array(events.length);
     const perContact = new Map<string, number>();
     for (const e of events) perContact.set(e.contact.email, (perContact.get(e.contact.email) ?? 0) + 1);

@@ -1,12 +1,15 @@
 import type { FileProblem } from '../errors.js';
 import { TemplateError } from '../errors.js';
-import type { LoadedSequence } from '../sequences/load.js';
 import { loadSequences } from '../sequences/load.js';
 import { checkTemplateVariables } from '../templates/check-variables.js';
 import { loadTemplate } from '../templates/template-files.js';
+import type { TemplateSource } from '../templates/template-files.js';
+import type { PublishableSequence } from './published-templates.js';
+import { withSources } from './published-templates.js';
 
 export interface ProjectCheck {
-  sequences: LoadedSequence[];
+  /** With the templates they name attached, and version ids that cover them (what publishing stores). */
+  sequences: PublishableSequence[];
   problems: FileProblem[];
   templatesChecked: number;
 }
@@ -31,14 +34,16 @@ export async function validateProject(sequencesDir: string, templatesDir: string
       }
     }
   }
+  const sources = new Map<string, TemplateSource>();
   for (const [name, use] of uses) {
     try {
       const src = await loadTemplate(templatesDir, name);
+      sources.set(name, src);
       problems.push(...checkTemplateVariables(src, { requireSubject: use.email }));
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       problems.push(...err.problems.map((p) => ({ ...p, message: `${p.message} (used by step ${use.step} of ${use.file})` })));
     }
   }
-  return { sequences, problems, templatesChecked: uses.size };
+  return { sequences: sequences.map((s) => withSources(s, sources)), problems, templatesChecked: uses.size };
 }
