@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import type { EnrollmentState } from './advance.js';
 import type { Condition, SequenceDefinition, Step } from './schema.js';
-import type { DurationSpec, SendWindow, WaitSpec } from './time-types.js';
-import { WEEKDAYS } from './time-types.js';
+import type { DurationSpec, SendWindow, WaitSpec, Weekday } from './time-types.js';
+
 
 /**
  * What the database holds as JSON (enrollments.state, sequence_versions.definition) is parsed
@@ -21,30 +21,42 @@ interface Versioned<T> {
   parse(raw: unknown): StoredParse<T>;
 }
 
-/**
- * `schemas[i]` reads version i + 1; `upgrades[i]` turns a parsed version i + 1 into the input of
- * version i + 2. The last schema is the current shape.
- */
-function versioned<T>(schemas: readonly z.ZodType[], upgrades: readonly ((v: unknown) => unknown)[], last: z.ZodType<T>): Versioned<T> {
-  const all = [...schemas, last];
-  if (upgrades.length !== all.length - 1) throw new Error('a stored-state chain needs one upgrade between each pair of versions');
+/** One older version: how to read it, and how to turn it into the input of the next version. */
+interface OldVersion {
+  read(raw: unknown): { ok: true; next: unknown } | { ok: false; issue: z.core.$ZodIssue };
+}
+
+function upgradeFrom<A>(schema: z.ZodType<A>, upgrade: (old: A) => unknown): OldVersion {
   return {
-    current: all.length,
+    read(raw) {
+      const r = schema.safeParse(raw);
+      return r.success ? { ok: true, next: upgrade(r.data) } : { ok: false, issue: r.error.issues[0]! };
+    },
+  };
+}
+
+function failure(issue: z.core.$ZodIssue, at: number, version: unknown): { ok: false; path: string; message: string; version: unknown } {
+  return { ok: false, path: issue.path.map(String).join('.') || '(root)', message: `${issue.message} (as version ${at})`, version };
+}
+
+/** `old[i]` reads version i + 1 and upgrades it; `last` is the shape written today. */
+function versioned<T>(old: readonly OldVersion[], last: z.ZodType<T>): Versioned<T> {
+  const current = old.length + 1;
+  return {
+    current,
     parse(raw) {
-      const v = raw !== null && typeof raw === 'object' && !Array.isArray(raw) ? (raw as { v?: unknown }).v ?? 1 : 1;
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > all.length) {
-        return { ok: false, path: 'v', message: `unknown version ${JSON.stringify(v)} (this build reads 1 to ${all.length}: is a newer Nurture writing to this database?)`, version: v };
+      const v = raw !== null && typeof raw === 'object' && 'v' in raw ? raw.v : 1;
+      if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > current) {
+        return { ok: false, path: 'v', message: `unknown version ${JSON.stringify(v)} (this build reads 1 to ${current}: is a newer Nurture writing to this database?)`, version: v };
       }
       let value: unknown = raw;
-      for (let i = v - 1; i < all.length; i++) {
-        const parsed = all[i]!.safeParse(value);
-        if (!parsed.success) {
-          const issue = parsed.error.issues[0]!;
-          return { ok: false, path: issue.path.map(String).join('.') || '(root)', message: `${issue.message} (as version ${i + 1})`, version: v };
-        }
-        value = i < upgrades.length ? upgrades[i]!(parsed.data) : parsed.data;
+      for (let i = v - 1; i < old.length; i++) {
+        const r = old[i]!.read(value);
+        if (!r.ok) return failure(r.issue, i + 1, v);
+        value = r.next;
       }
-      return { ok: true, value: value as T, from: v };
+      const r = last.safeParse(value);
+      return r.success ? { ok: true, value: r.data, from: v } : failure(r.error.issues[0]!, current, v);
     },
   };
 }
@@ -72,11 +84,7 @@ const stateV1 = z.strictObject({ v: z.literal(1).optional(), ...stateFields });
 /** v2: the same fields. The step exists so the chain and its tests are in place before a real change needs them. */
 const stateV2 = z.strictObject({ v: z.literal(2), ...stateFields }) satisfies z.ZodType<EnrollmentState>;
 
-export const ENROLLMENT_STATE = versioned<EnrollmentState>(
-  [stateV1],
-  [(s) => ({ ...(s as z.output<typeof stateV1>), v: 2 })],
-  stateV2,
-);
+export const ENROLLMENT_STATE = versioned<EnrollmentState>([upgradeFrom(stateV1, (s) => ({ ...s, v: 2 }))], stateV2);
 
 export function parseEnrollmentState(raw: unknown): StoredParse<EnrollmentState> {
   return ENROLLMENT_STATE.parse(raw);
@@ -84,7 +92,7 @@ export function parseEnrollmentState(raw: unknown): StoredParse<EnrollmentState>
 
 // ---- sequence definitions (the compiled output of sequenceSchema, as stored) -----------------
 
-const weekday = z.enum(WEEKDAYS as [string, ...string[]]);
+const weekday = z.enum(['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun']) satisfies z.ZodType<Weekday>;
 const calendarParts = z.strictObject({
   years: z.number().optional(),
   months: z.number().optional(),
@@ -101,8 +109,8 @@ const durationSpec: z.ZodType<DurationSpec> = z.discriminatedUnion('kind', [
 const waitSpec: z.ZodType<WaitSpec> = z.union([
   z.strictObject({ kind: z.literal('for'), duration: durationSpec }),
   z.strictObject({ kind: z.literal('until'), at: z.string(), on: z.array(weekday) }),
-]) as z.ZodType<WaitSpec>;
-const sendWindow: z.ZodType<SendWindow> = z.strictObject({ days: z.array(weekday), from: z.string(), to: z.string() }) as z.ZodType<SendWindow>;
+]);
+const sendWindow: z.ZodType<SendWindow> = z.strictObject({ days: z.array(weekday), from: z.string(), to: z.string() });
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const where = z.record(z.string(), z.union([scalar, z.array(scalar)]));
 const matcher = z.strictObject({ event: z.string(), where: where.optional() });
@@ -120,7 +128,7 @@ const condition: z.ZodType<Condition> = z.lazy(() =>
     z.strictObject({ score: z.strictObject({ gte: z.number().optional(), gt: z.number().optional(), lte: z.number().optional(), lt: z.number().optional() }) }),
     z.strictObject({ event: z.string(), where: z.record(z.string(), z.unknown()).optional(), within: durationSpec.optional() }),
   ]),
-) as z.ZodType<Condition>;
+);
 
 const id = z.string().optional();
 const step: z.ZodType<Step> = z.lazy(() =>
@@ -145,7 +153,7 @@ const step: z.ZodType<Step> = z.lazy(() =>
     z.strictObject({ kind: z.literal('start'), id, sequence: z.string() }),
     z.strictObject({ kind: z.literal('notify'), id, note: z.string(), to: z.string().optional() }),
   ]),
-) as z.ZodType<Step>;
+);
 
 const definitionFields = {
   $schema: z.string().optional(),
@@ -166,9 +174,9 @@ const definitionFields = {
 /** v1: the definition as stored until 2026-12, with no `v` (or `v: 1`). */
 const definitionV1 = z
   .strictObject({ v: z.literal(1).optional(), ...definitionFields })
-  .transform(({ v: _v, ...def }) => def as SequenceDefinition);
+  .transform(({ v: _v, ...def }): SequenceDefinition => def);
 
-export const SEQUENCE_DEFINITION = versioned<SequenceDefinition>([], [], definitionV1);
+export const SEQUENCE_DEFINITION = versioned<SequenceDefinition>([], definitionV1);
 
 export function parseSequenceDefinition(raw: unknown): StoredParse<SequenceDefinition> {
   return SEQUENCE_DEFINITION.parse(raw);
