@@ -26,6 +26,10 @@ export const ERROR_CODES = {
   SEND_TRANSIENT: { kind: 'transient', exit: 2, http: 503 },
   /** Another transaction stored the same event id between this one's check and its insert: run it again. */
   EVENT_RACE: { kind: 'transient', exit: 2, http: 503 },
+  /** JSON read back from the database fits no version of its schema: the row needs an upgrade step or a fix. */
+  STORED_DATA_INVALID: { kind: 'permanent', exit: 3, http: 500 },
+  /** An enrollment is pinned to a sequence version the database does not hold, or that no longer compiles. */
+  SEQUENCE_VERSION_UNAVAILABLE: { kind: 'permanent', exit: 3, http: 500 },
 } as const satisfies Record<string, { kind: 'permanent' | 'transient'; exit: number; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -136,4 +140,21 @@ export class EventRaceError extends NurtureError {
   constructor(readonly eventId: string) {
     super(`event ${eventId} was stored by another worker at the same moment; trying again`);
   }
+}
+
+/**
+ * JSON read back from the database (an enrollment's state, a stored sequence definition, a
+ * stored template) does not fit any version of its schema: `what` names the row, `field` the
+ * place inside it. Retrying does not help; the row needs an upgrade step or a fix.
+ */
+export class StoredDataError extends NurtureError {
+  readonly code = 'STORED_DATA_INVALID' as const;
+  constructor(readonly what: string, readonly field: string, readonly reason: string, options?: { cause?: unknown }) {
+    super(`${what}: ${field}: ${reason}`, options);
+  }
+}
+
+/** An enrollment is pinned to a sequence version the database does not hold (nor can compile). */
+export class SequenceVersionError extends NurtureError {
+  readonly code = 'SEQUENCE_VERSION_UNAVAILABLE' as const;
 }

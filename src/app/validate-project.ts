@@ -2,14 +2,17 @@ import { access, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { FileProblem } from '../errors.js';
 import { TemplateError } from '../errors.js';
-import type { LoadedSequence } from '../sequences/load.js';
 import { loadSequences } from '../sequences/load.js';
 import { closestNames, didYouMean } from '../sequences/suggest.js';
 import { checkTemplateVariables } from '../templates/check-variables.js';
 import { loadTemplate, templateFilePaths } from '../templates/template-files.js';
+import type { TemplateSource } from '../templates/template-files.js';
+import type { PublishableSequence } from '../engine/published-templates.js';
+import { withSources } from '../engine/published-templates.js';
 
 export interface ProjectCheck {
-  sequences: LoadedSequence[];
+  /** With the templates they name attached, and version ids that cover them (what publishing stores). */
+  sequences: PublishableSequence[];
   problems: FileProblem[];
   templatesChecked: number;
 }
@@ -50,9 +53,11 @@ export async function validateProject(sequencesDir: string, templatesDir: string
     }
   }
   let existing: string[] | undefined;
+  const sources = new Map<string, TemplateSource>();
   for (const [name, all] of uses) {
     try {
       const src = await loadTemplate(templatesDir, name);
+      sources.set(name, src);
       problems.push(...checkTemplateVariables(src, { requireSubject: all.some((u) => u.email) }));
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
@@ -68,7 +73,7 @@ export async function validateProject(sequencesDir: string, templatesDir: string
       problems.push(...err.problems.map((p) => ({ ...p, message: `${p.message} ${usedBy}` })));
     }
   }
-  return { sequences, problems, templatesChecked: uses.size };
+  return { sequences: sequences.map((s) => withSources(s, sources)), problems, templatesChecked: uses.size };
 }
 
 async function isMissing(file: string): Promise<boolean> {

@@ -1,13 +1,21 @@
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
+import { StoredDataError } from '../errors.js';
 import type { EnrollmentState } from '../sequences/advance.js';
+import { parseEnrollmentState } from '../sequences/stored-state.js';
 import type { Database, EnrollmentStatus, EnrollmentsTable } from './schema.js';
 import type { PageCursor } from './touch-repository.js';
 
 export type EnrollmentRow = Selectable<EnrollmentsTable>;
 
-export function stateOf(r: EnrollmentRow): EnrollmentState {
-  return r.state as EnrollmentState;
+/**
+ * The enrollment's state, parsed and brought up to the current version. A row that fits no
+ * version is a StoredDataError naming the enrollment, its sequence version and the field.
+ */
+export function stateOf(r: Pick<EnrollmentRow, 'id' | 'sequence_id' | 'sequence_version'> & { state: unknown }): EnrollmentState {
+  const parsed = parseEnrollmentState(r.state);
+  if (parsed.ok) return parsed.value;
+  throw new StoredDataError(`enrollment ${r.id} (sequence ${r.sequence_id} version ${r.sequence_version})`, `state.${parsed.path}`, parsed.message);
 }
 
 export async function enrollmentsOfContact(db: Kysely<Database>, contactId: string): Promise<EnrollmentRow[]> {

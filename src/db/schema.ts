@@ -65,12 +65,20 @@ export interface SequenceVersionsTable {
   definition: Json<object>; // the validated SequenceDefinition
   source_file: string;
   loaded_at: GeneratedTimestamp;
+  /** name → { hash, source } of every template the version names; null for versions published before templates were stored. */
+  templates: Json<object> | null;
 }
 
 export interface SequencesTable {
   id: string;
   active_version: string;
   updated_at: GeneratedTimestamp;
+}
+
+/** One row (id 1): bumped by a trigger on every write to `sequences`. */
+export interface SequencesRevisionTable {
+  id: number;
+  revision: ColumnType<string, string | number, string | number>; // bigint
 }
 
 export type EnrollmentStatus = 'active' | 'completed' | 'exited' | 'converted';
@@ -168,6 +176,7 @@ export interface Database {
   failed_events: FailedEventsTable;
   sequence_versions: SequenceVersionsTable;
   sequences: SequencesTable;
+  sequences_revision: SequencesRevisionTable;
   enrollments: EnrollmentsTable;
   touches: TouchesTable;
   tasks: TasksTable;

@@ -47,6 +47,8 @@ export interface ApplyResult {
  */
 export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
   return deps.db.transaction().execute(async (tx) => {
+    // The live set as this transaction sees it: never "no sequence matches" from a stale view.
+    await deps.registry.sync(tx);
     const results: ApplyResult[] = new Array(events.length);
     const todo = await settleRedeliveries(tx, events, results);
     const perContact = new Map<string, number>();

@@ -20,6 +20,7 @@ import { templateContextOf } from '../sequences/contact.js';
 import { mayEnter } from '../sequences/lifecycle.js';
 import type { Program } from '../sequences/program.js';
 import type { TemplateCache } from '../templates/compile.js';
+import { templateOfVersion } from './published-templates.js';
 import type { SequenceRegistry } from './sequence-registry.js';
 import { InternalError } from '../errors.js';
 
@@ -95,7 +96,7 @@ export async function advanceEnrollment(
   trigger: Trigger,
   now: DateTime,
 ): Promise<AdvanceResult> {
-  const { program, state } = await deps.registry.forEnrollment(e);
+  const { program, state } = await deps.registry.forEnrollment(e, tx);
   const inputs = await inputsFor(tx, deps, scope, program, now);
   const result = advance({ program, state, enrollmentId: e.id, contact: scope.contact, ...inputs, trigger, now, settings: deps.config });
   if (!result.changed) return result;
@@ -219,7 +220,7 @@ async function applyActions(
       scope.recentEmails?.push(action.dueAt);
     }
     if (action.kind === 'mail_task' || action.kind === 'call_task' || action.kind === 'notify') {
-      const task = await taskFor(tx, deps, scope, action, touch);
+      const task = await taskFor(tx, deps, scope, action, touch, program);
       if (fresh) fresh.tasks.push(task);
       else await insertTask(tx, task);
     }
@@ -242,6 +243,7 @@ async function taskFor(
   scope: ContactScope,
   a: Extract<Action, { kind: 'mail_task' | 'call_task' | 'notify' }>,
   touch: NewTouch,
+  program: Program,
 ): Promise<NewTask> {
   const c = scope.contact;
   const common = {
@@ -255,7 +257,8 @@ async function taskFor(
   };
   if (a.kind === 'mail_task') {
     // The piece is rendered now, so staff print exactly what the contact's data said at this step.
-    const rendered = (await deps.templates.get(a.template)).render(templateContextOf(c));
+    const template = await templateOfVersion(deps, tx, { sequenceId: program.sequenceId, version: program.version, name: a.template });
+    const rendered = template.render(templateContextOf(c));
     return {
       ...common,
       kind: a.medium,

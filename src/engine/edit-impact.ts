@@ -97,7 +97,7 @@ function syntheticState(program: Program, pc: number): EnrollmentState {
   const ins = program.instructions[pc]!;
   const until = '2000-01-01T00:00:00.000Z';
   const pending = ins.op === 'wait' || ins.op === 'loop_wait' ? { kind: 'wait' as const, until } : ins.op === 'wait_for' ? { kind: 'wait_for' as const, until } : null;
-  return { v: 1, pc, at: instructionKey(ins), loops: {}, clock: until, pending };
+  return { v: 2, pc, at: instructionKey(ins), loops: {}, clock: until, pending };
 }
 
 /** Where contacts at (old version, step) end up when `next` goes live. */

@@ -6,6 +6,7 @@ import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import type { EngineDeps } from './commit-advance.js';
+import { templateOfVersion } from './published-templates.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
@@ -34,14 +35,14 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     const reach = mayReceive(contact, 'email');
     const stop = reach.ok ? null : reach.reason;
     const enrollment = touch.enrollment_id
-      ? await tx.selectFrom('enrollments').select(['status', 'exit_reason']).where('id', '=', touch.enrollment_id).executeTakeFirst()
+      ? await tx.selectFrom('enrollments').select(['status', 'exit_reason', 'sequence_version']).where('id', '=', touch.enrollment_id).executeTakeFirst()
       : undefined;
     const ended = enrollment && (enrollment.status === 'exited' || enrollment.status === 'converted') ? `enrollment ${enrollment.exit_reason ?? enrollment.status}` : null;
     if (stop || ended) {
       await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
       return { skip: stop ?? ended! } as const;
     }
-    const template = await deps.templates.get(touch.template!);
+    const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version: enrollment?.sequence_version, name: touch.template! });
     const rendered = template.render(templateContextOf(contact));
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);

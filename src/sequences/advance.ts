@@ -27,7 +27,7 @@ export type Pending =
   | { kind: 'deferred'; until: string; reason: 'send_window' | 'frequency_cap' | 'edited' };
 
 export interface EnrollmentState {
-  v: 1;
+  v: 2;
   /** Index of the instruction to run (or being waited on). */
   pc: number;
   /** `instructionKey` of that instruction, so a new version of the sequence can find it again. */
@@ -107,7 +107,7 @@ export function timeContextFor(program: Program, contact: Contact, settings: Adv
 
 export function initialState(program: Program, now: DateTime): EnrollmentState {
   const first = program.instructions[0];
-  return { v: 1, pc: 0, at: first ? instructionKey(first) : null, loops: {}, clock: now.toISO()!, pending: null };
+  return { v: 2, pc: 0, at: first ? instructionKey(first) : null, loops: {}, clock: now.toISO()!, pending: null };
 }
 
 export function advance(input: AdvanceInput): AdvanceResult {

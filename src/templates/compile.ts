@@ -8,7 +8,7 @@ import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
 import type { TemplateContext } from '../sequences/contact.js';
 import { loadTemplate, templateParts } from './template-files.js';
-import type { TemplatePart, TemplatePartName, TemplateSource } from './template-files.js';
+import type { StoredTemplate, TemplatePart, TemplatePartName, TemplateSource } from './template-files.js';
 
 export interface RenderedMessage {
   /** Rendered subject on one line; empty when the template has no subject. */
@@ -178,10 +178,13 @@ function withPreheader(html: string, preheader: string): string {
 /**
  * Loads and compiles each template once per cache. Concurrent `get`s of the same name share
  * one load; a failed load is not kept, so a fixed file is picked up on the next `get`.
+ * Templates published with a sequence version come in as stored sources (`fromStored`) and are
+ * compiled once per content hash: those never touch the folder.
  */
 export class TemplateCache {
   readonly #dir: string;
   readonly #entries = new Map<string, Promise<CompiledTemplate>>();
+  readonly #byHash = new Map<string, CompiledTemplate>();
 
   constructor(dir: string) {
     this.#dir = dir;
@@ -202,7 +205,17 @@ export class TemplateCache {
     return entry;
   }
 
-  /** Forgets every compiled template (e.g. after the files changed). */
+  /** The compiled form of a stored template; a hash is compiled once, whatever version names it. */
+  fromStored(t: StoredTemplate): CompiledTemplate {
+    let compiled = this.#byHash.get(t.hash);
+    if (!compiled) {
+      compiled = compileTemplate(t.source);
+      this.#byHash.set(t.hash, compiled);
+    }
+    return compiled;
+  }
+
+  /** Forgets every template read from the folder (e.g. after the files changed); stored ones cannot change. */
   clear(): void {
     this.#entries.clear();
   }

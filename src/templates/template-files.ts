@@ -34,10 +34,12 @@
  * `default` helper (`{{default firstName "there"}}`). Helpers: `if`, `unless`, `each`, `with`,
  * `lookup` and `default`.
  */
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
+import { z } from 'zod';
 import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
 import { TEMPLATE_NAME } from '../sequences/names.js';
@@ -244,4 +246,41 @@ function problem(file: string, fieldPath: string, message: string, line?: number
   return line === undefined
     ? { file, path: fieldPath, message, severity: 'error' }
     : { file, path: fieldPath, line, message, severity: 'error' };
+}
+
+// ---- templates as stored with a sequence version ----------------------------------------
+
+const storedSourceSchema = z.strictObject({
+  name: z.string().regex(TEMPLATE_NAME),
+  htmlFile: z.string(),
+  textFile: z.string().optional(),
+  subject: z.string().optional(),
+  subjectLine: z.number().int().optional(),
+  preheader: z.string().optional(),
+  preheaderLine: z.number().int().optional(),
+  html: z.string(),
+  text: z.string().optional(),
+  bodyLine: z.number().int(),
+}) satisfies z.ZodType<TemplateSource>;
+
+/** A template as published with a sequence version: its source and the hash of its content. */
+export interface StoredTemplate {
+  hash: string;
+  source: TemplateSource;
+}
+
+/** `sequence_versions.templates`: template name → stored template. */
+export const storedTemplatesSchema = z.record(z.string(), z.strictObject({ hash: z.string().min(1), source: storedSourceSchema }));
+
+/**
+ * Hash of what a template renders (not where its file was): two processes that read the same
+ * text from different folders publish the same hash, and the compiled form is shared by hash.
+ */
+export function templateHash(src: TemplateSource): string {
+  const content = JSON.stringify([src.name, src.subject ?? null, src.preheader ?? null, src.html, src.text ?? null]);
+  return createHash('sha256').update(content).digest('hex').slice(0, 16);
+}
+
+export function storedTemplate(src: TemplateSource): StoredTemplate {
+  return { hash: templateHash(src), source: src };
 }

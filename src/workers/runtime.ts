@@ -61,8 +61,6 @@ export interface RunningEngine {
   stop(): Promise<void>;
 }
 
-const REGISTRY_REFRESH_MS = 10_000;
-
 export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
   const { config, log } = o;
   const clock = o.clock ?? (() => DateTime.utc());
@@ -100,7 +98,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     const queues = openQueues(producer, config.queuePrefix);
     cleanups.push(() => queues.close());
 
-    const registry = new SequenceRegistry(store.db);
+    const registry = new SequenceRegistry(store.db, { templatesDir: o.templatesDir });
     if (o.publish) {
       for (const p of await registry.publish(o.publish)) {
         if (p.previous && p.previous !== p.version) log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
@@ -142,20 +140,12 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       await Promise.all(workers.map((w) => w.close()));
     });
 
+    // No refresh timer: every event and wake-up transaction checks the live set's revision stamp itself.
     let sweeper: Sweeper | undefined;
-    let lastRefresh = Date.now();
-    const refreshRegistry = async (): Promise<void> => {
-      if (Date.now() - lastRefresh < REGISTRY_REFRESH_MS) return;
-      lastRefresh = Date.now();
-      await registry.refresh();
-    };
     if (o.sweeper) {
-      sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log, onTick: refreshRegistry });
+      sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log });
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
-    } else {
-      const t = setInterval(() => void refreshRegistry().catch(() => {}), REGISTRY_REFRESH_MS);
-      cleanups.push(async () => clearInterval(t));
     }
 
     log.info(

@@ -38,8 +38,9 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   failed_events: {
     id: 'int4', event_id: 'text?', job_id: 'text?', field: 'text', reason: 'text', payload: 'text', received_at: 'timestamptz',
   },
-  sequence_versions: { sequence_id: 'text', version: 'text', definition: 'jsonb', source_file: 'text', loaded_at: 'timestamptz' },
+  sequence_versions: { sequence_id: 'text', version: 'text', definition: 'jsonb', source_file: 'text', loaded_at: 'timestamptz', templates: 'jsonb?' },
   sequences: { id: 'text', active_version: 'text', updated_at: 'timestamptz' },
+  sequences_revision: { id: 'int4', revision: 'int8' },
   enrollments: {
     id: 'uuid', contact_id: 'uuid', sequence_id: 'text', sequence_version: 'text', status: 'text', exit_reason: 'text?',
     state: 'jsonb', step_id: 'text?', next_wake_at: 'timestamptz?', wake_version: 'int4', failures: 'int4', last_error: 'text?',
@@ -61,7 +62,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T120000-quarantine', '2026-12-01T150000-stage-changes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T150000-stage-changes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -8,6 +8,7 @@ import { enrollmentsByStep } from '../../src/db/sequence-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/commit-advance.js';
 import { editImpact, storedPrograms } from '../../src/engine/edit-impact.js';
+import { readTemplates, withTemplates } from '../../src/engine/published-templates.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
 import { programFromYaml } from '../support/programs.js';
@@ -151,7 +152,9 @@ describe('editImpact', () => {
 
   it('has nothing to report for an unchanged file or a sequence not yet live', async () => {
     const fresh = file('id: brand-new\ntrigger: { event: opt_in }\nsteps:\n  - email: welcome\n', 'sequences/brand-new.yaml');
-    expect(await editImpact(store.db, storedPrograms(store.db), [file(V1), fresh])).toEqual([]);
+    // As validation hands it over: with its templates read, so the version id covers them like the published one.
+    const unchanged = withTemplates(file(V1), await readTemplates(templatesDir, file(V1).program));
+    expect(await editImpact(store.db, storedPrograms(store.db), [unchanged, fresh])).toEqual([]);
   });
 
   describe('as `nurture validate` runs it', () => {

@@ -153,7 +153,7 @@ export async function createTestDeps(
   sequences: LoadedSequence[],
   templatesDir: string,
 ): Promise<{ deps: EngineDeps; published: { sequenceId: string; version: string; previous: string | null }[] }> {
-  const registry = new SequenceRegistry(db);
+  const registry = new SequenceRegistry(db, { templatesDir });
   const published = await registry.publish(sequences);
   const deps: EngineDeps = {
     db,
