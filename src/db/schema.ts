@@ -134,6 +134,18 @@ export interface TasksTable {
   outcome: string | null;
 }
 
+export interface ServiceHealthTable {
+  /** The service, e.g. `mail`. */
+  name: string;
+  state: 'up' | 'down';
+  /** What was seen: the destination, and the error when down. */
+  detail: string;
+  /** When the current state began. */
+  since: Timestamp;
+  /** When it was last confirmed. */
+  checked_at: Timestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -143,4 +155,5 @@ export interface Database {
   enrollments: EnrollmentsTable;
   touches: TouchesTable;
   tasks: TasksTable;
+  service_health: ServiceHealthTable;
 }

@@ -55,10 +55,11 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     status: 'text', title: 'text', note: 'text?', content: 'jsonb?', address: 'jsonb?', phone: 'text?',
     history: 'jsonb', due_at: 'timestamptz', created_at: 'timestamptz', completed_at: 'timestamptz?', outcome: 'text?',
   },
+  service_health: { name: 'text', state: 'text', detail: 'text', since: 'timestamptz', checked_at: 'timestamptz' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T110000-service-health'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);
