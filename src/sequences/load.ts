@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { compileSequence } from './compile.js';
@@ -108,7 +109,8 @@ export async function loadSequenceFile(file: string, displayName = file): Promis
     try {
       // Loaded only for TypeScript sequences: most projects never need it.
       const { createJiti } = await import('jiti');
-      const jiti = createJiti(import.meta.url, { moduleCache: false });
+      // `import { defineSequence } from 'nurture-engine'` is this very engine's, installed locally or not.
+      const jiti = createJiti(import.meta.url, { moduleCache: false, alias: { 'nurture-engine': fileURLToPath(new URL('../index.js', import.meta.url)) } });
       mod = await jiti.import(path.resolve(file), { default: true });
     } catch (err) {
       return { problems: [{ file: displayName, path: '', message: `could not be loaded: ${(err as Error).message}`, severity: 'error' }] };
