@@ -1,9 +1,12 @@
+import addressparser from 'nodemailer/lib/addressparser';
 import { isValidZone } from './sequences/zones.js';
 import { z } from 'zod';
+import { closest } from './sequences/suggest.js';
 import { ConfigError } from './errors.js';
 import type { PromotionRules } from './sequences/lifecycle.js';
 import { parseDuration } from './sequences/duration.js';
 import type { DurationSpec, FrequencyCap } from './sequences/time-types.js';
+import { EVENT_TYPE, EVENT_TYPE_HINT } from './sequences/names.js';
 
 /** Environment, parsed once at start with zod; every setting is documented in the README. */
 
@@ -37,19 +40,50 @@ const url = (protocols: RegExp, example: string) =>
   z
     .string()
     .trim()
-    .refine((s) => {
+    .superRefine((s, ctx) => {
+      let parsed: URL;
       try {
-        return protocols.test(new URL(s).protocol);
+        parsed = new URL(s);
       } catch {
-        return false;
+        ctx.addIssue({ code: 'custom', message: `is not a URL like ${example}` });
+        return;
       }
-    }, `is not a URL like ${example}`);
+      if (!protocols.test(parsed.protocol)) ctx.addIssue({ code: 'custom', message: `is not a URL like ${example}` });
+      else if (!parsed.hostname) ctx.addIssue({ code: 'custom', message: `has no host: write it like ${example}` });
+    });
+const eventTypes = (fallback: string) =>
+  list(fallback).superRefine((types, ctx) => {
+    for (const t of types) {
+      if (!EVENT_TYPE.test(t)) ctx.addIssue({ code: 'custom', message: `"${t}" is not an event type (${EVENT_TYPE_HINT})` });
+    }
+  });
+/**
+ * One mailbox, parsed by nodemailer's own address parser: what passes here is exactly what
+ * nodemailer will put in the From header, so "not an address" cannot become mail without one.
+ */
+const mailbox = z.string().superRefine((s, ctx) => {
+  const problem = mailboxProblem(s);
+  if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: write it as "Name <name@example.com>" or "name@example.com"` });
+});
+
+function mailboxProblem(s: string): string | undefined {
+  const parsed = addressparser(s);
+  if (parsed.length !== 1) return parsed.length === 0 ? 'is empty' : 'must be one address, not a list';
+  const [one] = parsed;
+  if (!one || one.group !== undefined) return 'is an address group, not one address';
+  const address = one.address;
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || at === address.length - 1 || /\s/.test(address)) return 'is not an email address';
+  // A name outside angle brackets is text the parser kept as a name: a typo, not a display name.
+  if (one.name && !s.includes('<')) return 'has text beside the address: put the address in <>';
+  return undefined;
+}
 
 const envSchema = z.object({
   DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@127.0.0.1:5432/nurture').optional(),
   REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').optional(),
   SMTP_URL: url(/^smtps?:$/, 'smtp://127.0.0.1:1025').optional(),
-  NURTURE_FROM: z.string().default('Nurture <nurture@localhost>'),
+  NURTURE_FROM: mailbox.default('Nurture <nurture@localhost>'),
   NURTURE_DATA_DIR: z.string().default('./.nurture'),
   NURTURE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_" only').default('nurture'),
   NURTURE_DEFAULT_TIMEZONE: z
@@ -58,7 +92,7 @@ const envSchema = z.object({
     .refine((s) => isValidZone(s), 'is not an IANA time zone (e.g. "America/Chicago")'),
   NURTURE_EMAIL_CAP_PER_DAY: optionalInt,
   NURTURE_EMAIL_CAP_PER_WEEK: optionalInt,
-  NURTURE_PROMOTE_ON: list('appointment_requested,info_requested'),
+  NURTURE_PROMOTE_ON: eventTypes('appointment_requested,info_requested'),
   NURTURE_PROMOTE_CALL_OUTCOMES: list('appointment_booked'),
   NURTURE_LEAD_CALL_DUE: durationText('1 hour'),
   NURTURE_MAX_FUTURE_SKEW: durationText('5 minutes'),
@@ -71,7 +105,28 @@ const envSchema = z.object({
   NURTURE_LOCK_MS: int(30_000, 1_000),
   NURTURE_DB_POOL: int(20),
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** Unset: human-readable on a terminal, JSON lines otherwise. */
+  NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
 });
+
+/** Every setting, from the schema itself, so a setting added there is known here too. */
+const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
+/** Variables of the test suite, not settings of the engine. */
+const PREFIX = 'NURTURE_';
+const TEST_PREFIX = 'NURTURE_TEST_';
+
+/**
+ * One warning per NURTURE_* variable that is no setting: a misspelled name would otherwise be
+ * ignored, and its default used, without a word.
+ */
+export function unknownSettingWarnings(names: Iterable<string>): string[] {
+  const unknown = [...names].filter((n) => n.startsWith('NURTURE_') && !n.startsWith(TEST_PREFIX) && !KNOWN_NAMES.includes(n)).sort();
+  return unknown.map((name) => {
+    // Compared without the common prefix: "a third of the name" is a third of the part people type.
+    const guess = closest(name.slice(PREFIX.length), KNOWN_NAMES.map((k) => k.slice(PREFIX.length)));
+    return guess ? `${name} is not a setting Nurture knows: did you mean ${PREFIX}${guess}?` : `${name} is not a setting Nurture knows (see Configuration in the README)`;
+  });
+}
 
 export interface Config {
   databaseUrl: string | undefined;
@@ -93,6 +148,10 @@ export interface Config {
   lockMs: number;
   dbPool: number;
   logLevel: z.output<typeof envSchema>['NURTURE_LOG_LEVEL'];
+  /** undefined: decided by whether the log goes to a terminal. */
+  logFormat: 'json' | 'pretty' | undefined;
+  /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
+  warnings: readonly string[];
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -129,5 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lockMs: e.NURTURE_LOCK_MS,
     dbPool: e.NURTURE_DB_POOL,
     logLevel: e.NURTURE_LOG_LEVEL,
+    logFormat: e.NURTURE_LOG_FORMAT,
+    warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -22,8 +22,13 @@ export const stdout: Out = {
   error: (text) => void process.stderr.write(`nurture: ${terminalSafe(text)}\n`),
 };
 
+let warned = false;
+/** The configuration; its warnings (unknown NURTURE_* names) go to stderr once per process. */
 export function config(): Config {
-  return loadConfig(process.env);
+  const cfg = loadConfig(process.env);
+  if (!warned) for (const w of cfg.warnings) stdout.error(w);
+  warned = true;
+  return cfg;
 }
 
 /** Wraps a command's action: a NurtureError is one clear line on stderr, never a stack trace. */

@@ -13,7 +13,7 @@ export function register(program: Command): void {
     .action(
       action(async (opts: { sequences: string; templates: string; watch?: boolean }) => {
         const cfg = config();
-        const log = createLogger(cfg.logLevel);
+        const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const check = await validateProject(opts.sequences, opts.templates);
         const errors = check.problems.filter((p) => p.severity === 'error');
         for (const p of check.problems) stdout.error(formatProblem(p));

@@ -6,7 +6,7 @@ import type { StatsReport } from '../queries/stats.js';
 import { EMAIL_STATUSES, TASK_KINDS_SHOWN, stats } from '../queries/stats.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
-import { emit, formatInstant, humanDuration, parseInstant } from './format.js';
+import { emit, formatInstant, humanDuration, parseInstant, relativeTime } from './format.js';
 import { action, config } from './shared.js';
 
 /** `nurture stats`: the read model in src/queries/stats.ts, as text or JSON. */
@@ -42,6 +42,13 @@ function statsText(s: StatsReport, o: ViewOptions): string {
   row('Emails', `${EMAIL_STATUSES.map((k) => `${k} ${e[k]}`).join(', ')}; ${e.inDoubt} in doubt`);
   row('Open tasks', `${TASK_KINDS_SHOWN.map((k) => `${k} ${s.openTasks[k]}`).join(', ')}; ${s.openTasks.overdue} overdue`);
   row('Active enrollments', s.activeEnrollments.length ? s.activeEnrollments.map((a) => `${a.sequenceId} ${a.active}`).join(', ') : 'none');
+  const m = s.mail;
+  row(
+    'Mail server',
+    m.state === 'unknown'
+      ? 'not checked yet (no engine has run)'
+      : `${m.state === 'down' ? 'DOWN' : 'up'} since ${formatInstant(new Date(m.since!), o.zone)}, last confirmed ${relativeTime(new Date(m.checkedAt!), o.now)}${m.detail ? ` (${m.detail})` : ''}`,
+  );
   row('Failed events', String(s.failedEvents));
   row(
     'Stuck',

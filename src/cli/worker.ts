@@ -22,7 +22,7 @@ export function register(program: Command): void {
             'nurture worker needs DATABASE_URL: the embedded store serves one process only. Run `nurture start` alone, or point every process at PostgreSQL (docker compose up -d postgres)',
           );
         }
-        const log = createLogger(cfg.logLevel);
+        const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper !== false, mayLaunchRedis: false, serveEmbedded: false, log });
         await onShutdown(log, () => engine.stop());
       }),

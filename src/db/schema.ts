@@ -170,6 +170,18 @@ export interface StageChangesTable {
   at: Timestamp;
 }
 
+export interface ServiceHealthTable {
+  /** The service, e.g. `mail`. */
+  name: string;
+  state: 'up' | 'down';
+  /** What was seen: the destination, and the error when down. */
+  detail: string;
+  /** When the current state began. */
+  since: Timestamp;
+  /** When it was last confirmed. */
+  checked_at: Timestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -181,4 +193,5 @@ export interface Database {
   touches: TouchesTable;
   tasks: TasksTable;
   stage_changes: StageChangesTable;
+  service_health: ServiceHealthTable;
 }

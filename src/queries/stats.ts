@@ -2,6 +2,7 @@ import { leadsByReason, optInLeadStats } from '../db/contact-repository.js';
 import { activeEnrollmentCounts } from '../db/enrollment-repository.js';
 import { countFailedEvents } from '../db/event-repository.js';
 import type { TaskKind } from '../db/schema.js';
+import { mailTransportHealth } from '../db/service-health-repository.js';
 import { openTaskCounts } from '../db/task-repository.js';
 import { emailStatusCounts } from '../db/touch-repository.js';
 import type { DateTime } from 'luxon';
@@ -38,6 +39,8 @@ export interface StatsReport {
   failedEvents: number;
   /** Work set aside for an operator: quarantined wake-ups and emails that gave up (`nurture enrollments stuck`). */
   stuck: StuckCounts;
+  /** The mail transport as the engine last saw it: `down` says since when and why. */
+  mail: { state: 'up' | 'down' | 'unknown'; detail: string | null; since: string | null; checkedAt: string | null };
 }
 
 export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undefined }): Promise<StatsReport> {
@@ -49,6 +52,11 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
   const enrollments = await activeEnrollmentCounts(db);
   const failedEvents = await countFailedEvents(db, since);
   const stuck = await countStuck(db);
+  const health = await mailTransportHealth(db);
+  const mail =
+    health.state === 'unknown'
+      ? { state: health.state, detail: null, since: null, checkedAt: null }
+      : { state: health.state, detail: health.detail, since: health.since.toISOString(), checkedAt: health.checkedAt.toISOString() };
 
   const emails = { pending: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, inDoubt: 0 };
   for (const r of emailRows) {
@@ -80,6 +88,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
     activeEnrollments: enrollments,
     failedEvents,
     stuck,
+    mail,
   };
   return data;
 }

@@ -1,5 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { compileSequence } from './compile.js';
@@ -213,7 +214,8 @@ export async function loadSequenceFile(
     try {
       // Loaded only for TypeScript sequences: most projects never need it.
       const { createJiti } = await import('jiti');
-      const jiti = createJiti(import.meta.url, { moduleCache: false });
+      // `import { defineSequence } from 'nurture-engine'` is this very engine's, installed locally or not.
+      const jiti = createJiti(import.meta.url, { moduleCache: false, alias: { 'nurture-engine': fileURLToPath(new URL('../index.js', import.meta.url)) } });
       mod = await jiti.import(path.resolve(file), { default: true });
     } catch (err) {
       return { problems: [{ file: displayName, path: '', message: `could not be loaded: ${(err as Error).message}`, severity: 'error' }] };

@@ -11,6 +11,9 @@
  *   can be recognised downstream, and replies and bounces can be matched to it.
  * - `close` ends pooled connections; `send` must not be called after it.
  * - `describe` names the destination for logs, without credentials.
+ * - Whether the transport itself could be reached (not whether one message was accepted) goes
+ *   to the adapter's `onTransport` observer after every send that reached the point of talking
+ *   to it; `probe` finds it out without sending, for a transport known to be down.
  */
 import { NurtureError } from '../errors.js';
 
@@ -39,6 +42,18 @@ export interface MailSender {
   send(mail: OutgoingMail): Promise<SendResult>;
   close(): Promise<void>;
   describe(): string;
+  /** Checks that the transport can be reached now, without sending; told to `onTransport` too. */
+  probe?(): Promise<TransportObservation>;
+}
+
+/**
+ * What a send or probe found out about the transport: a server that answered, even with a
+ * refusal, is reachable; no connection, a timeout, no greeting or no DNS answer is not.
+ */
+export type TransportObservation = { reachable: true } | { reachable: false; reason: string };
+
+export interface TransportOptions {
+  onTransport?: (seen: TransportObservation) => void;
 }
 
 /** The message or the recipient was refused (5xx, recipient rejected): retrying will not help. */

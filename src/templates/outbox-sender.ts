@@ -7,14 +7,14 @@
  * a message. Sending the same messageId again the same day overwrites the file.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { access, constants, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { NurtureError } from '../errors.js';
 import { TransientSendError, nodemailerMessage } from './mail-sender.js';
-import type { MailSender, OutgoingMail, SendResult } from './mail-sender.js';
+import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
-export interface OutboxSenderOptions {
+export interface OutboxSenderOptions extends TransportOptions {
   /** Clock for the day folder; the current time by default. */
   now?: () => Date;
 }
@@ -22,6 +22,11 @@ export interface OutboxSenderOptions {
 export function createOutboxSender(dir: string, options: OutboxSenderOptions = {}): MailSender {
   const now = options.now ?? (() => new Date());
   const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
+  // The outbox's "server" is its folder: reachable when it can be written.
+  const tell = (seen: TransportObservation): TransportObservation => {
+    options.onTransport?.(seen);
+    return seen;
+  };
 
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
@@ -47,11 +52,23 @@ export function createOutboxSender(dir: string, options: OutboxSenderOptions = {
       } catch (err) {
         await rm(temp, { force: true }).catch(() => undefined);
         const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        tell({ reachable: false, reason: `cannot write ${dayDir} (${code})` });
         throw new TransientSendError(`could not write ${file} (${code}): check that the outbox folder is writable`, {
           cause: err,
         });
       }
+      tell({ reachable: true });
       return { messageId: mail.messageId, accepted: true, response: `written to ${file}` };
+    },
+
+    async probe(): Promise<TransportObservation> {
+      try {
+        await mkdir(dir, { recursive: true });
+        await access(dir, constants.W_OK);
+        return tell({ reachable: true });
+      } catch (err) {
+        return tell({ reachable: false, reason: `cannot write ${dir} (${(err as NodeJS.ErrnoException).code ?? String(err)})` });
+      }
     },
 
     async close(): Promise<void> {

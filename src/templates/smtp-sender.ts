@@ -2,7 +2,7 @@
 import nodemailer from 'nodemailer';
 import { ConfigError, NurtureError } from '../errors.js';
 import { PermanentSendError, TransientSendError, nodemailerMessage } from './mail-sender.js';
-import type { MailSender, OutgoingMail, SendResult } from './mail-sender.js';
+import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
 /**
  * Timeouts shorter than nodemailer's (2 minutes to connect, 10 minutes of silence): a worker
@@ -21,10 +21,21 @@ const POOL_DEFAULTS = {
  * `smtpUrl`: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or
  * `smtps://...` (TLS from the start, usually port 465).
  */
-export function createSmtpSender(smtpUrl: string): MailSender {
+export function createSmtpSender(smtpUrl: string, options: TransportOptions = {}): MailSender {
   const where = describeSmtpUrl(smtpUrl);
   const transport = nodemailer.createTransport({ ...POOL_DEFAULTS, url: smtpUrl });
   let closed = false;
+  const tell = (seen: TransportObservation): TransportObservation => {
+    options.onTransport?.(seen);
+    return seen;
+  };
+  const afterFailure = (err: unknown): void => {
+    const e = err as NodemailerError | undefined;
+    // EENVELOPE without a reply: nodemailer found no usable address before any I/O.
+    if (e?.code === 'EENVELOPE' && typeof e.responseCode !== 'number') return;
+    const reason = transportDownReason(err);
+    tell(reason === undefined ? { reachable: true } : { reachable: false, reason });
+  };
 
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
@@ -35,8 +46,10 @@ export function createSmtpSender(smtpUrl: string): MailSender {
       try {
         info = await transport.sendMail(message);
       } catch (err) {
+        afterFailure(err);
         throw toSendError(err, mail, where);
       }
+      tell({ reachable: true });
       const accepted = info.accepted.length > 0 && info.rejected.length === 0;
       if (!accepted) {
         throw new PermanentSendError(`${where} did not accept ${mail.to}: ${info.response}`);
@@ -47,6 +60,17 @@ export function createSmtpSender(smtpUrl: string): MailSender {
     async close(): Promise<void> {
       closed = true;
       transport.close();
+    },
+
+    async probe(): Promise<TransportObservation> {
+      try {
+        // Its own connection (not one of the pool's): connects, reads the greeting, says EHLO, logs in.
+        await transport.verify();
+        return tell({ reachable: true });
+      } catch (err) {
+        const reason = transportDownReason(err);
+        return tell(reason === undefined ? { reachable: true } : { reachable: false, reason });
+      }
     },
 
     describe(): string {
@@ -99,13 +123,30 @@ function toSendError(err: unknown, mail: OutgoingMail, where: string): NurtureEr
     // nodemailer itself found no usable sender or recipient address
     return new PermanentSendError(`cannot send to ${mail.to}: ${reason}`, { cause: err });
   }
-  const hint = responseCode === undefined && isConnectionError(e) ? ': is the SMTP server running and reachable?' : '';
+  const hint = transportDownReason(err) !== undefined ? ': is the SMTP server running and reachable?' : '';
   return new TransientSendError(`sending to ${mail.to} through ${where} failed for now (${reason})${hint}`, {
     cause: err,
     responseCode,
   });
 }
 
-function isConnectionError(e: NodemailerError): boolean {
-  return ['ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS', 'ECONNREFUSED'].includes(e.code ?? '');
+/** nodemailer's codes for a conversation that could not take place, and the system's beneath them. */
+const TRANSPORT_DOWN_CODES = new Set([
+  'ECONNECTION', 'ESOCKET', 'ETIMEDOUT', 'EDNS',
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND',
+]);
+
+/**
+ * Why the server could not be reached (refused, timed out, never greeted, no DNS answer, or 421
+ * "service not available"), or undefined when it answered: a 4xx or 5xx about one message says
+ * the server is there.
+ */
+export function transportDownReason(err: unknown): string | undefined {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as NodemailerError & { originalCode?: string };
+  if (typeof e.responseCode === 'number') {
+    return e.responseCode === 421 ? (e.response ?? e.message ?? '421').trim() : undefined;
+  }
+  if (!TRANSPORT_DOWN_CODES.has(e.code ?? '') && !TRANSPORT_DOWN_CODES.has(e.originalCode ?? '')) return undefined;
+  const code = e.originalCode && !(e.message ?? '').includes(e.originalCode) ? ` (${e.originalCode})` : '';
+  return `${(e.message ?? String(err)).trim()}${code}`;
 }

@@ -1,4 +1,3 @@
-import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
@@ -12,11 +11,11 @@ import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { LoadedSequence } from '../sequences/load.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { MailSender } from '../templates/mail-sender.js';
-import { createOutboxSender } from '../templates/outbox-sender.js';
-import { createSmtpSender } from '../templates/smtp-sender.js';
+import type { TransportMonitor } from '../templates/transport-health.js';
 import type { Logger } from '../logger.js';
 import { startEventsWorker } from './events.worker.js';
 import { queueScheduler } from './schedule.js';
+import { openMailTransport } from './mail-transport.js';
 import type { Queues } from './queues.js';
 import { openQueues } from './queues.js';
 import type { PrivateRedis } from './redis-connection.js';
@@ -57,6 +56,8 @@ export interface RunningEngine {
   store: Store;
   mail: MailSender;
   redisUrl: string;
+  /** The mail transport's state as this process sees it (undefined when a test passed its own sender). */
+  mailHealth: TransportMonitor | undefined;
   /** Drains in-flight jobs, then closes everything this engine opened. Idempotent. */
   stop(): Promise<void>;
 }
@@ -112,8 +113,9 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
     }
-    const mail = o.mail ?? (config.smtpUrl ? createSmtpSender(config.smtpUrl) : createOutboxSender(path.join(config.dataDir, 'outbox')));
-    if (!o.mail) cleanups.push(() => mail.close());
+    const transport = o.mail ? undefined : openMailTransport({ config, db: store.db, log });
+    const mail = o.mail ?? transport!.mail;
+    if (transport) cleanups.push(() => transport.close());
 
     const ctx: WorkerContext = {
       app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
@@ -159,7 +161,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       'nurture is running',
     );
     let stopping: Promise<void> | undefined;
-    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, stop: () => (stopping ??= stopAll()) };
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

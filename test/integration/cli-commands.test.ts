@@ -268,7 +268,9 @@ describe('inspection commands', () => {
         activeEnrollments: [{ sequenceId: 'welcome', active: 2 }],
         failedEvents: 2,
         stuck: { enrollments: 0, sends: 0 },
+        mail: { state: 'unknown' },
       });
+      expect(r.text).toMatch(/^Mail server\s+not checked yet/m);
       expect(r.text).toMatch(/^Stuck\s+none$/m);
       // percentile_cont interpolates: 52 h + 0.8 × (240 h − 52 h).
       expect(r.data.timeToLead.p90Seconds).toBeCloseTo(202.4 * 3600, 3);

@@ -59,10 +59,11 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   stage_changes: {
     id: 'int8', contact_id: 'uuid', kind: 'text', from_stage: 'text', to_stage: 'text', reason: 'text', event_id: 'text?', at: 'timestamptz',
   },
+  service_health: { name: 'text', state: 'text', detail: 'text', since: 'timestamptz', checked_at: 'timestamptz' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T150000-stage-changes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T150000-stage-changes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { SMTPServerOptions } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PermanentSendError, TransientSendError } from '../../src/templates/mail-sender.js';
-import type { MailSender, OutgoingMail } from '../../src/templates/mail-sender.js';
+import type { MailSender, OutgoingMail, TransportObservation } from '../../src/templates/mail-sender.js';
 import { createOutboxSender, safeFileName } from '../../src/templates/outbox-sender.js';
 import { createSmtpSender } from '../../src/templates/smtp-sender.js';
 import type { TestSmtp } from '../support/smtp.js';
@@ -141,6 +142,77 @@ describe('SMTP sender', () => {
     expect(good.received).toHaveLength(before);
   });
 
+  describe('tells whether the server can be reached', () => {
+    function observed(url: string): { smtp: MailSender; seen: TransportObservation[] } {
+      const seen: TransportObservation[] = [];
+      const smtp = createSmtpSender(url, { onTransport: (o) => seen.push(o) });
+      senders.push(smtp);
+      return { smtp, seen };
+    }
+
+    it('reports a port with nothing listening as down (ECONNREFUSED), by send and by probe', async () => {
+      const { smtp, seen } = observed(`smtp://127.0.0.1:${await freePort()}`);
+      await expect(smtp.send(mail())).rejects.toBeInstanceOf(TransientSendError);
+      expect(await smtp.probe!()).toMatchObject({ reachable: false });
+      expect(seen).toHaveLength(2);
+      for (const o of seen) expect(o).toEqual({ reachable: false, reason: expect.stringContaining('ECONNREFUSED') });
+    });
+
+    it('reports a server that accepts but never greets as down (greeting timeout)', async () => {
+      const silent = net.createServer(() => {});
+      const sockets = new Set<net.Socket>();
+      silent.on('connection', (s) => sockets.add(s));
+      await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+      try {
+        const port = (silent.address() as net.AddressInfo).port;
+        const { smtp, seen } = observed(`smtp://127.0.0.1:${port}?greetingTimeout=300&connectionTimeout=2000`);
+        const err = await smtp.send(mail()).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(TransientSendError);
+        expect(seen).toEqual([{ reachable: false, reason: expect.stringMatching(/greeting/i) }]);
+      } finally {
+        for (const s of sockets) s.destroy();
+        await new Promise<void>((resolve) => silent.close(() => resolve()));
+      }
+    });
+
+    it('reports a host that does not resolve as down', async () => {
+      const { smtp, seen } = observed('smtp://no-such-host.invalid:2525?connectionTimeout=3000');
+      await expect(smtp.send(mail())).rejects.toBeInstanceOf(TransientSendError);
+      expect(seen).toEqual([{ reachable: false, reason: expect.stringMatching(/ENOTFOUND|EAI_AGAIN|DNS/) }]);
+    });
+
+    it('reports a server that answers, even with a refusal, as up', async () => {
+      const { smtp, seen } = observed(rejecting.url);
+      await expect(smtp.send(mail())).rejects.toBeInstanceOf(PermanentSendError);
+      const busyOne = observed(busy.url);
+      await expect(busyOne.smtp.send(mail())).rejects.toBeInstanceOf(TransientSendError);
+      expect([...seen, ...busyOne.seen]).toEqual([{ reachable: true }, { reachable: true }]);
+    });
+
+    it('follows the real server as it stops and starts again on the same port', async () => {
+      // A short grace period: a stopping server then tells idle pooled connections 421 and closes them.
+      const server = await startTestSmtp({ server: { closeTimeout: 200 } });
+      const port = Number(new URL(server.url).port);
+      const { smtp, seen } = observed(server.url);
+      let restarted: TestSmtp | undefined;
+      try {
+        await smtp.send(mail({ messageId: 'before@nurture.test' }));
+        expect(await smtp.probe!()).toEqual({ reachable: true });
+        await server.close();
+        await expect(smtp.send(mail({ messageId: 'during@nurture.test' }))).rejects.toBeInstanceOf(TransientSendError);
+        expect(await smtp.probe!()).toMatchObject({ reachable: false });
+        restarted = await startTestSmtp({ port, server: { closeTimeout: 200 } });
+        expect(await smtp.probe!()).toEqual({ reachable: true });
+        await smtp.send(mail({ messageId: 'after@nurture.test' }));
+        expect(restarted.received.map((m) => m.messageId)).toEqual(['after@nurture.test']);
+        expect(seen.map((o) => o.reachable)).toEqual([true, true, false, false, true, true]);
+      } finally {
+        await smtp.close();
+        await restarted?.close();
+      }
+    });
+  });
+
   it('describes its server without the password', () => {
     const described = sender('smtp://mailer:s3cret@127.0.0.1:2525').describe();
     expect(described).toBe('SMTP smtp://mailer@127.0.0.1:2525');
@@ -203,6 +275,26 @@ describe('outbox sender', () => {
     expect(safeFileName('a/b@x')).not.toBe(safeFileName('a_b@x'));
     const result = await outbox().send(mail({ messageId: '../../escape@x' }));
     expect(path.dirname(result.response.replace(/^written to /, ''))).toBe(path.join(dir, '2025-03-04'));
+  });
+
+  it('reports a folder it cannot write as down, and a written message as up', async () => {
+    const seen: TransportObservation[] = [];
+    const blocked = path.join(dir, 'not-a-folder');
+    await writeFile(blocked, 'a file where the outbox should be');
+    await chmod(blocked, 0o444);
+    const bad = createOutboxSender(blocked, { now: () => day, onTransport: (o) => seen.push(o) });
+    const good = createOutboxSender(dir, { now: () => day, onTransport: (o) => seen.push(o) });
+    senders.push(bad, good);
+    await expect(bad.send(mail())).rejects.toBeInstanceOf(TransientSendError);
+    expect(await bad.probe!()).toMatchObject({ reachable: false });
+    await good.send(mail());
+    expect(await good.probe!()).toEqual({ reachable: true });
+    expect(seen).toEqual([
+      { reachable: false, reason: expect.stringMatching(/ENOTDIR|EEXIST/) },
+      { reachable: false, reason: expect.stringMatching(/ENOTDIR|EEXIST/) },
+      { reachable: true },
+      { reachable: true },
+    ]);
   });
 
   it('describes itself by its folder', () => {

@@ -1,4 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
@@ -6,11 +7,33 @@ export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli/main.js');
 
 let built = false;
-/** The end-to-end tests run what users run: the compiled CLI. Build it once per test process. */
+/**
+ * The end-to-end tests run what users run: the compiled CLI. Build it once per test process, and
+ * not at all when dist/ is already newer than every source (as `npm ci` or another test file of
+ * this run left it): a build costs up to a minute on a busy machine.
+ */
 export function buildCli(): void {
-  if (built) return;
+  if (built || distIsCurrent()) {
+    built = true;
+    return;
+  }
   execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { stdio: 'inherit' });
   built = true;
+}
+
+/** Every src/**\/*.ts has its dist/**\/*.js, written after it and after the tsconfigs changed. */
+function distIsCurrent(): boolean {
+  const configs = Math.max(...['tsconfig.json', 'tsconfig.build.json', 'package.json'].map((f) => statSync(path.join(ROOT, f)).mtimeMs));
+  const src = path.join(ROOT, 'src');
+  for (const entry of readdirSync(src, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.ts') || entry.name.endsWith('.d.ts')) continue;
+    const file = path.join(entry.parentPath, entry.name);
+    const out = path.join(ROOT, 'dist', path.relative(src, file)).replace(/\.ts$/, '.js');
+    if (!existsSync(out)) return false;
+    const built = statSync(out).mtimeMs;
+    if (built < statSync(file).mtimeMs || built < configs) return false;
+  }
+  return true;
 }
 
 export interface CliResult {

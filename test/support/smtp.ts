@@ -28,7 +28,7 @@ function header(raw: string, name: string): string {
  * nth message is kept but never answered: the sender cannot know it arrived, which is exactly the
  * send a crash leaves in doubt.
  */
-export async function startTestSmtp(opts: { holdNth?: number; server?: Partial<SMTPServerOptions> } = {}): Promise<TestSmtp> {
+export async function startTestSmtp(opts: { holdNth?: number; server?: Partial<SMTPServerOptions>; port?: number } = {}): Promise<TestSmtp> {
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -58,7 +58,8 @@ export async function startTestSmtp(opts: { holdNth?: number; server?: Partial<S
   server.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') throw err;
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // `port`: the same port again, to stand for a mail server that was restarted.
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, '127.0.0.1', resolve));
   const port = (server.server.address() as { port: number }).port;
   return {
     url: `smtp://127.0.0.1:${port}`,

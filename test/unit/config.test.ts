@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { config as cliConfig } from '../../src/cli/shared.js';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 
@@ -51,5 +52,88 @@ describe('configuration from the environment', () => {
     expect(message).toContain('NURTURE_EVENT_CONCURRENCY: is not a whole number (got "abc")');
     expect(message).toContain('DATABASE_URL: is not a URL like postgres://');
     expect(message).toContain('NURTURE_DEFAULT_TIMEZONE: is not an IANA time zone');
+  });
+});
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error(`loadConfig accepted ${JSON.stringify(env)}`);
+}
+
+describe('the sender address (NURTURE_FROM)', () => {
+  it.each([
+    ['not an address'],
+    ['Nurture <>'],
+    ['nurture@'],
+    ['@example.com'],
+    ['a@example.com, b@example.com'],
+    ['team: a@example.com;'],
+    ['x@example.com Nurture'],
+  ])('refuses %j, naming the variable and the value', (from) => {
+    const message = configError({ NURTURE_FROM: from });
+    expect(message).toContain('NURTURE_FROM:');
+    expect(message).toContain(`(got "${from}")`);
+  });
+
+  it.each([['Nurture <nurture@localhost>'], ['hello@example.com'], ['"Acme, Inc." <hello@acme.test>']])('accepts %j', (from) => {
+    expect(loadConfig({ NURTURE_FROM: from }).from).toBe(from);
+  });
+});
+
+describe('other values are checked too', () => {
+  it('refuses event types that cannot exist and SMTP URLs without a host', () => {
+    const message = configError({ NURTURE_PROMOTE_ON: 'info_requested, Demo Booked', SMTP_URL: 'smtp://' });
+    expect(message).toContain('NURTURE_PROMOTE_ON: "Demo Booked" is not an event type');
+    expect(message).toContain('SMTP_URL: has no host');
+  });
+
+  it('reads NURTURE_LOG_FORMAT: json, pretty, or unset for automatic', () => {
+    expect(loadConfig({}).logFormat).toBeUndefined();
+    expect(loadConfig({ NURTURE_LOG_FORMAT: 'pretty' }).logFormat).toBe('pretty');
+    expect(configError({ NURTURE_LOG_FORMAT: 'yaml' })).toContain('NURTURE_LOG_FORMAT:');
+  });
+});
+
+describe('unknown NURTURE_ variables', () => {
+  it('warns once per unknown name, with the nearest known name', () => {
+    const c = loadConfig({ NURTURE_FORM: 'x@example.com', NURTURE_EMAIL_CAP_PER_DAAY: '2', NURTURE_LOGLEVEL: 'debug' });
+    expect(c.warnings).toEqual([
+      'NURTURE_EMAIL_CAP_PER_DAAY is not a setting Nurture knows: did you mean NURTURE_EMAIL_CAP_PER_DAY?',
+      'NURTURE_FORM is not a setting Nurture knows: did you mean NURTURE_FROM?',
+      'NURTURE_LOGLEVEL is not a setting Nurture knows: did you mean NURTURE_LOG_LEVEL?',
+    ]);
+  });
+
+  it('says so without a guess when nothing is close', () => {
+    expect(loadConfig({ NURTURE_COMPLETELY_DIFFERENT_THING: '1' }).warnings).toEqual([
+      'NURTURE_COMPLETELY_DIFFERENT_THING is not a setting Nurture knows (see Configuration in the README)',
+    ]);
+  });
+
+  it('knows every setting of the schema, leaves other variables alone and ignores NURTURE_TEST_*', () => {
+    expect(loadConfig({ NURTURE_FROM: 'a@example.com', NURTURE_LOG_FORMAT: 'json', PATH: '/bin', NURTURE_TEST_LOG: 'info' }).warnings).toEqual([]);
+  });
+});
+
+describe("the CLI's config()", () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.restoreAllMocks();
+  });
+
+  it('prints each warning to stderr once per process, and nothing to stdout', () => {
+    vi.stubEnv('NURTURE_FORM', 'x@example.com');
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+    cliConfig();
+    cliConfig();
+    const written = err.mock.calls.map((c) => String(c[0])).filter((s) => s.includes('NURTURE_FORM'));
+    expect(written).toEqual(['nurture: NURTURE_FORM is not a setting Nurture knows: did you mean NURTURE_FROM?\n']);
+    expect(out).not.toHaveBeenCalled();
   });
 });

@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-23T000000-initial.js';
 import * as noticeTasks from './2026-11-23T060000-notice-tasks.js';
 import * as eventBody from './2026-12-01T100000-event-body.js';
+import * as serviceHealth from './2026-12-01T110000-service-health.js';
 import * as quarantine from './2026-12-01T120000-quarantine.js';
 import * as sequencesRevision from './2026-12-01T130000-sequences-revision.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
@@ -16,6 +17,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-11-23T000000-initial': initial,
   '2026-11-23T060000-notice-tasks': noticeTasks,
   '2026-12-01T100000-event-body': eventBody,
+  '2026-12-01T110000-service-health': serviceHealth,
   '2026-12-01T120000-quarantine': quarantine,
   '2026-12-01T130000-sequences-revision': sequencesRevision,
   '2026-12-01T150000-stage-changes': stageChanges,

@@ -1,0 +1,58 @@
+/**
+ * The engine's mail transport: the sender the config asks for (SMTP, else the .eml outbox), a
+ * monitor that tells the operator when it cannot be reached and records that in Postgres for
+ * other processes (`nurture stats`, readiness), and a probe: once at start, so an SMTP server that
+ * is down is said before the first send, then while it is down, so its return is seen even when
+ * no email is due.
+ */
+import path from 'node:path';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from '../db/schema.js';
+import { MAIL_TRANSPORT, recordServiceHealth } from '../db/service-health-repository.js';
+import type { Logger } from '../logger.js';
+import type { MailSender, TransportObservation } from '../templates/mail-sender.js';
+import { createOutboxSender } from '../templates/outbox-sender.js';
+import { createSmtpSender } from '../templates/smtp-sender.js';
+import { TransportMonitor } from '../templates/transport-health.js';
+
+export const PROBE_EVERY_MS = 30_000;
+
+export interface MailTransport {
+  mail: MailSender;
+  monitor: TransportMonitor;
+  /** Stops probing, closes the sender and waits for the last state to be written. */
+  close(): Promise<void>;
+}
+
+export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
+  let monitor: TransportMonitor | undefined;
+  const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
+  const mail = o.config.smtpUrl ? createSmtpSender(o.config.smtpUrl, { onTransport }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
+
+  let probing: Promise<unknown> | undefined;
+  const probe = (): void => {
+    if (probing || !mail.probe) return;
+    probing = mail
+      .probe()
+      .catch((err: unknown) => o.log.warn({ err: (err as Error)?.message ?? String(err) }, 'mail transport probe failed'))
+      .finally(() => (probing = undefined));
+  };
+  probe();
+  const timer = setInterval(() => {
+    if (monitor.state()?.state !== 'up') probe();
+  }, o.probeEveryMs ?? PROBE_EVERY_MS);
+  timer.unref();
+
+  return {
+    mail,
+    monitor,
+    async close() {
+      clearInterval(timer);
+      await probing;
+      await mail.close();
+      await monitor.flush();
+    },
+  };
+}
