@@ -14,6 +14,7 @@ import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, humanDuration, iso, parseChoice, parseLimit, relativeTime, table, truncate } from './format.js';
 import { action, config } from './shared.js';
 import { withStore } from './with-store.js';
+import { registerManage } from './contacts-manage.js';
 
 /**
  * `nurture contacts show EMAIL` and `nurture contacts list`. Each command's core takes the
@@ -281,6 +282,7 @@ export async function listContactsView(db: Kysely<Database>, o: ContactListOptio
 
 export function register(program: Command): void {
   const contacts = program.command('contacts').description('look up contacts: their sequences, touches, tasks and events');
+  registerManage(contacts);
   contacts
     .command('show')
     .description('everything about one contact')

@@ -17,6 +17,8 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   tasks: () => import('./tasks.js'),
   events: () => import('./events.js'),
   stats: () => import('./stats.js'),
+  sequences: () => import('./sequences.js'),
+  touches: () => import('./touches.js'),
 };
 
 const program = new Command('nurture')

@@ -28,8 +28,9 @@ export async function publishVersion(db: Kysely<Database>, v: StoredVersion): Pr
   });
 }
 
+/** Live sequences and their versions: what triggers enroll into (paused and retired ones never do). */
 export async function activeVersions(db: Kysely<Database>): Promise<{ id: string; version: string }[]> {
-  return db.selectFrom('sequences').select(['id', 'active_version as version']).execute();
+  return db.selectFrom('sequences').select(['id', 'active_version as version']).where('status', '=', 'live').execute();
 }
 
 export async function loadVersion(db: Kysely<Database>, sequenceId: string, version: string): Promise<StoredVersion | undefined> {

@@ -43,13 +43,14 @@ export type EntryDecision = { enter: true } | { enter: false; reason: string };
  */
 export function mayEnter(
   def: SequenceDefinition,
-  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'timezone'>,
+  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'timezone' | 'pausedAt'>,
   past: readonly PastEnrollment[],
   now: DateTime,
   defaultZone: string,
 ): EntryDecision {
   if (contact.unsubscribedAt) return { enter: false, reason: 'unsubscribed' };
   if (contact.status === 'lead') return { enter: false, reason: 'already a lead' };
+  if (contact.pausedAt) return { enter: false, reason: 'paused' };
   if (past.some((p) => p.status === 'active')) return { enter: false, reason: 'already enrolled' };
   if (past.length === 0) return { enter: true };
   const policy = def.reentry;

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
+import { checkPublishedSequences } from '../app/check-published-sequences.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
@@ -101,6 +102,8 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
 
     const registry = new SequenceRegistry(store.db);
     if (o.publish) {
+      const check = await checkPublishedSequences(store.db, o.publish, o.reload?.sequencesDir ?? 'the sequences given');
+      for (const w of check.warnings) log.warn(w);
       for (const p of await registry.publish(o.publish)) {
         if (p.previous && p.previous !== p.version) log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
       }

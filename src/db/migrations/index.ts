@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import * as initial from './2026-11-23T000000-initial.js';
 import * as noticeTasks from './2026-11-23T060000-notice-tasks.js';
+import * as manualControl from './2026-12-01T140000-manual-control.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -11,6 +12,7 @@ import * as noticeTasks from './2026-11-23T060000-notice-tasks.js';
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-11-23T000000-initial': initial,
   '2026-11-23T060000-notice-tasks': noticeTasks,
+  '2026-12-01T140000-manual-control': manualControl,
 });
 
 export const migrationProvider: MigrationProvider = {
