@@ -85,6 +85,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       cleanups.push(() => embedded!.close());
     }
 
+    // Before anything else is opened: a refusal is one clear line, with nothing to tear down.
+    if (o.publish) {
+      const check = await checkPublishedSequences(store.db, o.publish, o.reload?.sequencesDir ?? 'the sequences given');
+      for (const w of check.warnings) log.warn(w);
+    }
     const redis: { url: string; owned?: PrivateRedis } = await resolveRedis(config.redisUrl, {
       dataDir: config.dataDir,
       mayLaunch: o.mayLaunchRedis,
@@ -102,8 +107,6 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
 
     const registry = new SequenceRegistry(store.db);
     if (o.publish) {
-      const check = await checkPublishedSequences(store.db, o.publish, o.reload?.sequencesDir ?? 'the sequences given');
-      for (const w of check.warnings) log.warn(w);
       for (const p of await registry.publish(o.publish)) {
         if (p.previous && p.previous !== p.version) log.info({ sequence: p.sequenceId, from: p.previous, to: p.version }, 'sequence changed: new version is live');
       }
