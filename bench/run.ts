@@ -20,6 +20,7 @@ import type { MailSender } from '../src/templates/mail-sender.js';
 import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { withUser } from '../test/support/services.js';
+import { benchImport } from './import-contacts.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -154,6 +155,14 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
 
 const redis = new Redis(REDIS_URL);
 try {
+  // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
+  const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
+  const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);
+  if (imported) console.log(`nurture contacts import: ${importRows} CSV rows in ${imported.seconds.toFixed(1)} s, ${imported.rate.toFixed(0)} rows/s (parsed, validated, upserted)`);
+  if (process.env.BENCH_ONLY === 'import') {
+    redis.disconnect();
+    process.exit(0);
+  }
   const concurrency = loadConfig(process.env).concurrency.events;
   // BENCH_ONLY=nurture skips the baseline (for profiling the engine alone).
   const base = process.env.BENCH_ONLY === 'nurture' ? Number.NaN : await baseline(redis, concurrency);

@@ -6,6 +6,9 @@ import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { Logger } from '../logger.js';
 import { createLogger } from '../logger.js';
 import type { ReadDb } from '../queries/read-db.js';
+import type { Queues } from '../workers/queues.js';
+import { openQueues } from '../workers/queues.js';
+import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { AppContext } from './context.js';
 import type { Scheduler } from './scheduler.js';
@@ -71,5 +74,26 @@ export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<
     return await fn(store.db);
   } finally {
     await store.close();
+  }
+}
+
+/** The engine's dependencies for a manual-control command (templates: for a piece a step run by hand renders). */
+export async function withEngineDeps<T>(config: Config, templatesDir: string, fn: (deps: EngineDeps) => Promise<T>): Promise<T> {
+  return withApp(config, (app) => fn(app.deps), { templatesDir });
+}
+
+/**
+ * The queues of the running engine, for a command that must touch a job there (a failed send
+ * job keeps its id and would block the same email from being queued again). Never starts a Redis.
+ */
+export async function withQueues<T>(config: Config, fn: (queues: Queues) => Promise<T>): Promise<T> {
+  const { url } = await resolveRedis(config.redisUrl, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
+  const connection = redisConnection(url, 'producer');
+  const queues = openQueues(connection, config.queuePrefix);
+  try {
+    return await fn(queues);
+  } finally {
+    await queues.close();
+    await connection.quit().catch(() => connection.disconnect());
   }
 }

@@ -12,8 +12,15 @@ export interface Scheduler {
   readonly describe: string;
 }
 
+export const SWEEPER_NOTE = 'the running engine (nurture start) queues the follow-up work from the database within seconds';
+
 /** For processes that hold no queue (short CLI commands): the running engine's sweeper queues the work. */
 export const sweeperScheduler: Scheduler = {
-  describe: 'the running engine queues follow-up work within seconds',
+  describe: SWEEPER_NOTE,
   async schedule() {},
 };
+
+/** Whether there is follow-up work at all, for a command's output. */
+export function hasWork(after: AfterCommit): boolean {
+  return after.sends.length > 0 || after.wakes.length > 0;
+}

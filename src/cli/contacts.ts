@@ -8,6 +8,7 @@ import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, parseChoice, parseLimit, relativeTime, table, truncate } from './format.js';
 import { action, config } from './shared.js';
 import { withReadDb } from '../app/composition-root.js';
+import { registerManage } from './contacts-manage.js';
 
 /**
  * `nurture contacts show EMAIL` and `nurture contacts list`: the read models in
@@ -56,6 +57,7 @@ function statusLine(c: ContactView, at: (s: string | null) => string): string {
   // Consent comes first: an unsubscribed contact gets no email whatever its stage says.
   if (c.unsubscribedAt) return `unsubscribed since ${at(c.unsubscribedAt)} (${stage}); no email is sent`;
   if (c.bouncedAt) return `${stage}; email bounced ${at(c.bouncedAt)}, so no email is sent`;
+  if (c.pausedAt) return `${stage}; PAUSED since ${at(c.pausedAt)}: nothing goes out until nurture contacts resume`;
   return stage;
 }
 
@@ -85,7 +87,7 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   lines.push('', `Enrollments (${r.enrollments.length})`);
   for (const e of r.enrollments) {
     const reason = e.exitReason && e.exitReason !== e.status ? ` (${e.exitReason})` : '';
-    const parts = [e.status === 'active' ? 'active' : `${e.status}${reason}`];
+    const parts = [e.status === 'active' ? (e.heldAt ? `held since ${at(e.heldAt)} (paused)` : 'active') : `${e.status}${reason}`];
     if (e.stepId) parts.push(`${e.status === 'active' ? 'at' : 'last'} step ${e.stepId}`);
     if (e.nextWakeAt) parts.push(`next wake-up ${at(e.nextWakeAt)} (${relativeTime(new Date(e.nextWakeAt), o.now)})`);
     parts.push(`enrolled ${at(e.enrolledAt)}`);
@@ -159,6 +161,7 @@ export async function listContactsView(db: ReadDb, o: ContactListOptions): Promi
 
 export function register(program: Command): void {
   const contacts = program.command('contacts').description('look up contacts: their sequences, touches, tasks and events');
+  registerManage(contacts);
   contacts
     .command('show')
     .description("everything about one contact, with times in your zone and the contact's")

@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   events: () => import('./events.js'),
   stats: () => import('./stats.js'),
   enrollments: () => import('./enrollments.js'),
+  sequences: () => import('./sequences.js'),
+  touches: () => import('./touches.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -22,6 +22,7 @@ export function toContact(r: ContactRow): Contact {
     status: r.status,
     unsubscribedAt: r.unsubscribed_at ? r.unsubscribed_at.toISOString() : null,
     bouncedAt: r.bounced_at ? r.bounced_at.toISOString() : null,
+    pausedAt: r.paused_at ? r.paused_at.toISOString() : null,
   };
 }
 

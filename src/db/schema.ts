@@ -27,6 +27,8 @@ export interface ContactsTable {
   promotion_reason: string | null;
   unsubscribed_at: Timestamp | null;
   bounced_at: Timestamp | null;
+  /** Set by `nurture contacts pause`: nothing goes out to the contact until resumed. */
+  paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
 }
@@ -69,9 +71,13 @@ export interface SequenceVersionsTable {
   templates: Json<object> | null;
 }
 
+export type SequenceStatus = 'live' | 'paused' | 'retired';
+
 export interface SequencesTable {
   id: string;
   active_version: string;
+  /** live: triggers enroll; paused: in-flight work held; retired: ended for good (see README). */
+  status: Generated<SequenceStatus>;
   updated_at: GeneratedTimestamp;
 }
 
@@ -104,9 +110,13 @@ export interface EnrollmentsTable {
   enrolled_at: Timestamp;
   ended_at: Timestamp | null;
   updated_at: GeneratedTimestamp;
+  /** Held by a pause (of its sequence or its contact): its wake-up waits in held_wake_at. */
+  held_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  held_wake_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
-export type TouchStatus = 'pending' | 'sending' | 'sent' | 'done' | 'failed' | 'cancelled';
+/** `held`: an email of an enrollment held by a pause; back to pending on resume. */
+export type TouchStatus = 'pending' | 'sending' | 'sent' | 'done' | 'failed' | 'cancelled' | 'held';
 
 export interface TouchesTable {
   id: Generated<string>; // uuid

@@ -44,8 +44,9 @@ export async function publishVersion(db: Kysely<Database>, v: StoredVersion): Pr
   });
 }
 
+/** Live sequences and their versions: what triggers enroll into (paused and retired ones never do). */
 export async function activeVersions(db: Kysely<Database>): Promise<{ id: string; version: string }[]> {
-  return db.selectFrom('sequences').select(['id', 'active_version as version']).execute();
+  return db.selectFrom('sequences').select(['id', 'active_version as version']).where('status', '=', 'live').execute();
 }
 
 /** The stamp every write to `sequences` moves: equal stamps mean equal live sets. */

@@ -169,7 +169,8 @@ async function applyToEnrollments(
   now: DateTime,
 ): Promise<string[]> {
   for (const e of enrollments) {
-    if (e.status !== 'active') continue;
+    // Held by a pause: the event is recorded (history, conditions) but the enrollment waits.
+    if (e.status !== 'active' || e.held_at) continue;
     const r = await advanceEnrollment(tx, deps, scope, e, { kind: 'event', event: facts }, now);
     if (r.outcome !== 'active') e.status = r.outcome;
   }

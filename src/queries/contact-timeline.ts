@@ -38,6 +38,8 @@ export interface ContactView {
   timeToLead: { seconds: number; text: string } | null;
   unsubscribedAt: string | null;
   bouncedAt: string | null;
+  /** Paused by an operator (`nurture contacts pause`): nothing goes out until resumed. */
+  pausedAt: string | null;
   createdAt: string;
 }
 
@@ -53,6 +55,8 @@ export interface EnrollmentView {
   endedAt: string | null;
   /** The next touch is held back: until when, and why. */
   delay: { until: string; reason: DelayReason } | null;
+  /** Held by a pause (of the contact or the sequence) since then; its wake-up waits for the resume. */
+  heldAt: string | null;
 }
 
 export interface TouchView {
@@ -103,6 +107,7 @@ export function contactView(r: ContactRow): ContactView {
     timeToLead: ttl === null ? null : { seconds: ttl, text: humanDuration(ttl * 1000) },
     unsubscribedAt: iso(r.unsubscribed_at),
     bouncedAt: iso(r.bounced_at),
+    pausedAt: iso(r.paused_at),
     createdAt: r.created_at.toISOString(),
   };
 }
@@ -128,6 +133,7 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
       enrolledAt: e.enrolled_at.toISOString(),
       endedAt: iso(e.ended_at),
       delay: pending?.kind === 'deferred' ? { until: new Date(pending.until).toISOString(), reason: pending.reason } : null,
+      heldAt: iso(e.held_at),
     };
   });
   // Chronological by due time (touches made in one transaction share their created_at).

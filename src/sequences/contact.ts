@@ -27,6 +27,8 @@ export interface Contact {
   status: ContactStatus;
   unsubscribedAt: string | null;
   bouncedAt: string | null;
+  /** Paused by an operator (`nurture contacts pause`): not enrolled anywhere until resumed. */
+  pausedAt?: string | null | undefined;
 }
 
 /** Fields a template may use, and whether every contact is sure to have them. */

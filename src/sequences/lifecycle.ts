@@ -31,7 +31,7 @@ export type EntryDecision = { enter: true } | { enter: false; reason: string };
  */
 export function mayEnter(
   def: SequenceDefinition,
-  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'bouncedAt' | 'timezone'>,
+  contact: Pick<Contact, 'status' | 'unsubscribedAt' | 'bouncedAt' | 'timezone' | 'pausedAt'>,
   past: readonly PastEnrollment[],
   now: DateTime,
   defaultZone: string,
@@ -43,6 +43,7 @@ export function mayEnter(
     if (stop !== 'promoted') return { enter: false, reason: stop };
     return { enter: false, reason: contact.status === 'lead' ? 'already a lead' : `past nurture: ${contact.status}` };
   }
+  if (contact.pausedAt) return { enter: false, reason: 'paused' };
   if (past.some((p) => p.status === 'active')) return { enter: false, reason: 'already enrolled' };
   if (past.length === 0) return { enter: true };
   const policy = def.reentry;

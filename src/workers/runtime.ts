@@ -1,6 +1,7 @@
 import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
+import { checkPublishedSequences } from '../app/check-published-sequences.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
@@ -84,6 +85,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       cleanups.push(() => embedded!.close());
     }
 
+    // Before anything else is opened: a refusal is one clear line, with nothing to tear down.
+    if (o.publish) {
+      const check = await checkPublishedSequences(store.db, o.publish, o.reload?.sequencesDir ?? 'the sequences given');
+      for (const w of check.warnings) log.warn(w);
+    }
     const redis: { url: string; owned?: PrivateRedis } = await resolveRedis(config.redisUrl, {
       dataDir: config.dataDir,
       mayLaunch: o.mayLaunchRedis,

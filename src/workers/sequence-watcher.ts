@@ -1,5 +1,6 @@
 import { watch } from 'node:fs';
 import type { FSWatcher } from 'node:fs';
+import { checkPublishedSequences } from '../app/check-published-sequences.js';
 import { formatProblem } from '../errors.js';
 import { editImpact, formatEditImpact, storedPrograms } from '../engine/edit-impact.js';
 import type { SequenceRegistry } from '../engine/sequence-registry.js';
@@ -33,6 +34,13 @@ export function watchSequences(o: {
     if (errors.length > 0) {
       for (const p of errors) o.log.error({ problem: formatProblem(p) }, 'sequence edit rejected');
       o.log.error(`${errors.length} problem(s): the running sequences stay as they were`);
+      return false;
+    }
+    try {
+      for (const w of (await checkPublishedSequences(o.db, check.sequences, o.sequencesDir)).warnings) o.log.warn(w);
+    } catch (err) {
+      // A live sequence whose file was deleted: the same refusal as at start, never a silent keep.
+      o.log.error(`${(err as Error).message.replace(/^not starting:/, 'edit rejected:')}\nthe running sequences stay as they were`);
       return false;
     }
     const impact = await editImpact(o.db, storedPrograms(o.db), check.sequences);

@@ -30,6 +30,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     address: 'jsonb?', attributes: 'jsonb', tags: 'jsonb', score: 'int4', status: 'text',
     opted_in_at: 'timestamptz?', promoted_at: 'timestamptz?', promotion_reason: 'text?',
     unsubscribed_at: 'timestamptz?', bounced_at: 'timestamptz?', created_at: 'timestamptz', updated_at: 'timestamptz',
+    paused_at: 'timestamptz?',
   },
   events: {
     id: 'text', contact_id: 'uuid', type: 'text', occurred_at: 'timestamptz', received_at: 'timestamptz',
@@ -39,12 +40,13 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'int4', event_id: 'text?', job_id: 'text?', field: 'text', reason: 'text', payload: 'text', received_at: 'timestamptz',
   },
   sequence_versions: { sequence_id: 'text', version: 'text', definition: 'jsonb', source_file: 'text', loaded_at: 'timestamptz', templates: 'jsonb?' },
-  sequences: { id: 'text', active_version: 'text', updated_at: 'timestamptz' },
+  sequences: { id: 'text', active_version: 'text', updated_at: 'timestamptz', status: 'text' },
   sequences_revision: { id: 'int4', revision: 'int8' },
   enrollments: {
     id: 'uuid', contact_id: 'uuid', sequence_id: 'text', sequence_version: 'text', status: 'text', exit_reason: 'text?',
     state: 'jsonb', step_id: 'text?', next_wake_at: 'timestamptz?', wake_version: 'int4', failures: 'int4', last_error: 'text?',
     quarantined_at: 'timestamptz?', enrolled_at: 'timestamptz', ended_at: 'timestamptz?', updated_at: 'timestamptz',
+    held_at: 'timestamptz?', held_wake_at: 'timestamptz?',
   },
   touches: {
     id: 'uuid', key: 'text', enrollment_id: 'uuid?', contact_id: 'uuid', sequence_id: 'text?', step_id: 'text',
@@ -63,7 +65,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T150000-stage-changes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -5,6 +5,7 @@ import * as eventBody from './2026-12-01T100000-event-body.js';
 import * as serviceHealth from './2026-12-01T110000-service-health.js';
 import * as quarantine from './2026-12-01T120000-quarantine.js';
 import * as sequencesRevision from './2026-12-01T130000-sequences-revision.js';
+import * as manualControl from './2026-12-01T140000-manual-control.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 
 /**
@@ -20,6 +21,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-01T110000-service-health': serviceHealth,
   '2026-12-01T120000-quarantine': quarantine,
   '2026-12-01T130000-sequences-revision': sequencesRevision,
+  '2026-12-01T140000-manual-control': manualControl,
   '2026-12-01T150000-stage-changes': stageChanges,
 });
 

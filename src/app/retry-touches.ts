@@ -1,0 +1,86 @@
+import type { DateTime } from 'luxon';
+import type { AfterCommit, EngineDeps } from '../engine/commit-advance.js';
+import { ConfigError, ConflictError, NotFoundError } from '../errors.js';
+import type { Queues } from '../workers/queues.js';
+import { sendJobId } from '../workers/queues.js';
+import { scheduleAfterCommit } from '../workers/schedule.js';
+
+export type RetrySelection = { touchId: string } | { allFailed: true };
+
+export interface RetryTouchesResult {
+  /** Back to pending and offered to the send queue. */
+  retried: { touchId: string; email: string; stepId: string; lastError: string | null }[];
+  /** Failed emails left as they are, and why (the contact unsubscribed, the enrollment ended...). */
+  skipped: { touchId: string; email: string; reason: string }[];
+  after: AfterCommit;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_AT_ONCE = 10_000;
+
+/**
+ * Sends failed emails again: each goes back to `pending` (attempt count and error cleared, its
+ * Message-ID kept) and is put on the send queue. The failed send job is removed from Redis first:
+ * it keeps the email's job id, and while it is there neither this nor the sweeper could queue the
+ * email again. An email whose contact may no longer receive it (unsubscribed, bounced, a lead) or
+ * whose enrollment ended is not retried, and the reason is given.
+ */
+export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues, sel: RetrySelection, now: DateTime, horizonMs: number): Promise<RetryTouchesResult> {
+  if ('touchId' in sel && !UUID.test(sel.touchId)) throw new ConfigError(`touch id "${sel.touchId}" is not a touch id (the ids shown by nurture contacts show EMAIL --json)`);
+  let q = deps.db
+    .selectFrom('touches')
+    .innerJoin('contacts', 'contacts.id', 'touches.contact_id')
+    .leftJoin('enrollments', 'enrollments.id', 'touches.enrollment_id')
+    .select([
+      'touches.id',
+      'touches.kind',
+      'touches.status',
+      'touches.step_id',
+      'touches.error',
+      'contacts.email',
+      'contacts.unsubscribed_at',
+      'contacts.bounced_at',
+      'contacts.status as contact_status',
+      'enrollments.status as enrollment_status',
+      'enrollments.exit_reason',
+    ]);
+  q = 'touchId' in sel ? q.where('touches.id', '=', sel.touchId) : q.where('touches.kind', '=', 'email').where('touches.status', '=', 'failed');
+  const rows = await q.orderBy('touches.created_at').limit(MAX_AT_ONCE).execute();
+  if ('touchId' in sel) {
+    const t = rows[0];
+    if (!t) throw new NotFoundError(`no touch with id ${sel.touchId}`);
+    if (t.kind !== 'email') throw new ConflictError(`touch ${t.id} is a ${t.kind}, not an email: only emails are sent again`);
+    if (t.status !== 'failed') throw new ConflictError(`touch ${t.id} is ${t.status}, not failed: only failed emails are retried`);
+  }
+  const skipped: RetryTouchesResult['skipped'] = [];
+  const candidates = rows.filter((t) => {
+    const ended = t.enrollment_status === 'exited' || t.enrollment_status === 'converted' ? `its enrollment ended (${t.exit_reason ?? t.enrollment_status})` : null;
+    const reason = t.unsubscribed_at ? 'the contact unsubscribed' : t.bounced_at ? 'the contact bounced' : t.contact_status === 'lead' ? 'the contact is a lead (nurture ended)' : ended;
+    if (reason) skipped.push({ touchId: t.id, email: t.email, reason });
+    return reason === null;
+  });
+  if ('touchId' in sel && skipped.length > 0) throw new ConflictError(`touch ${sel.touchId} is not sent again: ${skipped[0]!.reason}`);
+
+  for (const t of candidates) {
+    const job = await queues.sends.getJob(sendJobId({ touchId: t.id }));
+    if (job && ['failed', 'completed'].includes(await job.getState())) await job.remove();
+  }
+  const retried = await deps.db.transaction().execute(async (tx) => {
+    if (candidates.length === 0) return [];
+    return tx
+      .updateTable('touches')
+      .set({ status: 'pending', error: null, attempts: 0 })
+      .where('id', 'in', candidates.map((t) => t.id))
+      .where('status', '=', 'failed')
+      .returning(['id', 'due_at'])
+      .execute();
+  });
+  const byId = new Map(candidates.map((t) => [t.id, t]));
+  const after: AfterCommit = { sends: retried.map((r) => ({ touchId: r.id, at: r.due_at })), wakes: [] };
+  await scheduleAfterCommit(queues, after, now.toMillis(), horizonMs);
+  return {
+    retried: retried.map((r) => ({ touchId: r.id, email: byId.get(r.id)!.email, stepId: byId.get(r.id)!.step_id, lastError: byId.get(r.id)!.error })),
+    skipped,
+    after,
+  };
+}
