@@ -42,7 +42,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
       return { skip: stop ?? ended! } as const;
     }
-    const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version: enrollment?.sequence_version, name: touch.template! });
+    const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
+    const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
     const rendered = template.render(templateContextOf(contact));
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
@@ -70,4 +71,23 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
   }
   await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
   return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
+}
+
+/**
+ * The sequence version whose template an unsent email is rendered with. Contacts of a sequence
+ * whose live version says `on_edit: migrate` move to it, so their emails not yet sent go out as
+ * the live version has them (a fixed template reaches them); `stay` keeps their own version.
+ */
+async function emailVersion(
+  deps: EngineDeps,
+  tx: Parameters<EngineDeps['registry']['sync']>[0],
+  sequenceId: string | null,
+  own: string | undefined,
+  template: string,
+): Promise<string | undefined> {
+  if (!sequenceId) return own;
+  await deps.registry.sync(tx);
+  const live = deps.registry.activeProgram(sequenceId);
+  const moves = live && live.version !== own && live.definition.on_edit === 'migrate';
+  return moves && live.instructions.some((i) => i.op === 'email' && i.template === template) ? live.version : own;
 }

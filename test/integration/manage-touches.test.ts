@@ -6,14 +6,16 @@ import { buildCli, runCli } from '../support/cli.js';
 import type { CliStore } from '../support/cli-store.js';
 import { createCliStore } from '../support/cli-store.js';
 import type { TestEngine } from '../support/engine.js';
-import { eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
+import { TEST_TEMPLATES, eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
+import { programFromYaml } from '../support/programs.js';
 import type { TestSmtp } from '../support/smtp.js';
 import { startTestSmtp } from '../support/smtp.js';
 
 /**
  * `nurture touches retry ID | --failed` against a running engine. An email whose template could
  * not be rendered is failed and its send job stays in Redis as failed under the email's job id:
- * only a retry that clears that job gets the email sent once the template is fixed. An email the
+ * only a retry that clears that job gets the email sent once the template is fixed (and the fix
+ * published: the contact, on `on_edit: migrate`, gets the live version's template). An email the
  * mail server refused for good (550) is failed too, and is sent once retried.
  */
 
@@ -45,7 +47,8 @@ describe('nurture touches retry', () => {
   beforeAll(async () => {
     buildCli();
     cs = await createCliStore();
-    templatesDir = await writeTemplates();
+    // Published as is: a helper that does not exist, so the email fails at render.
+    templatesDir = await writeTemplates({ ...TEST_TEMPLATES, later: '---\nsubject: Later\n---\n<p>{{shout firstName}}</p>\n' });
     smtp = await startTestSmtp({
       server: {
         onRcptTo(address, _session, callback) {
@@ -73,6 +76,7 @@ describe('nurture touches retry', () => {
     expect(await (await t.engine.queues.sends.getJob(sendJobId({ touchId: failed.id })))?.getState()).toBe('failed');
 
     await writeFile(path.join(templatesDir, 'later.hbs'), '---\nsubject: Later\n---\n<p>Here it is.</p>\n');
+    await t.engine.deps.registry.publish([{ file: 'seq-0.yaml', program: programFromYaml(SEQUENCE) }]); // what SIGHUP does
     const r = await cli('retry', failed.id);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`retrying ${failed.id} (fay@example.com, step later): it failed with:`);

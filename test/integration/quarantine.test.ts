@@ -10,6 +10,7 @@ import { countStuck, stuckEnrollments } from '../../src/queries/stuck-enrollment
 import { stuckText } from '../../src/cli/enrollments.js';
 import { computeStats } from '../../src/cli/stats.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
+import { programFromYaml } from '../support/programs.js';
 import { appContextFor } from '../support/engine.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import { beginSendAttempt, finishSend, insertTouches } from '../../src/db/touch-repository.js';
@@ -31,10 +32,10 @@ const TRIES = 5;
 const T0 = DateTime.fromISO('2026-03-02T09:00:00Z', { zone: 'utc' });
 
 describe.each(['postgres', 'pglite'] as const)('quarantine of a failing wake-up (%s)', (kind) => {
-  const f = useEngineFixture(kind, [SEQUENCE]);
+  // Published with its templates: the postcard's helper does not exist, so it fails at every render.
+  const f = useEngineFixture(kind, [SEQUENCE], undefined, { broken: '---\nsubject: Postcard\n---\n<p>{{shout firstName}}</p>\n' });
 
   it('is quarantined after the tries with its reason, listed, and retried after the fix', async () => {
-    await writeFile(path.join(f.deps.templates.dir, 'broken.hbs'), '---\nsubject: Postcard\n---\n<p>{{shout firstName}}</p>\n');
     await applyEvent(f.deps, { id: 'o1', type: 'opt_in', occurredAt: T0.toISO()!, contact: { email: 'stuck@example.com' }, data: {} }, T0);
     const e = await f.store.db.selectFrom('enrollments').selectAll().executeTakeFirstOrThrow();
     const due = T0.plus({ days: 1, minutes: 1 });
@@ -78,7 +79,8 @@ describe.each(['postgres', 'pglite'] as const)('quarantine of a failing wake-up 
 
     // Fix the template, retry: the wake-up runs and the enrollment moves on.
     await writeFile(path.join(f.deps.templates.dir, 'broken.hbs'), '---\nsubject: Postcard\n---\n<p>Dear {{firstName}}</p>\n');
-    f.deps.templates.clear(); // what the running engine does on SIGHUP or with --watch
+    // What the running engine does on SIGHUP or with --watch: the fixed template makes a new live version.
+    await f.deps.registry.publish([{ file: 'seq-0.yaml', program: programFromYaml(SEQUENCE, 'seq-0.yaml') }]);
     const retried = await retryEnrollments(appContextFor(f.deps), { ids: [e.id] }, due);
     expect(retried.retried).toEqual([{ enrollmentId: e.id, wakeAt: e.next_wake_at!.toISOString() }]);
     expect(retried.after.wakes).toEqual([{ enrollmentId: e.id, version: e.wake_version + 1, at: e.next_wake_at }]);

@@ -27,7 +27,8 @@ describe('migration 2026-12-01T150000-stage-changes', () => {
 
   it('backfills leads, unsubscribes and bounces, and then allows every stage', async () => {
     const db = store.db;
-    const before = await new Migrator({ db, provider: migrationProvider }).migrateTo('2026-11-23T060000-notice-tasks');
+    // Every migration before this one, then data as the previous release left it.
+    const before = await new Migrator({ db, provider: migrationProvider }).migrateTo('2026-12-01T140000-manual-control');
     expect(before.error).toBeUndefined();
 
     const at = (s: string) => new Date(s);
