@@ -1,7 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { ApplyResult } from '../engine/apply-event.js';
 import { applyEvents } from '../engine/apply-event.js';
-import { emptyAfterCommit } from '../engine/commit-advance.js';
+import { emptyAfterCommit } from '../engine/engine-deps.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import type { AppContext } from './context.js';
 

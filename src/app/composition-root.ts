@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { Logger } from '../logger.js';
 import { createLogger } from '../logger.js';

@@ -1,4 +1,4 @@
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import type { Logger } from '../logger.js';
 import type { Scheduler } from './scheduler.js';
 

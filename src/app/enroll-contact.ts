@@ -1,8 +1,9 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
 import { enrollmentsOfContact } from '../db/enrollment-repository.js';
-import type { AfterCommit, ContactScope, EngineDeps } from '../engine/commit-advance.js';
-import { emptyAfterCommit, enroll } from '../engine/commit-advance.js';
+import type { AfterCommit, ContactScope, EngineDeps } from '../engine/engine-deps.js';
+import { emptyAfterCommit } from '../engine/engine-deps.js';
+import { enroll } from '../engine/advance-enrollment.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { mayEnter } from '../sequences/lifecycle.js';
 import { lockContactByEmail } from './contact-lock.js';

@@ -4,7 +4,7 @@ import type { DateTime } from 'luxon';
 import type { ImportedContact } from '../db/contact-import-repository.js';
 import { upsertImportedContacts } from '../db/contact-import-repository.js';
 import { applyEvents } from '../engine/apply-event.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { ConfigError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { contactSchema } from '../sequences/event.js';

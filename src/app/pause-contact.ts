@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
 import { holdWork, setContactPaused } from '../db/control-repository.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { lockContactByEmail } from './contact-lock.js';
 
 export interface PauseContactResult {

@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
 import { holdWork, lockSequence, setSequenceStatus } from '../db/control-repository.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 
 export interface PauseSequenceResult {

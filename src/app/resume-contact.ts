@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
 import { releaseWork, setContactPaused } from '../db/control-repository.js';
-import type { AfterCommit, EngineDeps } from '../engine/commit-advance.js';
+import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
 import { lockContactByEmail } from './contact-lock.js';
 
 export interface ResumeContactResult {

@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
 import { lockSequence, releaseWork, setSequenceStatus } from '../db/control-repository.js';
-import type { AfterCommit, EngineDeps } from '../engine/commit-advance.js';
+import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
 import { NotFoundError } from '../errors.js';
 
 export interface ResumeSequenceResult {

@@ -1,6 +1,6 @@
 import type { DateTime } from 'luxon';
 import { releaseQuarantined } from '../db/enrollment-repository.js';
-import type { AfterCommit } from '../engine/commit-advance.js';
+import type { AfterCommit } from '../engine/engine-deps.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { AppContext } from './context.js';
 

@@ -1,5 +1,5 @@
 import type { DateTime } from 'luxon';
-import type { AfterCommit, EngineDeps } from '../engine/commit-advance.js';
+import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
 import { ConfigError, ConflictError, NotFoundError } from '../errors.js';
 import type { Queues } from '../workers/queues.js';
 import { sendJobId } from '../workers/queues.js';

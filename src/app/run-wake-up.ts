@@ -1,8 +1,8 @@
 import type { DateTime } from 'luxon';
 import { recordWakeFailure } from '../db/enrollment-repository.js';
 import { isTransientDbError, retryTransient } from '../db/transient.js';
-import type { AfterCommit } from '../engine/commit-advance.js';
-import { emptyAfterCommit } from '../engine/commit-advance.js';
+import type { AfterCommit } from '../engine/engine-deps.js';
+import { emptyAfterCommit } from '../engine/engine-deps.js';
 import type { WakeResult } from '../engine/wake-enrollment.js';
 import { wakeEnrollment } from '../engine/wake-enrollment.js';
 import type { AppContext } from './context.js';

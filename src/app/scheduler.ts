@@ -1,5 +1,5 @@
 import type { DateTime } from 'luxon';
-import type { AfterCommit } from '../engine/commit-advance.js';
+import type { AfterCommit } from '../engine/engine-deps.js';
 
 /**
  * Where a use case hands the follow-up work it committed (emails to send, wake-ups due soon).

@@ -18,8 +18,11 @@ import { isTriggeredBy } from '../sequences/lifecycle.js';
 import type { EventFacts } from '../sequences/match.js';
 import { decideLifecycle } from '../sequences/stage.js';
 import { addDuration } from '../sequences/time-rules.js';
-import type { AfterCommit, ContactScope, EngineDeps } from './commit-advance.js';
-import { WriteBuffer, advanceEnrollment, displayName, emptyAfterCommit, enroll } from './commit-advance.js';
+import type { AfterCommit, ContactScope, EngineDeps } from './engine-deps.js';
+import { WriteBuffer } from './write-buffer.js';
+import { advanceEnrollment, enroll } from './advance-enrollment.js';
+import { displayName } from './touch-rows.js';
+import { emptyAfterCommit } from './engine-deps.js';
 
 export interface ApplyResult {
   /** conflict: the id was applied before with another body; nothing of this delivery was applied. */

@@ -7,7 +7,7 @@ import type { Program } from '../sequences/program.js';
 import type { CompiledTemplate } from '../templates/compile.js';
 import type { StoredTemplate, TemplateSource } from '../templates/template-files.js';
 import { loadTemplate, storedTemplate } from '../templates/template-files.js';
-import type { EngineDeps } from './commit-advance.js';
+import type { EngineDeps } from './engine-deps.js';
 
 /**
  * Templates travel with the sequence version that uses them. At publish, the source of every

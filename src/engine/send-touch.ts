@@ -5,7 +5,7 @@ import { templateContextOf } from '../sequences/contact.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
-import type { EngineDeps } from './commit-advance.js';
+import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
 
 export type SendOutcome =

@@ -1,8 +1,9 @@
 import type { DateTime } from 'luxon';
 import { lockContact, toContact } from '../db/contact-repository.js';
 import { lockEnrollment } from '../db/enrollment-repository.js';
-import type { AfterCommit, ContactScope, EngineDeps } from './commit-advance.js';
-import { advanceEnrollment, emptyAfterCommit } from './commit-advance.js';
+import type { AfterCommit, ContactScope, EngineDeps } from './engine-deps.js';
+import { advanceEnrollment } from './advance-enrollment.js';
+import { emptyAfterCommit } from './engine-deps.js';
 
 export type WakeResult =
   | { status: 'advanced'; outcome: string; after: AfterCommit }

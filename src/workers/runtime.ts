@@ -7,7 +7,7 @@ import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
 import type { EmbeddedServer } from '../db/embedded-server.js';
 import { startEmbeddedServer } from '../db/embedded-server.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { LoadedSequence } from '../sequences/load.js';
 import { TemplateCache } from '../templates/compile.js';

@@ -1,5 +1,5 @@
 import type { Scheduler } from '../app/scheduler.js';
-import type { AfterCommit } from '../engine/commit-advance.js';
+import type { AfterCommit } from '../engine/engine-deps.js';
 import type { Queues } from './queues.js';
 import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
 

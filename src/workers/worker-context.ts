@@ -2,7 +2,7 @@ import type { WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
-import type { EngineDeps } from '../engine/commit-advance.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import type { Logger } from '../logger.js';
 import type { DurationSpec } from '../sequences/time-types.js';
 import type { MailSender } from '../templates/mail-sender.js';

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/db/database.js';
 import type { Store } from '../../src/db/database.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { buildCli, runCli } from '../support/cli.js';
 import { createTestDatabase } from '../support/databases.js';
 import { createTestDeps, deleteQueueKeys, writeTemplates } from '../support/engine.js';

@@ -10,7 +10,7 @@ import { computeStats } from '../../src/cli/stats.js';
 import { listTasksView, parseTaskFlags, parseTaskId, runTaskDone, showTask } from '../../src/cli/tasks.js';
 import { recordFailedEvent } from '../../src/db/event-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { InputError, NotFoundError } from '../../src/errors.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import { programFromYaml } from '../support/programs.js';

@@ -5,7 +5,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { completeTask as markTaskDone } from '../../src/db/task-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { completeTask, taskOutcomeEventId } from '../../src/app/complete-task.js';
 import { ConflictError, NotFoundError } from '../../src/errors.js';
 import { programFromYaml } from '../support/programs.js';

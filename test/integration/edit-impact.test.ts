@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inFlightReport } from '../../src/app/in-flight-report.js';
 import { enrollmentsByStep } from '../../src/db/sequence-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { editImpact, storedPrograms } from '../../src/engine/edit-impact.js';
 import { readTemplates, withTemplates } from '../../src/engine/published-templates.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { sendTouch } from '../../src/engine/send-touch.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
 import type { MailSender } from '../../src/templates/mail-sender.js';

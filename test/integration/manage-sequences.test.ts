@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkPublishedSequences } from '../../src/app/check-published-sequences.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
 import { buildCli, runCli } from '../support/cli.js';
 import type { CliStore } from '../support/cli-store.js';

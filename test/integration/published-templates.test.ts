@@ -4,7 +4,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreKind } from '../../src/db/database.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { sendTouch } from '../../src/engine/send-touch.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';

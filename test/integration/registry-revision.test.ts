@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { StoreKind } from '../../src/db/database.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { applyEvents } from '../../src/engine/apply-event.js';
 import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { sendTouch } from '../../src/engine/send-touch.js';
 import { wakeEnrollment } from '../../src/engine/wake-enrollment.js';
 import { StoredDataError } from '../../src/errors.js';

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll } from 'vitest';
 import type { StoreKind } from '../../src/db/database.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { TEST_TEMPLATES, createTestDeps, writeTemplates } from './engine.js';
 import type { TestStore } from './postgres.js';
 import { createTestStore } from './postgres.js';

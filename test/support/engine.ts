@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
 import type { AppContext } from '../../src/app/context.js';
 import { sweeperScheduler } from '../../src/app/scheduler.js';
-import type { EngineDeps } from '../../src/engine/commit-advance.js';
+import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
 import { TemplateCache } from '../../src/templates/compile.js';

@@ -1,81 +1,29 @@
 import { randomUUID } from 'node:crypto';
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
-import type { Config } from '../config.js';
 import { updateContact } from '../db/contact-repository.js';
-import type { NewEnrollment } from '../db/enrollment-repository.js';
-import { insertEnrollments, updateEnrollment } from '../db/enrollment-repository.js';
+import { updateEnrollment } from '../db/enrollment-repository.js';
 import { recentHistory } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
-import type { NewTask } from '../db/task-repository.js';
-import { insertTask, insertTasks } from '../db/task-repository.js';
+import { insertTask } from '../db/task-repository.js';
 import type { NewTouch } from '../db/touch-repository.js';
 import { insertTouches, recentEmailTimes } from '../db/touch-repository.js';
-import type { Action, AdvanceResult, EnrollmentState, Trigger } from '../sequences/advance.js';
+import type { Action, AdvanceResult, Trigger } from '../sequences/advance.js';
 import { advance } from '../sequences/advance.js';
 import { assertNever } from '../sequences/compile.js';
-import type { HistoryEntry } from '../sequences/conditions.js';
-import type { Contact } from '../sequences/contact.js';
-import { templateContextOf } from '../sequences/contact.js';
 import { mayEnter } from '../sequences/lifecycle.js';
 import type { Program } from '../sequences/program.js';
-import type { TemplateCache } from '../templates/compile.js';
-import { templateOfVersion } from './published-templates.js';
-import type { SequenceRegistry } from './sequence-registry.js';
-import { InternalError } from '../errors.js';
-
-/** What the engine needs from the outside world; small on purpose. */
-export interface EngineDeps {
-  db: Kysely<Database>;
-  registry: SequenceRegistry;
-  templates: TemplateCache;
-  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
-}
-
-/** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */
-export interface AfterCommit {
-  sends: { touchId: string; at: Date }[];
-  wakes: { enrollmentId: string; version: number; at: Date }[];
-}
-
-export function emptyAfterCommit(): AfterCommit {
-  return { sends: [], wakes: [] };
-}
-
-/** Per-transaction view of one contact, shared by every enrollment the transaction advances. */
-export interface ContactScope {
-  contact: Contact;
-  history: HistoryEntry[] | undefined;
-  recentEmails: string[] | undefined;
-  after: AfterCommit;
-  /** Sequences entered in this transaction, so a `start` loop cannot recurse forever. */
-  started: Set<string>;
-  /** When set, rows of new enrollments are collected here and written in bulk by the caller. */
-  buffer?: WriteBuffer | undefined;
-}
+import type { ContactScope, EngineDeps } from './engine-deps.js';
+import { taskFor, touchOf } from './touch-rows.js';
+import { WriteBuffer } from './write-buffer.js';
 
 /**
- * Rows of new enrollments (which cannot collide with anything already stored) gathered across
- * a batch of events and written with one statement per table.
+ * Runs the pure core (`advance`) for one enrollment and commits what it decided inside the
+ * caller's transaction: the new state, the touches and tasks, tag and attribute changes, and
+ * the sequences it starts. Follow-up queue work is collected on the contact's scope.
  */
-export class WriteBuffer {
-  enrollments: NewEnrollment[] = [];
-  touches: NewTouch[] = [];
-  tasks: NewTask[] = [];
-
-  async flush(tx: Kysely<Database>): Promise<void> {
-    const { enrollments, touches, tasks } = this;
-    this.enrollments = [];
-    this.touches = [];
-    this.tasks = [];
-    await insertEnrollments(tx, enrollments);
-    await insertTouches(tx, touches);
-    await insertTasks(tx, tasks);
-  }
-}
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
-const HISTORY_FOR_CALLS = 10;
 
 async function inputsFor(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, program: Program, now: DateTime) {
   if (scope.history === undefined && program.instructions.some((i) => i.op === 'branch')) {
@@ -148,24 +96,6 @@ export async function enroll(
   return id;
 }
 
-function touchOf(a: Action & { key: string }, base: Omit<NewTouch, 'id' | 'key' | 'step_id' | 'kind' | 'template' | 'status' | 'subject' | 'due_at'>): NewTouch {
-  const common = { ...base, id: randomUUID(), key: `${base.enrollment_id}/${a.key}`, step_id: a.stepId, subject: null };
-  switch (a.kind) {
-    case 'email':
-      return { ...common, kind: 'email', template: a.template, status: 'pending', due_at: new Date(a.dueAt) };
-    case 'mail_task':
-      return { ...common, kind: a.medium, template: a.template, status: 'done', due_at: new Date(a.dueAt) };
-    case 'call_task':
-      return { ...common, kind: 'call', template: null, status: 'done', due_at: new Date(a.dueAt) };
-    case 'notify':
-      return { ...common, kind: 'notify', template: null, status: 'done', due_at: new Date(a.dueAt) };
-    case 'skipped':
-      return { ...common, kind: 'email', template: null, status: 'cancelled', due_at: new Date(a.dueAt), error: `skipped: ${a.reason}` };
-    default:
-      throw new InternalError(`action ${a.kind} makes no touch`);
-  }
-}
-
 async function applyActions(
   tx: Kysely<Database>,
   deps: EngineDeps,
@@ -236,53 +166,3 @@ async function applyActions(
     await enroll(tx, deps, scope, target, past, now);
   }
 }
-
-async function taskFor(
-  tx: Kysely<Database>,
-  deps: EngineDeps,
-  scope: ContactScope,
-  a: Extract<Action, { kind: 'mail_task' | 'call_task' | 'notify' }>,
-  touch: NewTouch,
-  program: Program,
-): Promise<NewTask> {
-  const c = scope.contact;
-  const common = {
-    touch_id: touch.id,
-    contact_id: c.id,
-    enrollment_id: touch.enrollment_id,
-    priority: 'normal' as const,
-    address: (c.address as Record<string, unknown> | null) ?? null,
-    phone: c.phone,
-    due_at: touch.due_at,
-  };
-  if (a.kind === 'mail_task') {
-    // The piece is rendered now, so staff print exactly what the contact's data said at this step.
-    const template = await templateOfVersion(deps, tx, { sequenceId: program.sequenceId, version: program.version, name: a.template });
-    const rendered = template.render(templateContextOf(c));
-    return {
-      ...common,
-      kind: a.medium,
-      title: `${a.medium === 'postcard' ? 'Postcard' : 'Letter'} "${a.template}" to ${displayName(c)}`,
-      note: c.address ? null : 'No postal address on file: find one or skip this piece.',
-      content: { template: a.template, subject: rendered.subject, html: rendered.html, text: rendered.text },
-      history: [],
-    };
-  }
-  const history = (scope.history ?? (await recentHistory(tx, c.id, HISTORY_FOR_CALLS))).slice(0, HISTORY_FOR_CALLS);
-  return {
-    ...common,
-    kind: a.kind === 'call_task' ? 'call' : 'notice',
-    priority: a.kind === 'call_task' ? a.priority : 'normal',
-    title: a.kind === 'call_task' ? `Call ${displayName(c)}` : `Follow up ${displayName(c)}${a.to ? ` (for ${a.to})` : ''}`,
-    note: a.note + (a.kind === 'call_task' && !c.phone ? ' (no phone number on file)' : ''),
-    content: null,
-    history,
-  };
-}
-
-export function displayName(c: Pick<Contact, 'firstName' | 'lastName' | 'email'>): string {
-  const name = [c.firstName, c.lastName].filter(Boolean).join(' ');
-  return name ? `${name} <${c.email}>` : c.email;
-}
-
-export type { EnrollmentState };

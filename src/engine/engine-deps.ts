@@ -1,0 +1,38 @@
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from '../db/schema.js';
+import type { HistoryEntry } from '../sequences/conditions.js';
+import type { Contact } from '../sequences/contact.js';
+import type { TemplateCache } from '../templates/compile.js';
+import type { SequenceRegistry } from './sequence-registry.js';
+import type { WriteBuffer } from './write-buffer.js';
+
+/** What the engine needs from the outside world; small on purpose. */
+export interface EngineDeps {
+  db: Kysely<Database>;
+  registry: SequenceRegistry;
+  templates: TemplateCache;
+  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
+}
+
+/** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */
+export interface AfterCommit {
+  sends: { touchId: string; at: Date }[];
+  wakes: { enrollmentId: string; version: number; at: Date }[];
+}
+
+export function emptyAfterCommit(): AfterCommit {
+  return { sends: [], wakes: [] };
+}
+
+/** Per-transaction view of one contact, shared by every enrollment the transaction advances. */
+export interface ContactScope {
+  contact: Contact;
+  history: HistoryEntry[] | undefined;
+  recentEmails: string[] | undefined;
+  after: AfterCommit;
+  /** Sequences entered in this transaction, so a `start` loop cannot recurse forever. */
+  started: Set<string>;
+  /** When set, rows of new enrollments are collected here and written in bulk by the caller. */
+  buffer?: WriteBuffer | undefined;
+}
