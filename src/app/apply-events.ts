@@ -4,6 +4,7 @@ import { applyEvents } from '../engine/apply-event.js';
 import { emptyAfterCommit } from '../engine/engine-deps.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export type { ApplyResult };
 
@@ -21,8 +22,4 @@ export async function applyEventBatch(ctx: AppContext, events: readonly NurtureE
   }
   await scheduleOrLeave(ctx, after, now);
   return results;
-}
-
-export async function scheduleOrLeave(ctx: AppContext, after: ReturnType<typeof emptyAfterCommit>, now: DateTime): Promise<void> {
-  await ctx.scheduler.schedule(after, now).catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not queue follow-up work; the sweeper will'));
 }

@@ -8,6 +8,7 @@ import type { NurtureEvent } from '../sequences/event.js';
 import type { Stage } from '../sequences/stage.js';
 import { applyEvent } from '../engine/apply-event.js';
 import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export interface CompleteTaskResult {
   /** The task as it is now (done, with the outcome). */
@@ -90,13 +91,18 @@ export async function completeTask(ctx: AppContext, taskId: number, outcome: str
     const event: NurtureEvent = {
       id: taskOutcomeEventId(taskId),
       type: 'appointment_requested',
-      occurredAt: now.toUTC().toISO()!,
+      // When the task was done, not when this ran: a re-run redelivers the very same event.
+      occurredAt: (done.task.completed_at ?? now.toJSDate()).toISOString(),
       contact: { email: done.email },
       data: { source: 'call', taskId, outcome: text },
     };
     const applied = await applyEvent(deps, event, now);
-    await ctx.scheduler.schedule(applied.after, now);
-    result.appointment = applied.status === 'applied' ? 'applied' : 'duplicate';
+    await scheduleOrLeave(ctx, applied.after, now);
+    if (applied.status === 'conflict') {
+      // Only a stored event of this id with another body gets here: it is listed in `events failed`.
+      throw new ConflictError(`task ${taskId}: its appointment request ${event.id} was recorded before with other details (see: nurture events show ${event.id})`);
+    }
+    result.appointment = applied.status;
     result.promoted = applied.promoted;
     if (applied.status === 'applied') {
       const after = new Map((await enrollmentsOfContact(deps.db, done.task.contact_id)).map((e) => [e.id, e.status]));

@@ -31,6 +31,7 @@ export interface EnrollContactResult {
 export async function enrollContact(deps: EngineDeps, email: string, sequenceId: string, now: DateTime, opts: { force?: boolean } = {}): Promise<EnrollContactResult> {
   return deps.db.transaction().execute(async (tx) => {
     const row = await lockContactByEmail(tx, email);
+    await deps.registry.sync(tx); // a pause or retire committed a moment ago counts
     const program = deps.registry.activeProgram(sequenceId);
     if (!program) {
       const s = await tx.selectFrom('sequences').select('status').where('id', '=', sequenceId).executeTakeFirst();

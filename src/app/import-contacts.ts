@@ -5,7 +5,7 @@ import type { ImportedContact } from '../db/contact-import-repository.js';
 import { upsertImportedContacts } from '../db/contact-import-repository.js';
 import { applyEvents } from '../engine/apply-event.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { contactSchema } from '../sequences/event.js';
 
@@ -83,10 +83,10 @@ export function parseMapping(text: string | undefined): Record<string, string> {
     const eq = pair.indexOf('=');
     const key = eq < 0 ? '' : pair.slice(0, eq).trim();
     const column = eq < 0 ? '' : pair.slice(eq + 1).trim();
-    if (!key || !column) throw new ConfigError(`--map: "${pair}" is not FIELD=COLUMN (e.g. --map email=E-mail,firstName=First)`);
+    if (!key || !column) throw new InputError(`--map: "${pair}" is not FIELD=COLUMN (e.g. --map email=E-mail,firstName=First)`);
     const field = key.startsWith('address.') ? key.slice('address.'.length) : key;
     if (!(CONTACT_FIELDS as readonly string[]).includes(field) && !/^attributes\.[A-Za-z0-9_-]+$/.test(field)) {
-      throw new ConfigError(`--map: "${key}" is not a field; fields are ${CONTACT_FIELDS.join(', ')} and attributes.NAME`);
+      throw new InputError(`--map: "${key}" is not a field; fields are ${CONTACT_FIELDS.join(', ')} and attributes.NAME`);
     }
     out[field] = column;
   }
@@ -98,7 +98,7 @@ function resolveColumns(file: string, header: string[], map: Record<string, stri
   const mapping: Record<string, string> = {};
   for (const [field, column] of Object.entries(map)) {
     const i = header.indexOf(column);
-    if (i < 0) throw new ConfigError(`${file}: --map ${field}=${column}: there is no column "${column}" (columns: ${header.join(', ')})`);
+    if (i < 0) throw new InputError(`${file}: --map ${field}=${column}: there is no column "${column}" (columns: ${header.join(', ')})`);
     columns.set(i, field as Field);
     mapping[field] = column;
   }
@@ -110,7 +110,7 @@ function resolveColumns(file: string, header: string[], map: Record<string, stri
       mapping[field] = h;
     }
   });
-  if (!('email' in mapping)) throw new ConfigError(`${file}: no email column (columns: ${header.join(', ')}): name one with --map email=COLUMN`);
+  if (!('email' in mapping)) throw new InputError(`${file}: no email column (columns: ${header.join(', ')}): name one with --map email=COLUMN`);
   return { columns, mapping, ignored: header.filter((_, i) => !columns.has(i)) };
 }
 
@@ -225,14 +225,14 @@ export async function importContacts(
       if (pending.size >= batchSize) await flush();
     }
   } catch (err) {
-    if (err instanceof ConfigError) throw err;
+    if (err instanceof InputError) throw err;
     const e = err as Error & { code?: string; lines?: number };
     // csv-parse errors (an unclosed quote, ...) carry the code and the line: the file is not CSV there.
-    if (e.code?.startsWith('CSV_')) throw new ConfigError(`${input.name}:${e.lines ?? '?'}: not valid CSV: ${e.message}`, { cause: err });
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new ConfigError(`${input.name}: no such file`, { cause: err });
+    if (e.code?.startsWith('CSV_')) throw new InputError(`${input.name}:${e.lines ?? '?'}: not valid CSV: ${e.message}`, { cause: err });
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new InputError(`${input.name}: no such file`, { cause: err });
     throw err;
   }
-  if (!columns) throw new ConfigError(`${input.name}: the file is empty (expected a header line, e.g. email,firstName)`);
+  if (!columns) throw new InputError(`${input.name}: the file is empty (expected a header line, e.g. email,firstName)`);
   await flush();
   summary.seconds = (Date.now() - started) / 1000;
   return summary;

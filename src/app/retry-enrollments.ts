@@ -3,6 +3,7 @@ import { releaseQuarantined } from '../db/enrollment-repository.js';
 import type { AfterCommit } from '../engine/engine-deps.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export interface RetryEnrollmentsResult {
   /** The enrollments released from quarantine, with when their wake-up is due (usually in the past: now). */
@@ -20,9 +21,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export async function retryEnrollments(ctx: AppContext, target: { ids: readonly string[] } | { all: true }, now: DateTime): Promise<RetryEnrollmentsResult> {
   if ('ids' in target) {
-    if (target.ids.length === 0) throw new InputError('nurture enrollments retry: give enrollment IDs (the ID column of: nurture enrollments stuck) or --all');
+    if (target.ids.length === 0) throw new InputError('nurture enrollments retry: give enrollment IDs (the ENROLLMENT column of: nurture enrollments stuck) or --all');
     for (const id of target.ids) {
-      if (!UUID.test(id)) throw new InputError(`enrollment id "${id}" is not an id (the ID column of: nurture enrollments stuck)`);
+      if (!UUID.test(id)) throw new InputError(`enrollment id "${id}" is not an id (the ENROLLMENT column of: nurture enrollments stuck)`);
     }
   }
   const result = await ctx.deps.db.transaction().execute(async (tx): Promise<RetryEnrollmentsResult> => {
@@ -47,6 +48,6 @@ export async function retryEnrollments(ctx: AppContext, target: { ids: readonly 
       },
     };
   });
-  await ctx.scheduler.schedule(result.after, now);
+  await scheduleOrLeave(ctx, result.after, now);
   return result;
 }

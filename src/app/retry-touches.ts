@@ -1,6 +1,9 @@
 import type { DateTime } from 'luxon';
 import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
-import { ConfigError, ConflictError, NotFoundError } from '../errors.js';
+import { ConflictError, InputError, NotFoundError } from '../errors.js';
+import type { StopReason } from '../sequences/stage.js';
+import { mayReceive } from '../sequences/stage.js';
+import { iso } from '../queries/durations.js';
 import type { Queues } from '../workers/queues.js';
 import { sendJobId } from '../workers/queues.js';
 import { scheduleAfterCommit } from '../workers/schedule.js';
@@ -25,8 +28,14 @@ const MAX_AT_ONCE = 10_000;
  * email again. An email whose contact may no longer receive it (unsubscribed, bounced, a lead) or
  * whose enrollment ended is not retried, and the reason is given.
  */
+const STOP_TEXT: Record<StopReason, (stage: string) => string> = {
+  unsubscribed: () => 'the contact unsubscribed',
+  bounced: () => 'the contact bounced',
+  promoted: (stage) => `the contact is a ${stage} (nurture ended)`,
+};
+
 export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues, sel: RetrySelection, now: DateTime, horizonMs: number): Promise<RetryTouchesResult> {
-  if ('touchId' in sel && !UUID.test(sel.touchId)) throw new ConfigError(`touch id "${sel.touchId}" is not a touch id (the ids shown by nurture contacts show EMAIL --json)`);
+  if ('touchId' in sel && !UUID.test(sel.touchId)) throw new InputError(`touch id "${sel.touchId}" is not a touch id (the ids shown by nurture contacts show EMAIL --json)`);
   let q = deps.db
     .selectFrom('touches')
     .innerJoin('contacts', 'contacts.id', 'touches.contact_id')
@@ -41,8 +50,10 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
       'contacts.unsubscribed_at',
       'contacts.bounced_at',
       'contacts.status as contact_status',
+      'contacts.paused_at',
       'enrollments.status as enrollment_status',
       'enrollments.exit_reason',
+      'enrollments.held_at',
     ]);
   q = 'touchId' in sel ? q.where('touches.id', '=', sel.touchId) : q.where('touches.kind', '=', 'email').where('touches.status', '=', 'failed');
   const rows = await q.orderBy('touches.created_at').limit(MAX_AT_ONCE).execute();
@@ -55,7 +66,11 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
   const skipped: RetryTouchesResult['skipped'] = [];
   const candidates = rows.filter((t) => {
     const ended = t.enrollment_status === 'exited' || t.enrollment_status === 'converted' ? `its enrollment ended (${t.exit_reason ?? t.enrollment_status})` : null;
-    const reason = t.unsubscribed_at ? 'the contact unsubscribed' : t.bounced_at ? 'the contact bounced' : t.contact_status === 'lead' ? 'the contact is a lead (nurture ended)' : ended;
+    // The one stop rule of sends, and an operator's pause: a retry never reaches someone a send would not.
+    const reach = mayReceive({ status: t.contact_status, unsubscribedAt: iso(t.unsubscribed_at), bouncedAt: iso(t.bounced_at) }, 'email');
+    const stop = reach.ok ? null : STOP_TEXT[reach.reason](t.contact_status);
+    const held = t.paused_at ? 'the contact is paused (nurture contacts resume first)' : t.held_at ? 'its enrollment is held by a pause (resume it first)' : null;
+    const reason = stop ?? held ?? ended;
     if (reason) skipped.push({ touchId: t.id, email: t.email, reason });
     return reason === null;
   });

@@ -6,6 +6,7 @@ import { emptyAfterCommit } from '../engine/engine-deps.js';
 import type { WakeResult } from '../engine/wake-enrollment.js';
 import { wakeEnrollment } from '../engine/wake-enrollment.js';
 import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export type WakeUpOutcome =
   | WakeResult
@@ -51,6 +52,6 @@ export async function runWakeUp(
     if (!counted) return { status: 'stale', after: emptyAfterCommit() };
     return { status: 'failed', error, failures: counted.failures, quarantined: counted.quarantinedAt !== null, after: emptyAfterCommit() };
   }
-  await ctx.scheduler.schedule(r.after, now);
+  await scheduleOrLeave(ctx, r.after, now);
   return r;
 }

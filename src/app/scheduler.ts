@@ -1,5 +1,6 @@
 import type { DateTime } from 'luxon';
 import type { AfterCommit } from '../engine/engine-deps.js';
+import type { Logger } from '../logger.js';
 
 /**
  * Where a use case hands the follow-up work it committed (emails to send, wake-ups due soon).
@@ -19,6 +20,14 @@ export const sweeperScheduler: Scheduler = {
   describe: SWEEPER_NOTE,
   async schedule() {},
 };
+
+/**
+ * Schedules committed work; a scheduler that fails (Redis away) is logged and the work left to
+ * the sweeper, which finds it in Postgres: the use case already succeeded.
+ */
+export async function scheduleOrLeave(ctx: { scheduler: Scheduler; log: Logger }, after: AfterCommit, now: DateTime): Promise<void> {
+  await ctx.scheduler.schedule(after, now).catch((err: Error) => ctx.log.warn({ err: err.message }, 'could not queue follow-up work; the sweeper will'));
+}
 
 /** Whether there is follow-up work at all, for a command's output. */
 export function hasWork(after: AfterCommit): boolean {

@@ -12,7 +12,7 @@ import { importContacts, parseMapping } from '../app/import-contacts.js';
 import { pauseContact } from '../app/pause-contact.js';
 import { REMOVED_REASON, removeEnrollment } from '../app/remove-enrollment.js';
 import { resumeContact } from '../app/resume-contact.js';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { emit } from './format.js';
 import { EXIT_INVALID, action, config } from './shared.js';
 
@@ -102,11 +102,11 @@ export function registerManage(contacts: Command): void {
       action(async (file: string, o: { map?: string; source?: string; enroll?: boolean; templates: string; json?: boolean }) => {
         const map = parseMapping(o.map);
         const source = (o.source ?? path.basename(file, path.extname(file))).trim();
-        if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(source)) throw new ConfigError(`--source: "${source}" is not a tag (letters, digits, "_", ".", ":", "-"; up to 64)`);
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(source)) throw new InputError(`--source: "${source}" is not a tag (letters, digits, "_", ".", ":", "-"; up to 64)`);
         const size = await stat(file).then(
           (s) => s.size,
           () => {
-            throw new ConfigError(`${file}: no such file`);
+            throw new InputError(`${file}: no such file`);
           },
         );
         const bar = process.stderr.isTTY && !o.json ? new SingleBar({ format: 'importing [{bar}] {percentage}% | {rows} rows | {eta_formatted} left', stream: process.stderr, hideCursor: true }) : undefined;

@@ -70,7 +70,7 @@ export function register(program: Command): void {
         const text = r.already
           ? `sequence ${id} was already paused; nothing changed`
           : `sequence ${id} is paused: ${plural(r.heldEnrollments, 'contact')} in flight held, ${plural(r.heldEmails, 'unsent email')} held; ` +
-            `no trigger enrolls into it (running engines see it within 10 seconds). Resume with: nurture sequences resume ${id}`;
+            `no trigger enrolls into it (running engines see it in their next batch of events). Resume with: nurture sequences resume ${id}`;
         emit({ data: r, text }, o.json);
       }),
     );

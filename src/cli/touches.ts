@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { withEngineDeps, withQueues } from '../app/composition-root.js';
 import { retryTouches } from '../app/retry-touches.js';
-import { ConfigError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { emit } from './format.js';
 import { action, config } from './shared.js';
 
@@ -17,7 +17,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (id: string | undefined, o: { failed?: boolean; json?: boolean }) => {
-        if ((id === undefined) === (o.failed === undefined)) throw new ConfigError('touches retry: give a touch id or --failed (one of them)');
+        if ((id === undefined) === (o.failed === undefined)) throw new InputError('touches retry: give a touch id or --failed (one of them)');
         const cfg = config();
         const sel = id !== undefined ? { touchId: id.trim() } : ({ allFailed: true } as const);
         const r = await withQueues(cfg, (queues) => withEngineDeps(cfg, '.', (deps) => retryTouches(deps, queues, sel, DateTime.utc(), cfg.horizonMs)));

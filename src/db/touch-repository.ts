@@ -80,7 +80,7 @@ export async function beginSendAttempt(db: Kysely<Database>, id: string, message
 export async function finishSend(
   db: Kysely<Database>,
   id: string,
-  result: { status: 'sent'; at: Date } | { status: 'failed' | 'cancelled' | 'pending'; error: string },
+  result: { status: 'sent'; at: Date } | { status: 'failed' | 'cancelled' | 'pending' | 'held'; error: string },
 ): Promise<void> {
   await db
     .updateTable('touches')

@@ -35,9 +35,14 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     const reach = mayReceive(contact, 'email');
     const stop = reach.ok ? null : reach.reason;
     const enrollment = touch.enrollment_id
-      ? await tx.selectFrom('enrollments').select(['status', 'exit_reason', 'sequence_version']).where('id', '=', touch.enrollment_id).executeTakeFirst()
+      ? await tx.selectFrom('enrollments').select(['status', 'exit_reason', 'sequence_version', 'held_at']).where('id', '=', touch.enrollment_id).executeTakeFirst()
       : undefined;
     const ended = enrollment && (enrollment.status === 'exited' || enrollment.status === 'converted') ? `enrollment ${enrollment.exit_reason ?? enrollment.status}` : null;
+    // An operator's pause holds the email (never cancels it): it goes out after the resume.
+    if (contact.pausedAt || enrollment?.held_at) {
+      await finishSend(tx, touchId, { status: 'held', error: contact.pausedAt ? 'held: the contact is paused' : 'held: its enrollment is paused' });
+      return { skip: contact.pausedAt ? 'contact paused' : 'enrollment held' } as const;
+    }
     if (stop || ended) {
       await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
       return { skip: stop ?? ended! } as const;

@@ -1,7 +1,7 @@
 import { leadsByReason, optInLeadStats } from '../db/contact-repository.js';
 import { activeEnrollmentCounts } from '../db/enrollment-repository.js';
 import { countFailedEvents } from '../db/event-repository.js';
-import type { TaskKind } from '../db/schema.js';
+import type { TaskKind, TouchStatus } from '../db/schema.js';
 import { mailTransportHealth } from '../db/service-health-repository.js';
 import { openTaskCounts } from '../db/task-repository.js';
 import { emailStatusCounts } from '../db/touch-repository.js';
@@ -17,7 +17,7 @@ import { countStuck } from './stuck-enrollments.js';
  * received since then. Open tasks and active enrollments are always as of `now`.
  */
 
-export const EMAIL_STATUSES = ['pending', 'sending', 'sent', 'failed', 'cancelled'] as const;
+export const EMAIL_STATUSES = ['pending', 'held', 'sending', 'sent', 'failed', 'cancelled'] as const satisfies readonly TouchStatus[];
 export const TASK_KINDS_SHOWN: readonly TaskKind[] = ['call', 'postcard', 'letter', 'notice'];
 
 export interface StatsReport {
@@ -58,7 +58,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
       ? { state: health.state, detail: null, since: null, checkedAt: null }
       : { state: health.state, detail: health.detail, since: health.since.toISOString(), checkedAt: health.checkedAt.toISOString() };
 
-  const emails = { pending: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, inDoubt: 0 };
+  const emails = { pending: 0, held: 0, sending: 0, sent: 0, failed: 0, cancelled: 0, inDoubt: 0 };
   for (const r of emailRows) {
     if ((EMAIL_STATUSES as readonly string[]).includes(r.status)) emails[r.status as (typeof EMAIL_STATUSES)[number]] += r.emails;
     emails.inDoubt += r.inDoubt;

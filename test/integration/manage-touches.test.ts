@@ -93,7 +93,14 @@ describe('nurture touches retry', () => {
     refuse = true;
     await t.emit({ type: 'opt_in', email: 'gil@example.com' });
     await t.emit({ type: 'opt_in', email: 'hal@example.com' });
-    await eventually(async () => (await emailOf('gil@example.com'))?.status === 'failed' && (await emailOf('hal@example.com'))?.status === 'failed', 'both emails failed');
+    await t.emit({ type: 'opt_in', email: 'ida@example.com' });
+    await eventually(
+      async () => (await Promise.all(['gil', 'hal', 'ida'].map((n) => emailOf(`${n}@example.com`)))).every((e) => e?.status === 'failed'),
+      'the three emails failed',
+    );
+    // An operator paused Ida: a retry must not reach her either.
+    const pause = await runCli(['contacts', 'pause', 'ida@example.com'], { env: cs.env });
+    expect(pause.code, pause.stderr).toBe(0);
     await t.emit({ type: 'unsubscribed', email: 'hal@example.com' });
     await eventually(async () => (await cs.store.db.selectFrom('contacts').select('unsubscribed_at').where('email', '=', 'hal@example.com').executeTakeFirst())?.unsubscribed_at, 'hal unsubscribed');
 
@@ -102,10 +109,13 @@ describe('nurture touches retry', () => {
     expect(r.code, r.stderr).toBe(0);
     const hal = (await emailOf('hal@example.com'))!;
     expect(r.stdout).toContain(`not retried ${hal.id} (hal@example.com): the contact unsubscribed`);
+    const ida = (await emailOf('ida@example.com'))!;
+    expect(r.stdout).toContain(`not retried ${ida.id} (ida@example.com): the contact is paused (nurture contacts resume first)`);
     expect(r.stdout).toContain('1 email(s) back to pending and on the send queue');
     await eventually(async () => (await emailOf('gil@example.com'))?.status === 'sent', 'gil sent');
     expect(smtp.received.map((m) => m.to).sort()).toEqual(['fay@example.com', 'gil@example.com']);
     expect((await emailOf('hal@example.com'))!.status).toBe('failed');
+    expect((await emailOf('ida@example.com'))!.status).toBe('failed');
 
     const bad = await cli('retry', 'nope');
     expect(bad.stderr).toContain('touch id "nope" is not a touch id');
