@@ -7,7 +7,7 @@ import type { LoadedSequence } from '../sequences/load.js';
 import { migrateState } from '../sequences/migrate.js';
 import type { Instruction, Program } from '../sequences/program.js';
 import { instructionKey } from '../sequences/program.js';
-import { InternalError } from '../errors.js';
+import { InternalError, SequenceVersionError } from '../errors.js';
 
 /**
  * What publishing the sequence files would do to contacts in flight, for `nurture validate`:
@@ -69,7 +69,7 @@ export function storedPrograms(db: Kysely<Database>): ProgramLoader {
         p = loadVersion(db, sequenceId, version).then((stored) => {
           if (!stored) return undefined;
           const compiled = compileSequence(stored.definition);
-          if (!compiled.ok) throw new Error(`stored version ${version} no longer compiles: ${compiled.problems[0]?.message ?? 'unknown problem'}`);
+          if (!compiled.ok) throw new SequenceVersionError(`stored version ${version} no longer compiles: ${compiled.problems[0]?.message ?? 'unknown problem'}`);
           return compiled.program;
         });
         cache.set(key, p);

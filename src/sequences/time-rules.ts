@@ -3,6 +3,7 @@ import { zoneNamed } from './zones.js';
 import type { Zone } from 'luxon';
 import { WEEKDAYS } from './time-types.js';
 import type { DurationSpec, FrequencyCap, SendWindow, TimeContext, WaitSpec, Weekday } from './time-types.js';
+import { InternalError, RuleError } from '../errors.js';
 
 /**
  * Time as a contact lives it: calendar arithmetic, waits, send windows and frequency caps, all in
@@ -67,9 +68,9 @@ function wallMs(local: DateTime): number {
 }
 
 function inZone(dt: DateTime, ctx: TimeContext): DateTime {
-  if (!dt.isValid) throw new Error(`Invalid instant: ${dt.invalidExplanation ?? dt.invalidReason ?? 'unknown'}`);
+  if (!dt.isValid) throw new InternalError(`Invalid instant: ${dt.invalidExplanation ?? dt.invalidReason ?? 'unknown'}`);
   const local = dt.setZone(zoneNamed(ctx.zone));
-  if (!local.isValid) throw new Error(`"${ctx.zone}" is not an IANA time zone (e.g. "America/Chicago")`);
+  if (!local.isValid) throw new RuleError(`"${ctx.zone}" is not an IANA time zone (e.g. "America/Chicago")`);
   return local;
 }
 
@@ -144,7 +145,7 @@ export function parseTimeOfDay(s: string): TimeOfDayParts | null {
 
 function minuteOfDay(s: string, what: string): number {
   const t = parseTimeOfDay(s);
-  if (!t) throw new Error(`${what} "${s}" is not a time of day (use HH:MM, 24-hour, e.g. "09:30")`);
+  if (!t) throw new RuleError(`${what} "${s}" is not a time of day (use HH:MM, 24-hour, e.g. "09:30")`);
   return t.hour * 60 + t.minute;
 }
 
@@ -248,7 +249,7 @@ export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): 
     offset += 1;
     idle = isBusinessDay(start + offset, ctx) ? 0 : idle + 1;
     if (idle > MAX_SEARCH_DAYS) {
-      throw new Error(`No business day in the ${MAX_SEARCH_DAYS} days after ${isoDate(start + offset - idle)} in ${ctx.zone}: check the holiday list`);
+      throw new RuleError(`No business day in the ${MAX_SEARCH_DAYS} days after ${isoDate(start + offset - idle)} in ${ctx.zone}: check the holiday list`);
     }
   };
   for (let i = 0; i < d.days; i++) {
@@ -274,7 +275,7 @@ export function resolveWait(from: DateTime, w: WaitSpec, ctx: TimeContext): Date
     const hit = localInstants(local.zone, day, at * MINUTE_MS).find((t) => t > fromMs);
     if (hit !== undefined) return DateTime.fromMillis(hit, { zone: local.zone });
   }
-  throw new Error(
+  throw new RuleError(
     `Wait until ${w.at}${w.on.length ? ` on ${w.on.join(', ')}` : ''} never comes in the ${MAX_SEARCH_DAYS} days after ${local.toISO()}: every allowed day is a holiday`,
   );
 }
@@ -337,7 +338,7 @@ export function nextOpening(at: DateTime, w: SendWindow | undefined, ctx: TimeCo
       start = end;
     }
   }
-  throw new Error(
+  throw new RuleError(
     `${describeWindow(w)} never opens in the ${MAX_SEARCH_DAYS} days after ${local.toISO()} in ${ctx.zone}: check its days and the holiday list`,
   );
 }
@@ -398,5 +399,5 @@ export function applyCaps(
     t = freed;
     byCap = true;
   }
-  throw new Error('applyCaps did not settle: this is a bug in Nurture, please report it');
+  throw new InternalError('applyCaps did not settle: this is a bug in Nurture, please report it');
 }
