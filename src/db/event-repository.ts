@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { EventBody, NurtureEvent } from '../sequences/event.js';
-import { escapeUnstorable, eventBody, eventBodyHash } from '../sequences/event.js';
+import { escapeUnstorable, eventHashOf } from '../sequences/event.js';
 import type { Database } from './schema.js';
 
 function eventRow(e: NurtureEvent, contactId: string, touchId: string | null) {
@@ -13,7 +13,7 @@ function eventRow(e: NurtureEvent, contactId: string, touchId: string | null) {
     occurred_at_defaulted: e.occurredAtDefaulted === true,
     data: JSON.stringify(e.data),
     contact: JSON.stringify(e.contact),
-    body_hash: eventBodyHash(eventBody(e)),
+    body_hash: eventHashOf(e),
     touch_id: touchId,
   };
 }

@@ -11,7 +11,7 @@ import { EventRaceError } from '../errors.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
 import type { EventBody, NurtureEvent } from '../sequences/event.js';
-import { eventBody, eventBodyHash, eventDifferences, touchRefOf } from '../sequences/event.js';
+import { eventBody, eventDifferences, eventHashOf, touchRefOf } from '../sequences/event.js';
 import type { Contact } from '../sequences/contact.js';
 import { assertNever } from '../sequences/compile.js';
 import { isTriggeredBy } from '../sequences/lifecycle.js';
@@ -93,7 +93,7 @@ async function settleRedeliveries(tx: Kysely<Database>, events: readonly Nurture
   const todo: number[] = [];
   events.forEach((e, i) => {
     const body = eventBody(e);
-    const hash = eventBodyHash(body);
+    const hash = eventHashOf(e);
     const before = stored.get(e.id) ?? inBatch.get(e.id);
     if (!before) {
       inBatch.set(e.id, { hash, body });

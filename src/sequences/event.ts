@@ -81,10 +81,20 @@ const MAX_OTHER_DEPTH = 12;
 /** PostgreSQL stores years 1 to 294276 and has no year 0000 ("0001-01-01 BC" is the year before 1). */
 function instantProblem(s: string): string | undefined {
   if (/^0000/.test(s)) return 'has the year 0000, which does not exist (PostgreSQL cannot store it)';
-  const d = DateTime.fromISO(s, { setZone: true });
-  if (!d.isValid) return 'is not a valid date and time';
-  if (d.toUTC().year < 1) return 'is before the year 1';
+  // Runs for every event: plain arithmetic rather than luxon. Date.parse alone takes 2026-02-30.
+  const ymd = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  const ms = Date.parse(s);
+  if (!ymd || Number.isNaN(ms) || Number(ymd[3]) > daysInMonth(Number(ymd[1]), Number(ymd[2]))) return 'is not a valid date and time';
+  if (ms < FIRST_INSTANT_MS) return 'is before the year 1';
   return undefined;
+}
+
+/** 0001-01-01T00:00:00Z, the first instant PostgreSQL's timestamptz holds in the common era. */
+const FIRST_INSTANT_MS = -62_135_596_800_000;
+
+function daysInMonth(year: number, month: number): number {
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1] ?? 0;
 }
 
 /**
@@ -261,6 +271,15 @@ export function eventBody(e: NurtureEvent): EventBody {
 /** sha256 of the body as canonical JSON (keys sorted): the same body always hashes the same. */
 export function eventBodyHash(b: EventBody): string {
   return createHash('sha256').update(canonicalJson(b)).digest('hex');
+}
+
+const hashes = new WeakMap<NurtureEvent, string>();
+
+/** The body hash of a parsed event, computed once per event object (checked, then stored). */
+export function eventHashOf(e: NurtureEvent): string {
+  let h = hashes.get(e);
+  if (h === undefined) hashes.set(e, (h = eventBodyHash(eventBody(e))));
+  return h;
 }
 
 /** JSON with object keys sorted and undefined left out. Parsed events are at most a dozen levels deep. */

@@ -57,6 +57,16 @@ describe('parseEvent', () => {
     expect(parse({ ...base(), occurredAt: '0001-01-01T00:00:00Z' }).ok).toBe(true);
   });
 
+  it('refuses calendar dates that do not exist, and takes leap days that do', () => {
+    for (const bad of ['2026-02-29T10:00:00Z', '2026-02-30T10:00:00Z', '2026-04-31T10:00:00+02:00', '1900-02-29T00:00:00Z']) {
+      // zod's pattern or the calendar check: either way refused, naming the field and the value.
+      const r = rejected(parse({ ...base(), occurredAt: bad }));
+      expect(r.field).toBe('occurredAt');
+      expect(r.reason.startsWith(`occurredAt: "${bad}" is not a`)).toBe(true);
+    }
+    for (const good of ['2024-02-29T10:00:00Z', '2000-02-29T00:00:00Z', '2026-12-31T23:59:59.999-05:00']) expect(parse({ ...base(), occurredAt: good }).ok).toBe(true);
+  });
+
   it('refuses an occurredAt further ahead of now than the allowed skew (5 minutes unless told)', () => {
     const at = (d: DateTime) => ({ ...base(), occurredAt: d.toISO() });
     expect(parse(at(NOW.plus({ minutes: 5 }))).ok).toBe(true);
