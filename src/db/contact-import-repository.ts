@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Contact, PostalAddress } from '../sequences/contact.js';
 import type { Database } from './schema.js';
+import { mergedContactFields } from './contact-repository.js';
 
 /** One imported row, already validated: only the fields the file gave. */
 export interface ImportedContact {
@@ -41,14 +42,8 @@ export async function upsertImportedContacts(db: Kysely<Database>, rows: readonl
     .values(values)
     .onConflict((oc) =>
       oc.column('email').doUpdateSet({
-        first_name: sql`coalesce(excluded.first_name, contacts.first_name)`,
-        last_name: sql`coalesce(excluded.last_name, contacts.last_name)`,
-        phone: sql`coalesce(excluded.phone, contacts.phone)`,
-        timezone: sql`coalesce(excluded.timezone, contacts.timezone)`,
-        address: sql`coalesce(excluded.address, contacts.address)`,
-        attributes: sql`contacts.attributes || excluded.attributes`,
+        ...mergedContactFields(),
         tags: sql`contacts.tags || coalesce((select jsonb_agg(t) from jsonb_array_elements(excluded.tags) t where not contacts.tags @> jsonb_build_array(t)), '[]'::jsonb)`,
-        updated_at: sql`now()`,
       }),
     )
     .returning(sql<boolean>`(xmax = 0)`.as('inserted'))

@@ -55,6 +55,22 @@ function contactValues(e: NurtureEvent) {
  * The bulk form, for events of distinct contacts. Rows are sorted by email so two transactions
  * lock overlapping contacts in the same order and cannot deadlock each other.
  */
+/**
+ * How a stored contact row takes in new values, for events and imports alike: fields left out
+ * keep what is stored, attributes are merged.
+ */
+export function mergedContactFields() {
+  return {
+    first_name: sql<string | null>`coalesce(excluded.first_name, contacts.first_name)`,
+    last_name: sql<string | null>`coalesce(excluded.last_name, contacts.last_name)`,
+    phone: sql<string | null>`coalesce(excluded.phone, contacts.phone)`,
+    timezone: sql<string | null>`coalesce(excluded.timezone, contacts.timezone)`,
+    address: sql<string | null>`coalesce(excluded.address, contacts.address)`,
+    attributes: sql<string>`contacts.attributes || excluded.attributes`,
+    updated_at: sql<Date>`now()`,
+  };
+}
+
 export async function upsertContactsForEvents(db: Kysely<Database>, events: readonly NurtureEvent[]): Promise<Map<string, { row: ContactRow; inserted: boolean }>> {
   const values = events.map(contactValues).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
   const rows = await db
@@ -62,14 +78,8 @@ export async function upsertContactsForEvents(db: Kysely<Database>, events: read
     .values(values)
     .onConflict((oc) =>
       oc.column('email').doUpdateSet({
-        first_name: sql`coalesce(excluded.first_name, contacts.first_name)`,
-        last_name: sql`coalesce(excluded.last_name, contacts.last_name)`,
-        phone: sql`coalesce(excluded.phone, contacts.phone)`,
-        timezone: sql`coalesce(excluded.timezone, contacts.timezone)`,
-        address: sql`coalesce(excluded.address, contacts.address)`,
-        attributes: sql`contacts.attributes || excluded.attributes`,
+        ...mergedContactFields(),
         opted_in_at: sql`coalesce(contacts.opted_in_at, excluded.opted_in_at)`,
-        updated_at: sql`now()`,
       }),
     )
     .returningAll()
