@@ -27,6 +27,12 @@ export async function retryEnrollments(ctx: AppContext, target: { ids: readonly 
     }
   }
   const result = await ctx.deps.db.transaction().execute(async (tx): Promise<RetryEnrollmentsResult> => {
+    // Contacts first (by email, as a batch of events locks them), then their enrollments: the
+    // order every engine transaction takes, so a retry never deadlocks with events being applied.
+    let contacts = tx.selectFrom('enrollments').select('contact_id').distinct();
+    contacts = 'ids' in target ? contacts.where('id', 'in', target.ids.map((id) => id.toLowerCase())) : contacts.where('quarantined_at', 'is not', null).where('status', '=', 'active');
+    const contactIds = (await contacts.execute()).map((r) => r.contact_id);
+    if (contactIds.length > 0) await tx.selectFrom('contacts').select('id').where('id', 'in', contactIds).orderBy('email').forUpdate().execute();
     if ('ids' in target) {
       const ids = [...new Set(target.ids.map((id) => id.toLowerCase()))];
       const found = await tx.selectFrom('enrollments').select(['id', 'status', 'quarantined_at']).where('id', 'in', ids).forUpdate().execute();
