@@ -23,10 +23,17 @@ export async function createTestDatabase(): Promise<{ url: string; drop(opts?: {
       const c = new pg.Client({ connectionString: POSTGRES_TEST_URL });
       await c.connect();
       try {
-        // Everything that used the database is closed by now; anything still connected leaked.
-        const { rows } = await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name]);
+        // Everything that used the database is closed by now; anything still connected leaked. A
+        // backend whose client just hung up can stay listed for a moment (its process is still
+        // exiting, longer on a loaded machine): a leak is a connection still there 5 s later.
+        const open = async () => (await c.query('select count(*)::int as n from pg_stat_activity where datname = $1', [name])).rows[0].n as number;
+        let n = await open();
+        for (let waited = 0; n > 0 && waited < 5_000; waited += 100) {
+          await new Promise((r) => setTimeout(r, 100));
+          n = await open();
+        }
         await c.query(`drop database if exists ${name} with (force)`);
-        if (opts.checkLeaks && rows[0].n > 0) throw new Error(`${rows[0].n} connection(s) to ${name} were left open`);
+        if (opts.checkLeaks && n > 0) throw new Error(`${n} connection(s) to ${name} were left open`);
       } finally {
         await c.end();
       }
