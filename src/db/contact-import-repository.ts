@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Contact, PostalAddress } from '../sequences/contact.js';
 import type { Database } from './schema.js';
-import { mergedContactFields } from './contact-repository.js';
+import { givenContactColumns, mergedContactFields } from './contact-repository.js';
 
 /** One imported row, already validated: only the fields the file gave. */
 export interface ImportedContact {
@@ -27,16 +27,7 @@ export async function upsertImportedContacts(db: Kysely<Database>, rows: readonl
   if (rows.length === 0) return { created: 0, updated: 0 };
   const values = [...rows]
     .sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0))
-    .map((c) => ({
-      email: c.email,
-      first_name: c.firstName ?? null,
-      last_name: c.lastName ?? null,
-      phone: c.phone ?? null,
-      timezone: c.timezone ?? null,
-      address: c.address ? JSON.stringify(c.address) : null,
-      attributes: JSON.stringify(c.attributes),
-      tags: JSON.stringify(c.tags),
-    }));
+    .map((c) => ({ ...givenContactColumns(c), tags: JSON.stringify(c.tags) }));
   const out = await db
     .insertInto('contacts')
     .values(values)

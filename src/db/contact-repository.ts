@@ -36,8 +36,18 @@ export async function upsertContactForEvent(db: Kysely<Database>, e: NurtureEven
   return rows.get(e.contact.email)!;
 }
 
-function contactValues(e: NurtureEvent) {
-  const c = e.contact;
+/** The contact fields an event or an import gives, as column values (absent fields are null, to be kept). */
+export interface GivenContact {
+  email: string;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  phone?: string | undefined;
+  timezone?: string | undefined;
+  address?: PostalAddress | undefined;
+  attributes?: Record<string, unknown> | undefined;
+}
+
+export function givenContactColumns(c: GivenContact) {
   return {
     email: c.email,
     first_name: c.firstName ?? null,
@@ -46,6 +56,12 @@ function contactValues(e: NurtureEvent) {
     timezone: c.timezone ?? null,
     address: c.address ? JSON.stringify(c.address) : null,
     attributes: JSON.stringify(c.attributes ?? {}),
+  };
+}
+
+function contactValues(e: NurtureEvent) {
+  return {
+    ...givenContactColumns(e.contact),
     tags: '[]',
     opted_in_at: e.type === 'opt_in' ? e.occurredAt : null,
   };
