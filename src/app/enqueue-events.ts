@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { toWire } from '../sequences/event.js';
-import { EVENT_JOB, eventJobId, openQueues } from '../workers/queues.js';
-import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
+import { EVENT_JOB, eventJobId } from '../workers/queues.js';
+import { withQueues } from './composition-root.js';
 
 const CHUNK = 1000;
 
@@ -12,17 +12,11 @@ const CHUNK = 1000;
  */
 export async function enqueueEvents(config: Config, events: readonly NurtureEvent[]): Promise<number> {
   if (events.length === 0) return 0;
-  const redis = await resolveRedis(config.redisUrl, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
-  const connection = redisConnection(redis.url, 'producer');
-  const queues = openQueues(connection, config.queuePrefix);
-  try {
+  await withQueues(config, async (queues) => {
     for (let i = 0; i < events.length; i += CHUNK) {
       const chunk = events.slice(i, i + CHUNK);
       await queues.events.addBulk(chunk.map((e) => ({ name: EVENT_JOB, data: toWire(e), opts: { jobId: eventJobId(e.id) } })));
     }
-    return events.length;
-  } finally {
-    await queues.close();
-    await connection.quit();
-  }
+  });
+  return events.length;
 }
