@@ -5,11 +5,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import pg from 'pg';
+import { withApp } from '../src/app/composition-root.js';
 import { importContacts } from '../src/app/import-contacts.js';
 import { loadConfig } from '../src/config.js';
-import { openStore } from '../src/db/database.js';
-import { SequenceRegistry } from '../src/engine/sequence-registry.js';
-import { TemplateCache } from '../src/templates/compile.js';
 
 /**
  * `nurture contacts import` on a generated CSV of `rows` rows (email, names, phone, zone, city
@@ -29,17 +27,11 @@ export async function benchImport(adminUrl: string, rows: number): Promise<{ rat
     const url = new URL(adminUrl);
     url.pathname = `/${dbName}`;
     const config = loadConfig({ DATABASE_URL: url.toString(), NURTURE_DATA_DIR: dir, NURTURE_LOG_LEVEL: 'warn' });
-    const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: dir, poolSize: 2 });
-    try {
-      const registry = new SequenceRegistry(store.db);
-      await registry.refresh();
-      const deps = { db: store.db, registry, templates: new TemplateCache(dir), config };
-      const s = await importContacts(deps, { name: file, stream: createReadStream(file) }, { map: { 'attributes.plan': 'Plan' }, source: 'bench', enroll: false }, DateTime.utc());
-      if (s.imported !== rows || s.invalid.length > 0) throw new Error(`expected ${rows} imported and none invalid, got ${s.imported} and ${s.invalid.length} invalid`);
-      return { rate: rows / s.seconds, seconds: s.seconds, imported: s.imported };
-    } finally {
-      await store.close();
-    }
+    const s = await withApp(config, (app) =>
+      importContacts(app, { name: file, stream: createReadStream(file) }, { map: { 'attributes.plan': 'Plan' }, source: 'bench', enroll: false }, DateTime.utc()),
+    );
+    if (s.imported !== rows || s.invalid.length > 0) throw new Error(`expected ${rows} imported and none invalid, got ${s.imported} and ${s.invalid.length} invalid`);
+    return { rate: rows / s.seconds, seconds: s.seconds, imported: s.imported };
   } finally {
     await admin.query(`drop database if exists ${dbName} with (force)`);
     await admin.end();

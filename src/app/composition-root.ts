@@ -77,11 +77,6 @@ export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<
   }
 }
 
-/** The engine's dependencies for a manual-control command (templates: for a piece a step run by hand renders). */
-export async function withEngineDeps<T>(config: Config, templatesDir: string, fn: (deps: EngineDeps) => Promise<T>): Promise<T> {
-  return withApp(config, (app) => fn(app.deps), { templatesDir });
-}
-
 /**
  * The queues of the running engine, for a command that must touch a job there (a failed send
  * job keeps its id and would block the same email from being queued again). Never starts a Redis.

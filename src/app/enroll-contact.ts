@@ -1,12 +1,14 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
 import { enrollmentsOfContact } from '../db/enrollment-repository.js';
-import type { AfterCommit, ContactScope, EngineDeps } from '../engine/engine-deps.js';
+import type { AfterCommit, ContactScope } from '../engine/engine-deps.js';
 import { emptyAfterCommit } from '../engine/engine-deps.js';
 import { enroll } from '../engine/advance-enrollment.js';
 import { ConflictError, NotFoundError } from '../errors.js';
 import { mayEnter } from '../sequences/lifecycle.js';
 import { lockContactByEmail } from './contact-lock.js';
+import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export interface EnrollContactResult {
   enrollmentId: string;
@@ -28,8 +30,9 @@ export interface EnrollContactResult {
  * `force` overrides the re-entry policy alone (`once`, `after: 90 days`): an operator who enrolls
  * someone again on purpose means it, but consent and "never twice at once" are not theirs to skip.
  */
-export async function enrollContact(deps: EngineDeps, email: string, sequenceId: string, now: DateTime, opts: { force?: boolean } = {}): Promise<EnrollContactResult> {
-  return deps.db.transaction().execute(async (tx) => {
+export async function enrollContact(ctx: AppContext, email: string, sequenceId: string, now: DateTime, opts: { force?: boolean } = {}): Promise<EnrollContactResult> {
+  const { deps } = ctx;
+  const result = await deps.db.transaction().execute(async (tx) => {
     const row = await lockContactByEmail(tx, email);
     await deps.registry.sync(tx); // a pause or retire committed a moment ago counts
     const program = deps.registry.activeProgram(sequenceId);
@@ -63,4 +66,7 @@ export async function enrollContact(deps: EngineDeps, email: string, sequenceId:
     const made = await tx.selectFrom('enrollments').select(['status', 'step_id']).where('id', '=', id).executeTakeFirstOrThrow();
     return { enrollmentId: id, sequenceId, version: program.version, email: row.email, forced, status: made.status, stepId: made.step_id, after: scope.after };
   });
+  // Committed: the follow-up work goes to the scheduler (a CLI command's leaves it to the sweeper).
+  await scheduleOrLeave(ctx, result.after, now);
+  return result;
 }

@@ -3,8 +3,8 @@ import { parse } from 'csv-parse';
 import type { DateTime } from 'luxon';
 import type { ImportedContact } from '../db/contact-import-repository.js';
 import { upsertImportedContacts } from '../db/contact-import-repository.js';
-import { applyEvents } from '../engine/apply-event.js';
-import type { EngineDeps } from '../engine/engine-deps.js';
+import { applyEventBatch } from './apply-events.js';
+import type { AppContext } from './context.js';
 import { InputError } from '../errors.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import { contactSchema } from '../sequences/event.js';
@@ -163,7 +163,7 @@ function mergeInto(a: ImportedContact, b: ImportedContact): ImportedContact {
 }
 
 export async function importContacts(
-  deps: EngineDeps,
+  ctx: AppContext,
   input: { name: string; stream: Readable },
   o: ImportOptions,
   now: DateTime,
@@ -195,11 +195,11 @@ export async function importContacts(
     const batch = [...pending.values()];
     pending = new Map();
     if (batch.length === 0) return;
-    const r = await deps.db.transaction().execute((tx) => upsertImportedContacts(tx, batch));
+    const r = await ctx.deps.db.transaction().execute((tx) => upsertImportedContacts(tx, batch));
     summary.created += r.created;
     summary.updated += r.updated;
     summary.imported += batch.length;
-    if (summary.enroll) await enrollBatch(deps, batch, o.source, now, summary.enroll);
+    if (summary.enroll) await enrollBatch(ctx, batch, o.source, now, summary.enroll);
     o.onProgress?.({ bytes, rows: summary.rows });
   };
 
@@ -242,12 +242,14 @@ export async function importContacts(
 const EVENT_BATCH = 200;
 
 /** One opt-in per imported contact, applied in the engine's batches; the id makes a re-run of the same import a no-op. */
-async function enrollBatch(deps: EngineDeps, batch: ImportedContact[], source: string, now: DateTime, into: NonNullable<ImportSummary['enroll']>): Promise<void> {
+async function enrollBatch(ctx: AppContext, batch: ImportedContact[], source: string, now: DateTime, into: NonNullable<ImportSummary['enroll']>): Promise<void> {
   const at = now.toUTC().toISO()!;
-  const events: NurtureEvent[] = batch.map((c) => ({ id: `import-${source}-${c.email}`, type: 'opt_in', occurredAt: at, contact: { email: c.email }, data: { source } }));
+  // The time is the import's, not the person's: flagged as defaulted, it is left out of the
+  // body's hash, so re-running the same import redelivers the same event (a duplicate).
+  const events: NurtureEvent[] = batch.map((c) => ({ id: `import-${source}-${c.email}`, type: 'opt_in', occurredAt: at, occurredAtDefaulted: true, contact: { email: c.email }, data: { source } }));
   const step = EVENT_BATCH;
   for (let i = 0; i < events.length; i += step) {
-    for (const r of await applyEvents(deps, events.slice(i, i + step), now)) {
+    for (const r of await applyEventBatch(ctx, events.slice(i, i + step), now)) {
       if (r.status === 'applied') into.applied++;
       else into.duplicate++;
       into.enrollments += r.enrolled.length;

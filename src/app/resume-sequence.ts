@@ -1,7 +1,9 @@
 import type { DateTime } from 'luxon';
 import { lockSequence, releaseWork, setSequenceStatus } from '../db/control-repository.js';
-import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
+import type { AfterCommit } from '../engine/engine-deps.js';
 import { NotFoundError } from '../errors.js';
+import type { AppContext } from './context.js';
+import { scheduleOrLeave } from './scheduler.js';
 
 export interface ResumeSequenceResult {
   sequenceId: string;
@@ -21,8 +23,9 @@ export interface ResumeSequenceResult {
  * there (no burst of overdue touches). A retired sequence's contacts stay ended; only new triggers
  * enroll again.
  */
-export async function resumeSequence(deps: Pick<EngineDeps, 'db'>, sequenceId: string, _now: DateTime): Promise<ResumeSequenceResult> {
-  return deps.db.transaction().execute(async (tx) => {
+export async function resumeSequence(ctx: AppContext, sequenceId: string, now: DateTime): Promise<ResumeSequenceResult> {
+  const { deps } = ctx;
+  const result = await deps.db.transaction().execute(async (tx) => {
     const s = await lockSequence(tx, sequenceId);
     if (!s) throw new NotFoundError(`no sequence with id "${sequenceId}" in the store (see: nurture sequences list)`);
     if (s.status !== 'live') await setSequenceStatus(tx, sequenceId, 'live');
@@ -36,4 +39,7 @@ export async function resumeSequence(deps: Pick<EngineDeps, 'db'>, sequenceId: s
       after: { sends: r.sends, wakes: r.wakes },
     };
   });
+  // Committed: the follow-up work goes to the scheduler (a CLI command's leaves it to the sweeper).
+  await scheduleOrLeave(ctx, result.after, now);
+  return result;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import { withEngineDeps } from '../app/composition-root.js';
+import { withApp } from '../app/composition-root.js';
 import { SWEEPER_NOTE, hasWork } from '../app/scheduler.js';
 import { enrollContact } from '../app/enroll-contact.js';
 import type { ImportSummary } from '../app/import-contacts.js';
@@ -36,7 +36,7 @@ export function registerManage(contacts: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (email: string, o: { sequence: string; force?: boolean; templates: string; json?: boolean }) => {
-        const r = await withEngineDeps(config(), o.templates, (deps) => enrollContact(deps, email, o.sequence, DateTime.utc(), { force: o.force ?? false }));
+        const r = await withApp(config(), (app) => enrollContact(app, email, o.sequence, DateTime.utc(), { force: o.force ?? false }), { templatesDir: o.templates });
         const where = r.status === 'active' ? `at step ${r.stepId ?? '(start)'}` : `and already ${r.status}`;
         const forced = r.forced ? ` (re-entry overridden: ${r.forced})` : '';
         const text = `${r.email} enrolled in ${r.sequenceId}@${r.version.slice(0, 12)}${forced}, ${where}${hasWork(r.after) ? `; ${SWEEPER_NOTE}` : ''}`;
@@ -52,7 +52,7 @@ export function registerManage(contacts: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (email: string, o: { sequence: string; json?: boolean }) => {
-        const r = await withEngineDeps(config(), '.', (deps) => removeEnrollment(deps, email, o.sequence, DateTime.utc()));
+        const r = await withApp(config(), (app) => removeEnrollment(app.deps, email, o.sequence, DateTime.utc()));
         const text = `${r.email} removed from ${r.sequenceId} (exited, reason ${REMOVED_REASON}): ${plural(r.cancelledEmails, 'unsent email')} and ${plural(r.cancelledTasks, 'open task')} cancelled`;
         emit({ data: r, text }, o.json);
       }),
@@ -64,7 +64,7 @@ export function registerManage(contacts: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (email: string, o: { json?: boolean }) => {
-        const r = await withEngineDeps(config(), '.', (deps) => pauseContact(deps, email, DateTime.utc()));
+        const r = await withApp(config(), (app) => pauseContact(app.deps, email, DateTime.utc()));
         const tasks = r.openTasks ? `; ${plural(r.openTasks, 'open staff task')} stay open: hold them by hand (nurture tasks --contact ${r.email})` : '';
         const text = r.already
           ? `${r.email} was already paused; nothing changed${tasks}`
@@ -79,7 +79,7 @@ export function registerManage(contacts: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (email: string, o: { json?: boolean }) => {
-        const r = await withEngineDeps(config(), '.', (deps) => resumeContact(deps, email, DateTime.utc()));
+        const r = await withApp(config(), (app) => resumeContact(app, email, DateTime.utc()));
         const parts = [r.wasPaused ? `${r.email} is resumed` : `${r.email} was not paused`];
         if (r.released) parts.push(`${plural(r.released, 'enrollment')} continue where they were`);
         if (r.stillHeld) parts.push(`${plural(r.stillHeld, 'enrollment')} stay held: their sequence is paused (nurture sequences resume ID)`);
@@ -113,8 +113,11 @@ export function registerManage(contacts: Command): void {
         bar?.start(size, 0, { rows: 0 });
         let summary: ImportSummary;
         try {
-          summary = await withEngineDeps(config(), o.templates, (deps) =>
-            importContacts(deps, { name: file, stream: createReadStream(file) }, { map, source, enroll: o.enroll ?? false, onProgress: (p) => bar?.update(p.bytes, { rows: p.rows }) }, DateTime.utc()),
+          summary = await withApp(
+            config(),
+            (app) =>
+              importContacts(app, { name: file, stream: createReadStream(file) }, { map, source, enroll: o.enroll ?? false, onProgress: (p) => bar?.update(p.bytes, { rows: p.rows }) }, DateTime.utc()),
+            { templatesDir: o.templates },
           );
           bar?.update(size);
         } finally {

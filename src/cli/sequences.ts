@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import { withEngineDeps, withReadDb } from '../app/composition-root.js';
+import { withApp, withReadDb } from '../app/composition-root.js';
 import { SWEEPER_NOTE, hasWork } from '../app/scheduler.js';
 import { pauseSequence } from '../app/pause-sequence.js';
 import { resumeSequence } from '../app/resume-sequence.js';
@@ -66,7 +66,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (id: string, o: { json?: boolean }) => {
-        const r = await withEngineDeps(config(), '.', (deps) => pauseSequence(deps, id, DateTime.utc()));
+        const r = await withApp(config(), (app) => pauseSequence(app.deps, id, DateTime.utc()));
         const text = r.already
           ? `sequence ${id} was already paused; nothing changed`
           : `sequence ${id} is paused: ${plural(r.heldEnrollments, 'contact')} in flight held, ${plural(r.heldEmails, 'unsent email')} held; ` +
@@ -81,7 +81,7 @@ export function register(program: Command): void {
     .option('--json', 'print JSON')
     .action(
       action(async (id: string, o: { json?: boolean }) => {
-        const r = await withEngineDeps(config(), '.', (deps) => resumeSequence(deps, id, DateTime.utc()));
+        const r = await withApp(config(), (app) => resumeSequence(app, id, DateTime.utc()));
         const parts = [`sequence ${id} is live${r.previous === 'live' ? ' (it was already)' : ` (was ${r.previous})`}`];
         if (r.released) parts.push(`${plural(r.released, 'contact')} continue where they were; waits that ended during the pause run once, now`);
         if (r.stillHeld) parts.push(`${plural(r.stillHeld, 'contact')} stay held: they are paused themselves (nurture contacts resume EMAIL)`);
@@ -106,7 +106,7 @@ export function register(program: Command): void {
           emit(result, o.json);
           return EXIT_INVALID;
         }
-        const r = await withEngineDeps(cfg, '.', (deps) => retireSequence(deps, id, DateTime.utc()));
+        const r = await withApp(cfg, (app) => retireSequence(app.deps, id, DateTime.utc()));
         if (o.json) stdout.json({ plan, retired: true, result: r });
         else {
           for (const line of retirePlanText(plan)) stdout.line(line);
