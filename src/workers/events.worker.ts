@@ -5,7 +5,7 @@ import { recordFailedEvent } from '../db/event-repository.js';
 import { sqlDataError } from '../db/sql-state.js';
 import type { ApplyResult } from '../app/apply-events.js';
 import { applyEventBatch } from '../app/apply-events.js';
-import { EventRaceError, NurtureError, ServiceUnavailableError } from '../errors.js';
+import { NurtureError, isTransient } from '../errors.js';
 import type { NurtureEvent, ParsedEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
 import { Batcher } from './batcher.js';
@@ -118,7 +118,8 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
       const tries = job.attemptsStarted;
       // SQLSTATE classes 22 and 23: PostgreSQL refuses this event's data; it will refuse it every time.
       const dataError = sqlDataError(err);
-      const permanent = dataError !== undefined || (err instanceof NurtureError && !(err instanceof ServiceUnavailableError) && !(err instanceof EventRaceError));
+      // Nurture's own errors are classed by their code (src/errors.ts); anything else may be an outage.
+      const permanent = dataError !== undefined || (err instanceof NurtureError && !isTransient(err));
       if (!permanent && tries < MAX_TRIES) return retryLater(err, eventId);
       const message = dataError ? `PostgreSQL refused the event (SQLSTATE ${dataError.code}: ${dataError.message})` : (err as Error).message;
       const reason = `${permanent ? '' : `gave up after ${tries} tries: `}${message}`;
