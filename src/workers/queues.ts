@@ -69,3 +69,13 @@ export function openQueues(connection: Redis, prefix: string): Queues {
 export function delayUntil(at: Date, nowMs: number): number {
   return Math.max(0, at.getTime() - nowMs);
 }
+
+/** A wake-up job as every producer of one (a use case's scheduler, the sweeper) adds it. */
+export function wakeJob(p: WakePayload, at: Date, nowMs: number) {
+  return { name: WAKE_JOB, data: p, opts: { jobId: wakeJobId(p), delay: delayUntil(at, nowMs) } };
+}
+
+/** A send job as every producer of one adds it; no `at` means now. */
+export function sendJob(p: SendPayload, at: Date | undefined, nowMs: number) {
+  return { name: SEND_JOB, data: p, opts: { jobId: sendJobId(p), delay: at ? delayUntil(at, nowMs) : 0 } };
+}

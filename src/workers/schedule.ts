@@ -1,7 +1,7 @@
 import type { Scheduler } from '../app/scheduler.js';
 import type { AfterCommit } from '../engine/engine-deps.js';
 import type { Queues } from './queues.js';
-import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
+import { sendJob, wakeJob } from './queues.js';
 
 /**
  * Puts committed work on the queues. Wake-ups beyond the horizon stay in Postgres only (a
@@ -9,18 +9,11 @@ import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.j
  */
 export async function scheduleAfterCommit(queues: Queues, after: AfterCommit, nowMs: number, horizonMs: number): Promise<void> {
   if (after.sends.length > 0) {
-    await queues.sends.addBulk(
-      after.sends.map((s) => ({ name: SEND_JOB, data: { touchId: s.touchId }, opts: { jobId: sendJobId(s), delay: delayUntil(s.at, nowMs) } })),
-    );
+    await queues.sends.addBulk(after.sends.map((s) => sendJob({ touchId: s.touchId }, s.at, nowMs)));
   }
   const near = after.wakes.filter((w) => w.at.getTime() - nowMs <= horizonMs);
   if (near.length > 0) {
-    await queues.wakes.addBulk(
-      near.map((w) => {
-        const data = { enrollmentId: w.enrollmentId, version: w.version };
-        return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(data), delay: delayUntil(w.at, nowMs) } };
-      }),
-    );
+    await queues.wakes.addBulk(near.map((w) => wakeJob({ enrollmentId: w.enrollmentId, version: w.version }, w.at, nowMs)));
   }
 }
 

@@ -7,7 +7,7 @@ import type { PageCursor } from '../db/touch-repository.js';
 import { unsentEmails } from '../db/touch-repository.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
-import { SEND_JOB, WAKE_JOB, delayUntil, sendJobId, wakeJobId } from './queues.js';
+import { sendJob, sendJobId, wakeJob, wakeJobId } from './queues.js';
 
 /** Most wake-ups and most emails offered per sweep (each, after leaving out those offered recently). */
 const BATCH = 5_000;
@@ -110,17 +110,12 @@ export class Sweeper {
       const until = new Date(nowMs + this.opts.horizonMs);
       const wakes = await this.freshItems((limit, after) => dueWakes(tx, until, limit, after), (w) => wakeJobId({ enrollmentId: w.id, version: w.wake_version }), nowMs, all);
       if (wakes.length > 0) {
-        await this.queues.wakes.addBulk(
-          wakes.map((w) => {
-            const data = { enrollmentId: w.id, version: w.wake_version };
-            return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(data), delay: delayUntil(w.next_wake_at, nowMs) } };
-          }),
-        );
+        await this.queues.wakes.addBulk(wakes.map((w) => wakeJob({ enrollmentId: w.id, version: w.wake_version }, w.next_wake_at, nowMs)));
       }
       const olderThan = new Date(nowMs - RESEND_GRACE_MS);
       const sends = await this.freshItems((limit, after) => unsentEmails(tx, olderThan, limit, after), (t) => sendJobId({ touchId: t.id }), nowMs, all);
       if (sends.length > 0) {
-        await this.queues.sends.addBulk(sends.map((t) => ({ name: SEND_JOB, data: { touchId: t.id }, opts: { jobId: sendJobId({ touchId: t.id }) } })));
+        await this.queues.sends.addBulk(sends.map((t) => sendJob({ touchId: t.id }, undefined, nowMs)));
       }
       return { wakes: wakes.length, sends: sends.length, skipped: false };
     });
