@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
 import type { Database } from './schema.js';
+import { StoredDataError } from '../errors.js';
 
 /** The row of the mail transport (SMTP or the .eml outbox). */
 export const MAIL_TRANSPORT = 'mail';
@@ -55,7 +56,8 @@ export async function serviceHealth(db: Kysely<Database>, name: string): Promise
   if (!row) return { state: 'unknown' };
   const parsed = storedRow.safeParse(row);
   if (!parsed.success) {
-    throw new Error(`service_health row ${JSON.stringify(name)} is malformed: ${z.prettifyError(parsed.error)}`);
+    const issue = parsed.error.issues[0]!;
+    throw new StoredDataError(`service_health row ${JSON.stringify(name)}`, issue.path.join('.') || 'row', issue.message);
   }
   const r = parsed.data;
   return { state: r.state, detail: r.detail, since: r.since, checkedAt: r.checked_at };
