@@ -107,7 +107,29 @@ const envSchema = z.object({
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unset: human-readable on a terminal, JSON lines otherwise. */
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+  NURTURE_HTTP_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).default(8080),
+  NURTURE_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** Unset: http://127.0.0.1:<port>. Every link put in mail starts with it. */
+  NURTURE_PUBLIC_URL: url(/^https?:$/, 'https://nurture.example.com').transform((s) => s.replace(/\/+$/, '')).optional(),
+  NURTURE_HTTP_BODY_LIMIT: int(5 * 1024 * 1024, 1024),
+  /** Behind a reverse proxy: trust X-Forwarded-For for the client's address (rate limits, consent records). */
+  NURTURE_TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((s) => s === 'true'),
+  /** Signing secrets, newest first: the first signs, all verify (rotation). */
+  NURTURE_SECRET: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(32, 'each secret must be at least 32 characters (e.g. `openssl rand -hex 32`)')).min(1, 'names no secret'))
+    .optional(),
+  /** Bearer keys accepted by POST /v1/events. */
+  NURTURE_API_KEYS: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')))
+    .optional(),
 });
+
+/** Settings whose values are credentials: never echoed in an error. */
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -150,6 +172,20 @@ export interface Config {
   logLevel: z.output<typeof envSchema>['NURTURE_LOG_LEVEL'];
   /** undefined: decided by whether the log goes to a terminal. */
   logFormat: 'json' | 'pretty' | undefined;
+  http: {
+    host: string;
+    /** 0: any free port (tests). */
+    port: number;
+    /** Without a trailing slash. */
+    publicUrl: string;
+    /** Whether NURTURE_PUBLIC_URL was set (otherwise the server's own address stands in). */
+    publicUrlGiven: boolean;
+    bodyLimit: number;
+    trustProxy: boolean;
+  };
+  /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
+  secrets: readonly string[] | undefined;
+  apiKeys: readonly string[];
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -160,9 +196,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = envSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => {
-      const name = i.path.join('.');
+      // Each setting is one variable: a list's own item index says nothing to the operator.
+      const name = String(i.path[0] ?? '');
       // URLs may hold passwords: never echo them.
-      const given = name.endsWith('_URL') ? undefined : cleaned[name];
+      const given = (name.endsWith('_URL') && name !== 'NURTURE_PUBLIC_URL') || SECRET_NAMES.includes(name) ? undefined : cleaned[name];
       return `${name}: ${i.message}${given !== undefined ? ` (got "${given}")` : ''}`;
     });
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
@@ -189,6 +226,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dbPool: e.NURTURE_DB_POOL,
     logLevel: e.NURTURE_LOG_LEVEL,
     logFormat: e.NURTURE_LOG_FORMAT,
+    http: {
+      host: e.NURTURE_HTTP_HOST,
+      port: e.NURTURE_HTTP_PORT,
+      publicUrl: e.NURTURE_PUBLIC_URL ?? `http://127.0.0.1:${e.NURTURE_HTTP_PORT}`,
+      publicUrlGiven: e.NURTURE_PUBLIC_URL !== undefined,
+      bodyLimit: e.NURTURE_HTTP_BODY_LIMIT,
+      trustProxy: e.NURTURE_TRUST_PROXY,
+    },
+    secrets: e.NURTURE_SECRET,
+    apiKeys: e.NURTURE_API_KEYS ?? [],
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -30,6 +30,16 @@ export const ERROR_CODES = {
   STORED_DATA_INVALID: { kind: 'permanent', exit: 3, http: 500 },
   /** An enrollment is pinned to a sequence version the database does not hold, or that no longer compiles. */
   SEQUENCE_VERSION_UNAVAILABLE: { kind: 'permanent', exit: 3, http: 500 },
+  /** No credentials, or credentials that are not valid (a wrong key, a bad signature). */
+  UNAUTHORIZED: { kind: 'permanent', exit: 1, http: 401 },
+  /** Valid credentials or a valid request, refused here (an origin a form does not allow, a replayed webhook outside its window). */
+  FORBIDDEN: { kind: 'permanent', exit: 1, http: 403 },
+  /** A request body over the size limit. */
+  PAYLOAD_TOO_LARGE: { kind: 'permanent', exit: 1, http: 413 },
+  /** Too many requests from one client: try again after the time the answer names. */
+  RATE_LIMITED: { kind: 'transient', exit: 2, http: 429 },
+  /** A signed token (an unsubscribe, click or confirmation link) that was altered, is for another use, or has expired. */
+  TOKEN_INVALID: { kind: 'permanent', exit: 1, http: 400 },
 } as const satisfies Record<string, { kind: 'permanent' | 'transient'; exit: number; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -157,4 +167,19 @@ export class StoredDataError extends NurtureError {
 /** An enrollment is pinned to a sequence version the database does not hold (nor can compile). */
 export class SequenceVersionError extends NurtureError {
   readonly code = 'SEQUENCE_VERSION_UNAVAILABLE' as const;
+}
+
+/** A request without valid credentials (HTTP 401). */
+export class UnauthorizedError extends NurtureError {
+  readonly code = 'UNAUTHORIZED' as const;
+}
+
+/** A request refused although it is well formed (HTTP 403). */
+export class ForbiddenError extends NurtureError {
+  readonly code = 'FORBIDDEN' as const;
+}
+
+/** A signed link that does not verify: altered, meant for another use, or expired. Changes nothing. */
+export class TokenError extends NurtureError {
+  readonly code = 'TOKEN_INVALID' as const;
 }

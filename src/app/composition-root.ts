@@ -10,6 +10,7 @@ import type { Queues } from '../workers/queues.js';
 import { openQueues } from '../workers/queues.js';
 import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
 import { TemplateCache } from '../templates/compile.js';
+import { MessageLinks } from '../security/message-links.js';
 import type { AppContext } from './context.js';
 import type { Scheduler } from './scheduler.js';
 import { sweeperScheduler } from './scheduler.js';
@@ -34,7 +35,7 @@ export interface OpenAppOptions {
 }
 
 export function engineDeps(db: Store['db'], registry: SequenceRegistry, templates: TemplateCache, config: Config): EngineDeps {
-  return { db, registry, templates, config };
+  return { db, registry, templates, config, links: new MessageLinks(config) };
 }
 
 export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<App> {

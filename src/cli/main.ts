@@ -10,6 +10,7 @@ import { Command } from 'commander';
 const COMMANDS: Record<string, () => Promise<{ register(program: Command): void }>> = {
   start: () => import('./start.js'),
   worker: () => import('./worker.js'),
+  api: () => import('./api.js'),
   migrate: () => import('./migrate.js'),
   emit: () => import('./emit.js'),
   validate: () => import('./validate.js'),

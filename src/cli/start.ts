@@ -9,9 +9,10 @@ import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js
 export function register(program: Command): void {
   addDirOptions(program.command('start'))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
+    .option('--no-http', 'do not serve HTTP from this process (run `nurture api` elsewhere)')
     .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; watch?: boolean }) => {
+      action(async (opts: { sequences: string; templates: string; watch?: boolean; http: boolean }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const check = await validateProject(opts.sequences, opts.templates);
@@ -28,6 +29,7 @@ export function register(program: Command): void {
           sweeper: true,
           mayLaunchRedis: cfg.redisUrl === undefined,
           serveEmbedded: true,
+          http: opts.http,
           log,
           reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
         });

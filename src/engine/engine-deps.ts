@@ -3,6 +3,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { Contact } from '../sequences/contact.js';
+import type { MessageLinks } from '../security/message-links.js';
 import type { TemplateCache } from '../templates/compile.js';
 import type { SequenceRegistry } from './sequence-registry.js';
 import type { WriteBuffer } from './write-buffer.js';
@@ -13,6 +14,8 @@ export interface EngineDeps {
   registry: SequenceRegistry;
   templates: TemplateCache;
   config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
+  /** Signed links put in mail (unsubscribe, preferences, tracking). */
+  links: MessageLinks;
 }
 
 /** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */

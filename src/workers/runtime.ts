@@ -2,6 +2,12 @@ import type { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { checkPublishedSequences } from '../app/check-published-sequences.js';
+import { engineDeps } from '../app/composition-root.js';
+import { checkReadiness } from '../app/check-readiness.js';
+import type { HttpContext } from '../http/context.js';
+import { readinessProbes } from '../http/readiness-probes.js';
+import type { RunningHttpServer } from '../http/start-server.js';
+import { startHttpServer } from '../http/start-server.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
@@ -44,6 +50,8 @@ export interface EngineOptions {
   reload?: { sequencesDir: string; watch: boolean };
   /** Which workers to run (all by default); the benchmark runs the events worker alone. */
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
+  /** Serve HTTP (NURTURE_HTTP_HOST:NURTURE_HTTP_PORT) from this process. */
+  http?: boolean;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -59,6 +67,8 @@ export interface RunningEngine {
   redisUrl: string;
   /** The mail transport's state as this process sees it (undefined when a test passed its own sender). */
   mailHealth: TransportMonitor | undefined;
+  /** Where the HTTP server listens, when this process serves one. */
+  http: RunningHttpServer | undefined;
   /** Drains in-flight jobs, then closes everything this engine opened. Idempotent. */
   stop(): Promise<void>;
 }
@@ -114,7 +124,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       await registry.refresh();
     }
     const templates = new TemplateCache(o.templatesDir);
-    const deps: EngineDeps = { db: store.db, registry, templates, config };
+    const deps: EngineDeps = engineDeps(store.db, registry, templates, config);
     if (o.reload) {
       const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
@@ -137,6 +147,8 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       workerOptions: workerOptionsFactory(consumer, config.queuePrefix, config.lockMs),
     };
     const roles = { events: true, wakes: true, sends: true, ...o.workers };
+    // Mail links and HTTP tokens are signed: a missing NURTURE_SECRET is one line at start, not a failed send later.
+    if (roles.sends || o.http) void deps.links.signer;
     const workers: Worker[] = [
       ...(roles.events ? [startEventsWorker(ctx)] : []),
       ...(roles.wakes ? [startWakesWorker(ctx)] : []),
@@ -156,9 +168,26 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       cleanups.push(() => sweeper!.stop());
     }
 
+    let http: RunningHttpServer | undefined;
+    if (o.http) {
+      const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
+      const httpContext: HttpContext = {
+        app: ctx.app,
+        read: store.db,
+        config,
+        links: deps.links,
+        clock,
+        readiness: () => checkReadiness(probes),
+      };
+      http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
+      if (!config.http.publicUrlGiven) deps.links.listening(http.url);
+      cleanups.push(() => http!.close());
+    }
+
     log.info(
       {
         store: store.describe,
+        http: http?.url,
         redis: redis.url,
         mail: mail.describe(),
         sequences: registry.activePrograms().map((p) => `${p.sequenceId}@${p.version}`),
@@ -167,7 +196,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       'nurture is running',
     );
     let stopping: Promise<void> | undefined;
-    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, stop: () => (stopping ??= stopAll()) };
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

@@ -58,7 +58,7 @@ describe('CLI output', () => {
       Object.entries(SEQUENCES).map(([id, y]) => ({ file: `${id}.yaml`, program: programFromYaml(y, `${id}.yaml`) })),
       templatesDir,
     ));
-    env = { PATH: process.env.PATH, DATABASE_URL: database.url, NURTURE_DATA_DIR: dataDir, TZ: 'UTC' };
+    env = { PATH: process.env.PATH, DATABASE_URL: database.url, NURTURE_DATA_DIR: dataDir, NURTURE_HTTP_PORT: '0', NURTURE_SECRET: 'e2e-secret-0123456789abcdef0123456789abcdef', TZ: 'UTC' };
     const contact = { email: 'ann@example.com', firstName: 'Ann\u001b[2J\u001b[H', lastName: 'Lee\u009b31m', timezone: 'America/Chicago' };
     await applyEvent(deps, { id: 'd-1', type: 'opt_in', occurredAt: now().minus({ hours: 2 }).toISO()!, contact, data: {} }, now().minus({ hours: 2 }));
     await applyEvent(deps, { id: 'd-2', type: 'unsubscribed', occurredAt: now().minus({ hours: 1 }).toISO()!, contact: { email: contact.email }, data: {} }, now().minus({ hours: 1 }));

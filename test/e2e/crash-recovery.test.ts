@@ -58,6 +58,8 @@ describe('nurture start, killed with SIGKILL mid-run and restarted', () => {
       SMTP_URL: smtp.url,
       NURTURE_QUEUE_PREFIX: prefix,
       NURTURE_DATA_DIR: path.join(work, '.nurture'),
+      NURTURE_HTTP_PORT: '0',
+      NURTURE_SECRET: 'e2e-secret-0123456789abcdef0123456789abcdef',
       NURTURE_LOCK_MS: '2000',
       NURTURE_SWEEP_INTERVAL_MS: '300',
       NURTURE_LOG_LEVEL: 'info',

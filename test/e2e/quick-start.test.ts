@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../support/cli.js';
 import { ROOT, buildCli, runCli, startDaemon } from '../support/cli.js';
 import { deleteQueueKeys, eventually } from '../support/engine.js';
+import { freePort } from '../support/net.js';
 import { REDIS_TEST_URL } from '../support/services.js';
 
 /**
@@ -20,6 +21,7 @@ describe('quick start on the embedded store', () => {
   let env: NodeJS.ProcessEnv;
   let daemon: Daemon | undefined;
   let prefix: string;
+  let httpPort: number;
   const cli = (...args: string[]) => runCli(args, { env, cwd: work });
   const json = async (...args: string[]) => {
     const r = await cli(...args, '--json');
@@ -33,7 +35,8 @@ describe('quick start on the embedded store', () => {
     await cp(path.join(ROOT, 'examples/sequences'), path.join(work, 'sequences'), { recursive: true });
     await cp(path.join(ROOT, 'examples/templates'), path.join(work, 'templates'), { recursive: true });
     prefix = `qs${randomBytes(4).toString('hex')}`;
-    env = { PATH: process.env.PATH, REDIS_URL: REDIS_TEST_URL, NURTURE_QUEUE_PREFIX: prefix, NURTURE_SWEEP_INTERVAL_MS: '300' };
+    httpPort = await freePort();
+    env = { PATH: process.env.PATH, REDIS_URL: REDIS_TEST_URL, NURTURE_QUEUE_PREFIX: prefix, NURTURE_SWEEP_INTERVAL_MS: '300', NURTURE_HTTP_PORT: String(httpPort) };
   }, 120_000);
 
   afterAll(async () => {
@@ -60,6 +63,9 @@ describe('quick start on the embedded store', () => {
   it('runs an opt-in to a lead, with staff tasks and figures, all from the CLI', async () => {
     daemon = await startDaemon(['start'], { env, cwd: work });
     expect(daemon.output()).toContain('embedded store');
+    // The HTTP edge comes up with the engine, on the port asked for.
+    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    expect(health.status).toBe(200);
 
     const emitted = await cli('emit', 'opt_in', '--email', 'Ann@Example.com', '--first-name', 'Ann', '--phone', '+15555550100', '--data', '{"source":"website"}');
     expect(emitted.code).toBe(0);

@@ -56,6 +56,8 @@ describe('nurture worker started before nurture start', () => {
       REDIS_URL: REDIS_TEST_URL,
       NURTURE_QUEUE_PREFIX: prefix,
       NURTURE_DATA_DIR: path.join(work, '.nurture'),
+      NURTURE_HTTP_PORT: '0',
+      NURTURE_SECRET: 'e2e-secret-0123456789abcdef0123456789abcdef',
       NURTURE_LOG_LEVEL: 'info',
     };
   }, 120_000);

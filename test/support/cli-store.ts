@@ -27,6 +27,8 @@ export async function createCliStore(extraEnv: Record<string, string> = {}): Pro
     DATABASE_URL: database.url,
     REDIS_URL: REDIS_TEST_URL,
     NURTURE_DATA_DIR: dir,
+    NURTURE_HTTP_PORT: '0',
+    NURTURE_SECRET: 'e2e-secret-0123456789abcdef0123456789abcdef',
     NURTURE_QUEUE_PREFIX: `m${randomBytes(4).toString('hex')}`,
     NURTURE_LOG_LEVEL: 'silent',
     ...extraEnv,

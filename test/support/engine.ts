@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MessageLinks } from '../../src/security/message-links.js';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -49,6 +50,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     NURTURE_SWEEP_INTERVAL_MS: '200',
     NURTURE_LOCK_MS: '5000',
     NURTURE_LOG_LEVEL: process.env.NURTURE_TEST_LOG ?? 'silent',
+    // Any free port: files run in parallel. Links in mail then name the port the server got.
+    NURTURE_HTTP_PORT: '0',
+    NURTURE_SECRET: TEST_SECRET,
     ...env,
   });
 }
@@ -72,6 +76,8 @@ export async function startTestEngine(o: {
   mail?: MailSender;
   sweeper?: boolean;
   clock?: () => DateTime;
+  /** Serve HTTP too (on a free port: `engine.http.url`). */
+  http?: boolean;
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -84,6 +90,7 @@ export async function startTestEngine(o: {
     serveEmbedded: false,
     log: createLogger(config.logLevel),
     store: o.store,
+    http: o.http ?? false,
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
@@ -147,6 +154,10 @@ export async function eventually<T>(check: () => Promise<T | undefined | null | 
   }
 }
 
+/** Links in test mail: a fixed secret, so a test can sign or verify tokens itself. */
+export const TEST_SECRET = 'test-secret-0123456789abcdef0123456789abcdef';
+export const TEST_LINK_CONFIG = { secrets: [TEST_SECRET], databaseUrl: undefined, dataDir: '/nonexistent', http: { publicUrl: 'http://nurture.test' } };
+
 /** Engine dependencies for tests that call the engine directly (no queues), with a fixed config. */
 export async function createTestDeps(
   db: Store['db'],
@@ -166,6 +177,7 @@ export async function createTestDeps(
       leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
       from: 'Nurture <nurture@example.com>',
     },
+    links: new MessageLinks(TEST_LINK_CONFIG),
   };
   return { deps, published };
 }

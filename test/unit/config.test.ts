@@ -34,6 +34,27 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ NURTURE_MAX_FUTURE_SKEW: 'soonish' })).toThrow('NURTURE_MAX_FUTURE_SKEW: "soonish" is not a duration');
   });
 
+  it('serves HTTP on 8080 with links to 127.0.0.1 by default, and reads the public URL and secrets', () => {
+    expect(loadConfig({}).http).toMatchObject({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', publicUrlGiven: false });
+    const c = loadConfig({ NURTURE_HTTP_PORT: '9000', NURTURE_PUBLIC_URL: 'https://go.example.com/', NURTURE_SECRET: `${'n'.repeat(32)}, ${'o'.repeat(32)}` });
+    expect(c.http).toMatchObject({ port: 9000, publicUrl: 'https://go.example.com', publicUrlGiven: true });
+    expect(c.secrets).toEqual(['n'.repeat(32), 'o'.repeat(32)]);
+    expect(loadConfig({ NURTURE_HTTP_PORT: '9000' }).http.publicUrl).toBe('http://127.0.0.1:9000');
+  });
+
+  it('refuses a short secret without echoing it, and a public URL that is not http(s)', () => {
+    let message = '';
+    try {
+      loadConfig({ NURTURE_SECRET: 'hunter2', NURTURE_PUBLIC_URL: 'ftp://x', NURTURE_HTTP_PORT: '70000' });
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('NURTURE_SECRET: each secret must be at least 32 characters');
+    expect(message).not.toContain('hunter2');
+    expect(message).toContain('NURTURE_PUBLIC_URL: is not a URL like https://nurture.example.com (got "ftp://x")');
+    expect(message).toContain('NURTURE_HTTP_PORT: must be at most 65535 (got "70000")');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', NURTURE_EVENT_CONCURRENCY: '' }).databaseUrl).toBeUndefined();
   });

@@ -1,0 +1,20 @@
+import type { DateTime } from 'luxon';
+import type { AppContext } from '../app/context.js';
+import type { ReadinessReport } from '../app/check-readiness.js';
+import type { Config } from '../config.js';
+import type { ReadDb } from '../queries/read-db.js';
+import type { MessageLinks } from '../security/message-links.js';
+
+/**
+ * What HTTP routes get: the use cases' context, the read models' database handle, the signed
+ * links, the settings and a clock. Routes parse, call src/app or src/queries, and answer; they
+ * never reach into src/db or src/engine themselves.
+ */
+export interface HttpContext {
+  app: AppContext;
+  read: ReadDb;
+  config: Config;
+  links: MessageLinks;
+  clock: () => DateTime;
+  readiness: () => Promise<ReadinessReport>;
+}
