@@ -192,6 +192,38 @@ export interface ServiceHealthTable {
   checked_at: Timestamp;
 }
 
+export type SuppressionReason = 'unsubscribed' | 'hard_bounce' | 'complaint' | 'erased' | 'manual';
+
+export interface SuppressionsTable {
+  /** sha256 hex of the lower-cased address. */
+  address_hash: string;
+  reason: SuppressionReason;
+  /** Null once the contact was erased. */
+  email: string | null;
+  source: string;
+  detail: string | null;
+  created_at: GeneratedTimestamp;
+}
+
+export type ConsentKind = 'opt_in' | 'confirmation_sent' | 'confirmed' | 'expired' | 'unsubscribed' | 'resubscribed' | 'topics_changed' | 'erased';
+
+export interface ConsentRecordsTable {
+  id: Generated<string>; // bigserial
+  contact_id: string | null;
+  address_hash: string;
+  kind: ConsentKind;
+  at: Timestamp;
+  source: string;
+  form_id: string | null;
+  form_version: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  wording: string | null;
+  wording_hash: string | null;
+  event_id: string | null;
+  detail: ColumnType<Record<string, unknown>, string | undefined, string>;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -204,4 +236,6 @@ export interface Database {
   tasks: TasksTable;
   stage_changes: StageChangesTable;
   service_health: ServiceHealthTable;
+  suppressions: SuppressionsTable;
+  consent_records: ConsentRecordsTable;
 }

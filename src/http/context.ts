@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import type { ReadinessReport } from '../app/check-readiness.js';
+import type { EventIntake } from '../app/event-intake.js';
 import type { Config } from '../config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
@@ -17,4 +18,6 @@ export interface HttpContext {
   links: MessageLinks;
   clock: () => DateTime;
   readiness: () => Promise<ReadinessReport>;
+  /** Where received events go (durable before an answer is given). */
+  intake: EventIntake;
 }

@@ -21,6 +21,7 @@ import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
 import type { Logger } from '../logger.js';
 import { startEventsWorker } from './events.worker.js';
+import { queueIntake } from './queue-intake.js';
 import { queueScheduler } from './schedule.js';
 import { openMailTransport } from './mail-transport.js';
 import type { Queues } from './queues.js';
@@ -178,6 +179,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         links: deps.links,
         clock,
         readiness: () => checkReadiness(probes),
+        intake: queueIntake(queues),
       };
       http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
       if (!config.http.publicUrlGiven) deps.links.listening(http.url);
