@@ -126,10 +126,12 @@ const envSchema = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')))
     .optional(),
+  /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
+  NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
-const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS'];
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -186,6 +188,7 @@ export interface Config {
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
+  adminPassword: string | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -236,6 +239,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
+    adminPassword: e.NURTURE_ADMIN_PASSWORD,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

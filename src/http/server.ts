@@ -8,6 +8,13 @@ import type { ErrorCode } from '../errors.js';
 import { ERROR_CODES, NurtureError, httpStatusOf } from '../errors.js';
 import type { HttpContext } from './context.js';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The body as received, for JSON requests (signature checks). */
+    rawBody?: Buffer;
+  }
+}
+
 /** The server as route modules see it: zod schemas type every request and answer. */
 export type NurtureServer = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, ZodTypeProvider>;
 
@@ -86,6 +93,13 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
     reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`));
   });
 
+  // Signed requests (Standard Webhooks, providers' callbacks) are verified over the exact bytes sent.
+  const parseJson = server.getDefaultJsonParser('error', 'error');
+  server.removeContentTypeParser('application/json');
+  server.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
+    req.rawBody = body as Buffer;
+    parseJson(req, (body as Buffer).toString('utf8'), done);
+  });
   await server.register(formbody, { bodyLimit: ctx.config.http.bodyLimit });
   // Off by default: each public route names its own limit (forms per IP, events per key).
   await server.register(rateLimit, {
