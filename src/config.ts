@@ -109,6 +109,8 @@ const envSchema = z.object({
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   NURTURE_HTTP_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).default(8080),
   NURTURE_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** A process that serves no HTTP (nurture worker) serves /metrics and /healthz on this port. */
+  NURTURE_METRICS_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).optional(),
   /** Unset: http://127.0.0.1:<port>. Every link put in mail starts with it. */
   NURTURE_PUBLIC_URL: url(/^https?:$/, 'https://nurture.example.com').transform((s) => s.replace(/\/+$/, '')).optional(),
   NURTURE_HTTP_BODY_LIMIT: int(5 * 1024 * 1024, 1024),
@@ -184,6 +186,8 @@ export interface Config {
     publicUrlGiven: boolean;
     bodyLimit: number;
     trustProxy: boolean;
+    /** Where a process without HTTP serves /metrics (undefined: it does not). */
+    metricsPort: number | undefined;
   };
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
@@ -236,6 +240,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrlGiven: e.NURTURE_PUBLIC_URL !== undefined,
       bodyLimit: e.NURTURE_HTTP_BODY_LIMIT,
       trustProxy: e.NURTURE_TRUST_PROXY,
+      metricsPort: e.NURTURE_METRICS_PORT,
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],

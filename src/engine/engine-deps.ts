@@ -20,8 +20,17 @@ export interface EngineDeps {
 
 /** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */
 export interface AfterCommit {
-  sends: { touchId: string; at: Date }[];
-  wakes: { enrollmentId: string; version: number; at: Date }[];
+  sends: { touchId: string; at: Date; correlationId?: string }[];
+  wakes: { enrollmentId: string; version: number; at: Date; correlationId?: string }[];
+}
+
+/** The same work, tagged with the id of what caused it (an event's id), for the logs of the jobs it becomes. */
+export function correlated(after: AfterCommit, correlationId: string | undefined): AfterCommit {
+  if (correlationId === undefined) return after;
+  return {
+    sends: after.sends.map((s) => ({ ...s, correlationId: s.correlationId ?? correlationId })),
+    wakes: after.wakes.map((w) => ({ ...w, correlationId: w.correlationId ?? correlationId })),
+  };
 }
 
 export function emptyAfterCommit(): AfterCommit {
