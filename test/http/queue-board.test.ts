@@ -29,7 +29,7 @@ describe('/admin/queues', () => {
   });
 
   it('asks for the operator password, and refuses a wrong one or another user', async () => {
-    for (const headers of [{}, { authorization: basic('admin', 'wrong-password-000') }, { authorization: basic('root', PASSWORD) }]) {
+    for (const headers of [{}, { authorization: basic('admin', 'wrong-password-000') }, { authorization: basic('root', PASSWORD) }] as Record<string, string>[]) {
       for (const url of ['/admin/queues', '/admin/queues/api/queues']) {
         const res = await fetch(`${t.engine.http!.url}${url}`, { headers });
         expect(res.status, `${url} ${JSON.stringify(headers)}`).toBe(401);
