@@ -1,16 +1,14 @@
 import type { Command } from 'commander';
-import { stringify } from 'csv-stringify/sync';
 import { DateTime } from 'luxon';
 import { withReadDb } from '../app/composition-root.js';
 import { InputError } from '../errors.js';
 import type { FunnelReport } from '../queries/reports/funnel.js';
-import { funnelReport } from '../queries/reports/funnel.js';
+import type { ReportName, ReportResult } from '../queries/reports/report.js';
+import { buildReport } from '../queries/reports/report.js';
 import type { SequencesReport } from '../queries/reports/sequence-steps.js';
-import { sequencesReport } from '../queries/reports/sequence-steps.js';
 import type { Table } from '../queries/reports/tables.js';
-import { funnelTable, sequencesTable, timeToLeadTable } from '../queries/reports/tables.js';
+import { toCsv } from '../queries/reports/tables.js';
 import type { TimeToLeadReport } from '../queries/reports/time-to-lead.js';
-import { timeToLeadReport } from '../queries/reports/time-to-lead.js';
 import type { ReadDb } from '../queries/read-db.js';
 import { BUCKETS } from '../reports/figures.js';
 import type { DurationSummary, FunnelStep } from '../reports/figures.js';
@@ -31,10 +29,8 @@ export interface ReportFlags {
   csv?: boolean;
 }
 
-export type ReportName = 'funnel' | 'time-to-lead' | 'sequences';
-
 export interface ReportOutput {
-  data: FunnelReport | TimeToLeadReport | SequencesReport;
+  data: ReportResult['data'];
   table: Table;
   text: string;
 }
@@ -42,31 +38,15 @@ export interface ReportOutput {
 /** Runs one report: what the CLI prints and what the dashboard test compares against. */
 export async function runReport(db: ReadDb, name: ReportName, f: ReportFlags, now: DateTime, zone?: string): Promise<ReportOutput> {
   const since = f.since === undefined ? undefined : parseInstant('--since', f.since, now, 'back', zone);
-  const filter = { since, source: f.source, sequence: f.sequence, now: now.toJSDate() };
-  switch (name) {
-    case 'funnel': {
-      const data = await funnelReport(db, filter);
-      return { data, table: funnelTable(data), text: funnelText(data, zone) };
-    }
-    case 'time-to-lead': {
-      const data = await timeToLeadReport(db, filter);
-      return { data, table: timeToLeadTable(data), text: timeToLeadText(data, zone) };
-    }
-    case 'sequences': {
-      if (f.source !== undefined) throw new InputError('--source: the sequences report is per sequence and step; use --sequence or --since');
-      const data = await sequencesReport(db, filter);
-      return { data, table: sequencesTable(data), text: sequencesText(data, zone) };
-    }
+  const r = await buildReport(db, name, { since, source: f.source, sequence: f.sequence, now: now.toJSDate() });
+  switch (r.name) {
+    case 'funnel':
+      return { data: r.data, table: r.table, text: funnelText(r.data, zone) };
+    case 'time-to-lead':
+      return { data: r.data, table: r.table, text: timeToLeadText(r.data, zone) };
+    case 'sequences':
+      return { data: r.data, table: r.table, text: sequencesText(r.data, zone) };
   }
-}
-
-/**
- * CSV for a spreadsheet. A text cell that a spreadsheet would read as a formula (=, +, -, @)
- * gets a leading apostrophe: sources and reasons come from event data anyone can send.
- */
-export function toCsv(t: Table): string {
-  const cell = (v: string | number | null) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
-  return stringify([t.headers, ...t.rows.map((r) => r.map(cell))], { cast: { number: (n) => String(n) } });
 }
 
 export function print(o: ReportOutput, f: ReportFlags, out: Out = stdout): void {

@@ -1,7 +1,8 @@
 import { parse } from 'csv-parse/sync';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runReport, toCsv } from '../../src/cli/report.js';
+import { runReport } from '../../src/cli/report.js';
+import { toCsv } from '../../src/queries/reports/tables.js';
 import type { FunnelReport } from '../../src/queries/reports/funnel.js';
 import type { SequencesReport } from '../../src/queries/reports/sequence-steps.js';
 import type { TimeToLeadReport } from '../../src/queries/reports/time-to-lead.js';

@@ -1,3 +1,4 @@
+import { stringify } from 'csv-stringify/sync';
 import { BUCKETS } from '../../reports/figures.js';
 import type { DurationSummary, TimeToFigures } from '../../reports/figures.js';
 import type { FunnelReport } from './funnel.js';
@@ -69,4 +70,13 @@ function reasons(list: { reason: string; enrollments: number }[]): string | null
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
     .map(([k, n]) => `${k}: ${n}`)
     .join('; ');
+}
+
+/**
+ * CSV for a spreadsheet. A text cell that a spreadsheet would read as a formula (=, +, -, @)
+ * gets a leading apostrophe: sources and reasons come from event data anyone can send.
+ */
+export function toCsv(t: Table): string {
+  const cell = (v: string | number | null) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
+  return stringify([t.headers, ...t.rows.map((r) => r.map(cell))], { cast: { number: (n) => String(n) } });
 }
