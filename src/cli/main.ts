@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   sequences: () => import('./sequences.js'),
   touches: () => import('./touches.js'),
   doctor: () => import('./doctor.js'),
+  report: () => import('./report.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -1,4 +1,5 @@
 import type { RouteModule } from '../server.js';
+import { dashboardRoutes } from './dashboard.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
@@ -8,4 +9,5 @@ export const ROUTES: readonly RouteModule[] = [
   healthRoutes,
   metricsRoutes,
   queueBoardRoutes,
+  dashboardRoutes,
 ];
