@@ -54,13 +54,20 @@ export function decideRefresh(rules: ScoringRules, t: Pick<ScoreTarget, 'scope' 
   return { score, move: decideScoreStage(t.scope.contact.status, score, rules) };
 }
 
-export async function refreshScores(tx: Kysely<Database>, rules: ScoringRules, targets: readonly ScoreTarget[], now: DateTime): Promise<StageMove[]> {
+/** `writeAll`: store every cache (and its score_at), changed or not: the sweep's mark that it looked. */
+export async function refreshScores(
+  tx: Kysely<Database>,
+  rules: ScoringRules,
+  targets: readonly ScoreTarget[],
+  now: DateTime,
+  o: { writeAll?: boolean } = {},
+): Promise<StageMove[]> {
   const writes: CachedScore[] = [];
   const moves: StageMove[] = [];
   const at = now.toUTC().toISO()!;
   for (const t of targets) {
     const { score, move } = decideRefresh(rules, t, now);
-    if (scoreChanged(t.cached, score)) {
+    if (o.writeAll || scoreChanged(t.cached, score)) {
       writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement });
     }
     t.scope.contact.score = Math.round(score.total);
