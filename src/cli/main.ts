@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   enrollments: () => import('./enrollments.js'),
   sequences: () => import('./sequences.js'),
   touches: () => import('./touches.js'),
+  scores: () => import('./scores.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.
