@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   touches: () => import('./touches.js'),
   doctor: () => import('./doctor.js'),
   report: () => import('./report.js'),
+  scores: () => import('./scores.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { Contact } from '../sequences/contact.js';
 import type { MessageLinks } from '../security/message-links.js';
@@ -16,6 +17,8 @@ export interface EngineDeps {
   config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
   /** Signed links put in mail (unsubscribe, preferences, tracking). */
   links: MessageLinks;
+  /** The rules of scoring.yaml; absent: no scoring (scores stay 0, stages move by promotion only). */
+  scoring?: ScoringRules | undefined;
 }
 
 /** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */

@@ -41,6 +41,8 @@ export const BUILT_IN_EVENTS = [
   'info_requested',
   'unsubscribed',
   'bounced',
+  // Made by the engine when a contact's stage changes (data: from, to, reason).
+  'stage_changed',
 ] as const;
 
 // ---- leaves -------------------------------------------------------------------------------

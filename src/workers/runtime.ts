@@ -36,6 +36,8 @@ import { redisConnection, resolveRedis } from './redis-connection.js';
 import { startSendsWorker } from './sends.worker.js';
 import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
+import { ScoreSweep } from './score-sweep.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
@@ -58,6 +60,8 @@ export interface EngineOptions {
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Serve HTTP (NURTURE_HTTP_HOST:NURTURE_HTTP_PORT) from this process. */
   http?: boolean;
+  /** The scoring rules (--scoring); absent: no scoring. */
+  scoring?: ScoringRules | undefined;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -132,7 +136,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       await registry.refresh();
     }
     const templates = new TemplateCache(o.templatesDir);
-    const deps: EngineDeps = engineDeps(store.db, registry, templates, config);
+    const deps: EngineDeps = engineDeps(store.db, registry, templates, config, o.scoring);
     if (o.reload) {
       const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
@@ -179,6 +183,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log, metrics });
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
+      if (o.scoring) {
+        const scores = new ScoreSweep(ctx.app, o.scoring, clock);
+        scores.start();
+        cleanups.push(() => scores.stop());
+      }
     }
 
     const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
