@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   enrollments: () => import('./enrollments.js'),
   sequences: () => import('./sequences.js'),
   touches: () => import('./touches.js'),
+  render: () => import('./render.js'),
+  'send-test': () => import('./send-test.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -91,7 +91,8 @@ export function sampleContact(timezone: string): Contact {
   };
 }
 
-function contactOf(raw: unknown, name: string): Contact {
+/** A contact given as JSON (the shape of an event's `contact`), validated; problems name `name` and the field. */
+export function contactOf(raw: unknown, name: string): Contact {
   const parsed = contactSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.flatMap((i) => {
