@@ -121,7 +121,7 @@ const CONTACT_FIELDS: Record<string, VariableSpec> = {
   phone: optional(),
   address: optional(ADDRESS),
   attributes: optional('any'),
-  tags: { presence: 'always', tags: true },
+  tags: { presence: 'always', tags: true, fields: { length: always() } },
 };
 
 /** Every root name a template may use, with what is below it. */
