@@ -130,6 +130,10 @@ const envSchema = z.object({
     .optional(),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Links in HTML emails rewritten to signed redirects that record email_clicked (a sequence may turn it off too). */
+  NURTURE_TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
+  /** A 1x1 pixel in HTML emails that records email_opened. */
+  NURTURE_TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
@@ -193,6 +197,8 @@ export interface Config {
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
   adminPassword: string | undefined;
+  /** Global switches of click and open tracking (NURTURE_TRACK_CLICKS, NURTURE_TRACK_OPENS). */
+  tracking: { clicks: boolean; opens: boolean };
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -245,6 +251,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
+    tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -25,6 +25,8 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   doctor: () => import('./doctor.js'),
   report: () => import('./report.js'),
   scores: () => import('./scores.js'),
+  render: () => import('./render.js'),
+  'send-test': () => import('./send-test.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

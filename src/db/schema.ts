@@ -145,6 +145,8 @@ export interface TouchesTable {
   /** When an email gave up (status `failed`). */
   failed_at: Timestamp | null;
   created_at: GeneratedTimestamp;
+  /** When a tracked link of the email was last followed (scanner bursts are told by it). */
+  last_clicked_at: Generated<Timestamp | null>;
 }
 
 export type TaskKind = 'postcard' | 'letter' | 'call' | 'notice';

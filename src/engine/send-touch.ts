@@ -1,12 +1,12 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
-import { templateContextOf } from '../sequences/contact.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
+import { renderTouch } from './render-touch.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
@@ -49,7 +49,7 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     }
     const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
-    const rendered = template.render(templateContextOf(contact));
+    const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
     return { to: contact.email, rendered, messageId, inDoubt } as const;

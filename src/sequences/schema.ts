@@ -350,6 +350,10 @@ const reentrySchema = z
   .union([z.enum(['once', 'always']), z.strictObject({ after: duration })])
   .default('once');
 
+/** Click and open tracking of the sequence's emails (both on by default, unless turned off globally). */
+export const trackingSchema = z.strictObject({ clicks: z.boolean().optional(), opens: z.boolean().optional() });
+export type TrackingSettings = z.output<typeof trackingSchema>;
+
 export const sequenceSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -364,6 +368,7 @@ export const sequenceSchema = z
     send_window: sendWindowSchema.optional(),
     holidays: z.array(localDate).default([]),
     on_edit: z.enum(['migrate', 'stay']).default('migrate'),
+    tracking: trackingSchema.optional(),
     steps: steps.refine((s) => s.length > 0, { message: 'a sequence needs at least one step' }),
   });
 

@@ -181,6 +181,7 @@ export async function createTestDeps(
       promotion: DEFAULT_PROMOTION_RULES,
       leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
       from: 'Nurture <nurture@example.com>',
+      tracking: { clicks: true, opens: true },
     },
     links: new MessageLinks(TEST_LINK_CONFIG),
   };

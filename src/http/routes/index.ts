@@ -3,6 +3,7 @@ import { dashboardRoutes } from './dashboard.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
+import { trackingRoutes } from './tracking.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
@@ -10,4 +11,5 @@ export const ROUTES: readonly RouteModule[] = [
   metricsRoutes,
   queueBoardRoutes,
   dashboardRoutes,
+  trackingRoutes,
 ];
