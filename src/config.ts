@@ -128,6 +128,12 @@ const envSchema = z.object({
     .optional(),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** The mailto: half of List-Unsubscribe; unset: unsubscribe@ the domain of NURTURE_FROM. */
+  NURTURE_UNSUBSCRIBE_MAILTO: z.string().trim().refine((s) => mailboxProblem(s) === undefined && !s.includes('<'), 'is not a bare email address like unsubscribe@example.com').optional(),
+  /** DKIM signing: all three or none. */
+  NURTURE_DKIM_DOMAIN: z.string().trim().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not a domain name like example.com').optional(),
+  NURTURE_DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9._-]+$/, 'is not a DKIM selector (letters, digits, ".", "-", "_")').optional(),
+  NURTURE_DKIM_KEY_FILE: z.string().trim().min(1).optional(),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
@@ -189,6 +195,10 @@ export interface Config {
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
   adminPassword: string | undefined;
+  /** The address of the mailto: link in List-Unsubscribe. */
+  unsubscribeMailto: string;
+  /** DKIM signing of outgoing mail (SMTP), when configured. */
+  dkim: { domain: string; selector: string; keyFile: string } | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -208,6 +218,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const dkimGiven = [e.NURTURE_DKIM_DOMAIN, e.NURTURE_DKIM_SELECTOR, e.NURTURE_DKIM_KEY_FILE].filter((x) => x !== undefined).length;
+  if (dkimGiven !== 0 && dkimGiven !== 3) {
+    throw new ConfigError('invalid environment:\n  NURTURE_DKIM_DOMAIN, NURTURE_DKIM_SELECTOR and NURTURE_DKIM_KEY_FILE go together: set all three to sign mail, or none');
+  }
   const caps = e.NURTURE_EMAIL_CAP_PER_DAY || e.NURTURE_EMAIL_CAP_PER_WEEK ? { perDay: e.NURTURE_EMAIL_CAP_PER_DAY, perWeek: e.NURTURE_EMAIL_CAP_PER_WEEK } : undefined;
   return {
     databaseUrl: e.DATABASE_URL,
@@ -240,6 +254,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
+    unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
+    dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
+}
+
+/** The domain of a mailbox that passed `mailbox` (so it has one). */
+function domainOf(mailboxText: string): string {
+  const address = addressparser(mailboxText)[0]?.address ?? '';
+  return address.slice(address.lastIndexOf('@') + 1);
 }

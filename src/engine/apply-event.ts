@@ -49,24 +49,27 @@ export interface ApplyResult {
  * one-by-one path in the same transaction.
  */
 export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
-  return deps.db.transaction().execute(async (tx) => {
-    // The live set as this transaction sees it: never "no sequence matches" from a stale view.
-    await deps.registry.sync(tx);
-    const results: ApplyResult[] = new Array(events.length);
-    const todo = await settleRedeliveries(tx, events, results);
-    const perContact = new Map<string, number>();
-    for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
-    const bulk: number[] = [];
-    const oneByOne: number[] = [];
-    for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
+  return deps.db.transaction().execute((tx) => applyEventsIn(tx, deps, events, now));
+}
 
-    if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
-    // Within a batch, a contact's events go in the order they happened (arrival order on ties).
-    const at = (i: number) => Date.parse(events[i]!.occurredAt);
-    oneByOne.sort((x, y) => at(x) - at(y) || x - y);
-    for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
-    return results;
-  });
+/** applyEvents inside a transaction the caller holds: a use case that commits its own rows with the events (an unsubscribe's suppression). */
+export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+  // The live set as this transaction sees it: never "no sequence matches" from a stale view.
+  await deps.registry.sync(tx);
+  const results: ApplyResult[] = new Array(events.length);
+  const todo = await settleRedeliveries(tx, events, results);
+  const perContact = new Map<string, number>();
+  for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
+  const bulk: number[] = [];
+  const oneByOne: number[] = [];
+  for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
+
+  if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
+  // Within a batch, a contact's events go in the order they happened (arrival order on ties).
+  const at = (i: number) => Date.parse(events[i]!.occurredAt);
+  oneByOne.sort((x, y) => at(x) - at(y) || x - y);
+  for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
+  return results;
 }
 
 export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult> {

@@ -13,7 +13,7 @@ export interface EngineDeps {
   db: Kysely<Database>;
   registry: SequenceRegistry;
   templates: TemplateCache;
-  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
+  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from' | 'unsubscribeMailto'>;
   /** Signed links put in mail (unsubscribe, preferences, tracking). */
   links: MessageLinks;
 }

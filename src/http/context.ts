@@ -5,6 +5,7 @@ import type { EventIntake } from '../app/event-intake.js';
 import type { Config } from '../config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
+import type { Topic } from '../sequences/topics.js';
 
 /**
  * What HTTP routes get: the use cases' context, the read models' database handle, the signed
@@ -20,4 +21,6 @@ export interface HttpContext {
   readiness: () => Promise<ReadinessReport>;
   /** Where received events go (durable before an answer is given). */
   intake: EventIntake;
+  /** Topics of the preference page (topics.yaml). */
+  topics: readonly Topic[];
 }

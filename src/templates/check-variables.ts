@@ -32,6 +32,9 @@ const ADDRESS_FIELDS = {
   country: 'always',
 } as const satisfies Record<keyof PostalAddress, 'always' | 'optional'>;
 
+/** The signed links every email carries (src/security/message-links.ts StandardLinks). */
+const LINK_FIELDS = ['unsubscribe', 'preferences', 'view'] as const;
+
 const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
 const INLINE_HELPERS = new Set(['default', 'lookup']);
 
@@ -314,6 +317,14 @@ class Checker {
     const [root, child] = path;
     if (root === undefined) return; // {{this}}: the whole context
     const shown = read.written.replace(/^\((.*)\)$/s, '$1');
+    if (root === 'links') {
+      // Every email has all three; a bare {{links}} would print an object.
+      if (child !== undefined && (LINK_FIELDS as readonly string[]).includes(child) && path.length === 2) return;
+      const guess = child === undefined ? undefined : closest(child, [...LINK_FIELDS]);
+      const hint = guess ? `; did you mean {{links.${guess}}}?` : '';
+      this.report(read.loc, `unknown variable {{${shown}}} (links has: ${LINK_FIELDS.join(', ')})${hint}`);
+      return;
+    }
     const rootKind = TEMPLATE_FIELDS[root];
     if (rootKind === undefined) {
       const known = Object.keys(TEMPLATE_FIELDS);

@@ -16,6 +16,7 @@ import { startEmbeddedServer } from '../db/embedded-server.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { LoadedSequence } from '../sequences/load.js';
+import type { Topic } from '../sequences/topics.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
@@ -53,6 +54,8 @@ export interface EngineOptions {
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Serve HTTP (NURTURE_HTTP_HOST:NURTURE_HTTP_PORT) from this process. */
   http?: boolean;
+  /** Topics of the preference page and of sequences' `topic:` (topics.yaml). */
+  topics?: readonly Topic[];
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -127,7 +130,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     const templates = new TemplateCache(o.templatesDir);
     const deps: EngineDeps = engineDeps(store.db, registry, templates, config);
     if (o.reload) {
-      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
+      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, topics: o.topics ?? [], registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
     }
     const transport = o.mail ? undefined : openMailTransport({ config, db: store.db, log });
@@ -180,6 +183,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         clock,
         readiness: () => checkReadiness(probes),
         intake: queueIntake(queues),
+        topics: o.topics ?? [],
       };
       http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
       if (!config.http.publicUrlGiven) deps.links.listening(http.url);

@@ -17,6 +17,7 @@ import { TemplateCache } from '../../src/templates/compile.js';
 import { createLogger } from '../../src/logger.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
+import type { Topic } from '../../src/sequences/topics.js';
 import type { MailSender } from '../../src/templates/mail-sender.js';
 import { EVENT_JOB, eventJobId } from '../../src/workers/queues.js';
 import type { RunningEngine } from '../../src/workers/runtime.js';
@@ -78,6 +79,8 @@ export async function startTestEngine(o: {
   clock?: () => DateTime;
   /** Serve HTTP too (on a free port: `engine.http.url`). */
   http?: boolean;
+  /** Topics of the preference page (topics.yaml). */
+  topics?: readonly Topic[];
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -91,6 +94,7 @@ export async function startTestEngine(o: {
     log: createLogger(config.logLevel),
     store: o.store,
     http: o.http ?? false,
+    ...(o.topics ? { topics: o.topics } : {}),
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
@@ -176,6 +180,7 @@ export async function createTestDeps(
       promotion: DEFAULT_PROMOTION_RULES,
       leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
       from: 'Nurture <nurture@example.com>',
+      unsubscribeMailto: 'unsubscribe@example.com',
     },
     links: new MessageLinks(TEST_LINK_CONFIG),
   };
