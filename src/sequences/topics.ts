@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { FileProblem } from '../errors.js';
 import { formatPath } from './load.js';
 import { SLUG } from './names.js';
+import { closestNames, didYouMean } from './suggest.js';
 import { parseYamlDocument } from './yaml-document.js';
 
 /**
@@ -35,9 +36,17 @@ export function parseTopics(text: string, file: string): TopicsLoad {
   if (!parsed.success) {
     return {
       ok: false,
-      problems: parsed.error.issues.map((i) => {
-        const at = i.code === 'unrecognized_keys' ? [...i.path, i.keys[0]!] : i.path;
-        return { file, path: formatPath(at), line: doc.lineOf(at), message: i.message, severity: 'error' as const };
+      problems: parsed.error.issues.flatMap((i) => {
+        if (i.code === 'unrecognized_keys') {
+          const known = i.path.length === 0 ? ['topics'] : Object.keys(topicSchema.shape);
+          return i.keys.map((key) => {
+            const at = [...i.path, key];
+            return { file, path: formatPath(at), line: doc.lineOf(at), message: `unknown field "${key}"${didYouMean(closestNames(key, known))}`, severity: 'error' as const };
+          });
+        }
+        const missing = i.code === 'invalid_type' && i.input === undefined;
+        const message = missing ? `is required${i.path.at(-1) === 'name' ? ': the name people see on the preference page' : ''}` : i.message;
+        return [{ file, path: formatPath(i.path), line: doc.lineOf(i.path), message, severity: 'error' as const }];
       }),
     };
   }
