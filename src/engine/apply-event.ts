@@ -8,6 +8,7 @@ import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } fro
 import { insertEvent, insertEvents, recentHistory, storedEventBodies } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
 import { EventRaceError } from '../errors.js';
+import { liftSuppression, suppress } from '../db/suppression-repository.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
 import type { EventBody, NurtureEvent } from '../sequences/event.js';
@@ -210,6 +211,11 @@ async function applyLifecycle(tx: Kysely<Database>, deps: EngineDeps, scope: Con
   };
   await updateContact(tx, c.id, patch);
   await insertStageChanges(tx, c.id, d.changes);
+  // The suppression list follows the person's consent whichever way it came (a link, a producer's event).
+  for (const ch of d.changes) {
+    if (ch.kind === 'unsubscribed') await suppress(tx, { email: c.email, reason: 'unsubscribed', source: 'event', detail: `event ${event.id}`, at: new Date(ch.at) });
+    if (ch.kind === 'resubscribed') await liftSuppression(tx, c.email, 'unsubscribed');
+  }
   c.status = next.status;
   c.unsubscribedAt = next.unsubscribedAt;
   c.bouncedAt = next.bouncedAt;

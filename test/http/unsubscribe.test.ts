@@ -254,6 +254,20 @@ describe('unsubscribe and preferences over HTTP', () => {
     ]);
   });
 
+  it('puts an address unsubscribed by a producer\'s event on the list too, and a later opt-in takes it off', async () => {
+    await t.emit({ type: 'opt_in', email: 'erin@example.com', data: { source: 'website' }, occurredAt: new Date(Date.now() - 60_000).toISOString() });
+    await parsedMail('erin@example.com', 0);
+    await t.emit({ type: 'unsubscribed', email: 'erin@example.com', occurredAt: new Date(Date.now() - 30_000).toISOString() });
+    const listed = await eventually(async () => {
+      const l = await suppressionsOf(store.db, 'erin@example.com');
+      return l.length > 0 ? l : undefined;
+    }, 'erin on the suppression list');
+    expect(listed.map((x) => [x.reason, x.source])).toEqual([['unsubscribed', 'event']]);
+    await t.emit({ type: 'opt_in', email: 'erin@example.com', data: { source: 'webinar' } });
+    await eventually(async () => (await suppressionsOf(store.db, 'erin@example.com')).length === 0, 'erin off the list after a later opt-in');
+    expect((await contact('erin@example.com')).unsubscribed_at).toBeNull();
+  });
+
   it('refuses an altered preferences token and an undeclared topic', async () => {
     const prefs = link(await parsedMail('carol@example.com', 0), 'p')!;
     const altered = `${prefs.slice(0, -2)}${prefs.endsWith('AA') ? 'BB' : 'AA'}`;
