@@ -134,6 +134,12 @@ const envSchema = z.object({
   NURTURE_TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
   /** A 1x1 pixel in HTML emails that records email_opened. */
   NURTURE_TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
+  /** The mailto: half of List-Unsubscribe; unset: unsubscribe@ the domain of NURTURE_FROM. */
+  NURTURE_UNSUBSCRIBE_MAILTO: z.string().trim().refine((s) => mailboxProblem(s) === undefined && !s.includes('<'), 'is not a bare email address like unsubscribe@example.com').optional(),
+  /** DKIM signing: all three or none. */
+  NURTURE_DKIM_DOMAIN: z.string().trim().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not a domain name like example.com').optional(),
+  NURTURE_DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9._-]+$/, 'is not a DKIM selector (letters, digits, ".", "-", "_")').optional(),
+  NURTURE_DKIM_KEY_FILE: z.string().trim().min(1).optional(),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
@@ -199,6 +205,10 @@ export interface Config {
   adminPassword: string | undefined;
   /** Global switches of click and open tracking (NURTURE_TRACK_CLICKS, NURTURE_TRACK_OPENS). */
   tracking: { clicks: boolean; opens: boolean };
+  /** The address of the mailto: link in List-Unsubscribe. */
+  unsubscribeMailto: string;
+  /** DKIM signing of outgoing mail (SMTP), when configured. */
+  dkim: { domain: string; selector: string; keyFile: string } | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -218,6 +228,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const dkimGiven = [e.NURTURE_DKIM_DOMAIN, e.NURTURE_DKIM_SELECTOR, e.NURTURE_DKIM_KEY_FILE].filter((x) => x !== undefined).length;
+  if (dkimGiven !== 0 && dkimGiven !== 3) {
+    throw new ConfigError('invalid environment:\n  NURTURE_DKIM_DOMAIN, NURTURE_DKIM_SELECTOR and NURTURE_DKIM_KEY_FILE go together: set all three to sign mail, or none');
+  }
   const caps = e.NURTURE_EMAIL_CAP_PER_DAY || e.NURTURE_EMAIL_CAP_PER_WEEK ? { perDay: e.NURTURE_EMAIL_CAP_PER_DAY, perWeek: e.NURTURE_EMAIL_CAP_PER_WEEK } : undefined;
   return {
     databaseUrl: e.DATABASE_URL,
@@ -252,6 +266,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
     tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
+    unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
+    dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
+}
+
+/** The domain of a mailbox that passed `mailbox` (so it has one). */
+function domainOf(mailboxText: string): string {
+  const address = addressparser(mailboxText)[0]?.address ?? '';
+  return address.slice(address.lastIndexOf('@') + 1);
 }

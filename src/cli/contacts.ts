@@ -76,6 +76,11 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   const attrs = Object.entries(c.attributes);
   field('attributes', attrs.length ? attrs.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '-');
   field('score', String(c.score));
+  // By address: it holds even for a contact created after the address was suppressed.
+  if (r.suppressions.length) {
+    field('suppressed', `${r.suppressions.map((x) => `${x.reason.replace('_', ' ')} (${x.source}, ${at(x.at)})`).join(', ')}; no email is sent`);
+  }
+  if (r.topicsLeft.length) field('topics left', r.topicsLeft.join(', '));
 
   if (r.lifecycle.length) {
     lines.push('', 'Lifecycle');

@@ -5,6 +5,7 @@ import { validateProject } from '../app/validate-project.js';
 import { EXIT_INVALID, action, stdout } from './shared.js';
 import { loadScoringFile } from '../scoring/load.js';
 import { DEFAULT_SCORING_FILE } from './scoring-option.js';
+import { loadTopicsFile } from '../sequences/topics.js';
 
 export function register(program: Command): void {
   program
@@ -12,13 +13,16 @@ export function register(program: Command): void {
     .description('check sequence files and the templates they use; exit code 1 on any error')
     .argument('[dir]', 'directory of sequence files', './sequences')
     .option('--templates <dir>', 'directory of templates', './templates')
+    .option('--topics <file>', 'topics people subscribe to one by one (missing file: no topics)', './topics.yaml')
     .option('--json', 'print problems as JSON')
     .option('--impact', 'report what the edit does to contacts in flight (default: on when DATABASE_URL is set or the embedded store exists)')
     .option('--no-impact', 'skip the in-flight report')
     .option('--scoring <file>', 'lead scoring rules to check (a missing file is fine: no scoring)', DEFAULT_SCORING_FILE)
     .action(
-      action(async (dir: string, o: { templates: string; json?: boolean; impact?: boolean; scoring: string }) => {
-        const check = await validateProject(dir, o.templates);
+      action(async (dir: string, o: { templates: string; topics: string; json?: boolean; impact?: boolean; scoring: string }) => {
+        const topics = await loadTopicsFile(o.topics);
+        const check = await validateProject(dir, o.templates, topics.ok ? topics.topics : []);
+        if (!topics.ok) check.problems.unshift(...topics.problems);
         const scoring = await loadScoringFile(o.scoring);
         if (scoring.status === 'invalid') check.problems.push(...scoring.problems);
         const errors = check.problems.filter((p) => p.severity === 'error').length;

@@ -231,6 +231,14 @@ export interface ConsentRecordsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface TopicOptOutsTable {
+  contact_id: string;
+  /** A topic of topics.yaml. */
+  topic: string;
+  source: string;
+  at: GeneratedTimestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -245,4 +253,5 @@ export interface Database {
   service_health: ServiceHealthTable;
   suppressions: SuppressionsTable;
   consent_records: ConsentRecordsTable;
+  topic_opt_outs: TopicOptOutsTable;
 }

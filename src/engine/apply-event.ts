@@ -8,6 +8,7 @@ import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } fro
 import { insertEvent, insertEvents, recentHistory, storedEventBodies } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
 import { EventRaceError } from '../errors.js';
+import { liftSuppression, suppress } from '../db/suppression-repository.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
 import type { EventBody, NurtureEvent } from '../sequences/event.js';
@@ -54,24 +55,27 @@ export interface ApplyResult {
  * one-by-one path in the same transaction.
  */
 export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
-  return deps.db.transaction().execute(async (tx) => {
-    // The live set as this transaction sees it: never "no sequence matches" from a stale view.
-    await deps.registry.sync(tx);
-    const results: ApplyResult[] = new Array(events.length);
-    const todo = await settleRedeliveries(tx, events, results);
-    const perContact = new Map<string, number>();
-    for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
-    const bulk: number[] = [];
-    const oneByOne: number[] = [];
-    for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
+  return deps.db.transaction().execute((tx) => applyEventsIn(tx, deps, events, now));
+}
 
-    if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
-    // Within a batch, a contact's events go in the order they happened (arrival order on ties).
-    const at = (i: number) => Date.parse(events[i]!.occurredAt);
-    oneByOne.sort((x, y) => at(x) - at(y) || x - y);
-    for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
-    return results;
-  });
+/** applyEvents inside a transaction the caller holds: a use case that commits its own rows with the events (an unsubscribe's suppression). */
+export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+  // The live set as this transaction sees it: never "no sequence matches" from a stale view.
+  await deps.registry.sync(tx);
+  const results: ApplyResult[] = new Array(events.length);
+  const todo = await settleRedeliveries(tx, events, results);
+  const perContact = new Map<string, number>();
+  for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
+  const bulk: number[] = [];
+  const oneByOne: number[] = [];
+  for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
+
+  if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
+  // Within a batch, a contact's events go in the order they happened (arrival order on ties).
+  const at = (i: number) => Date.parse(events[i]!.occurredAt);
+  oneByOne.sort((x, y) => at(x) - at(y) || x - y);
+  for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
+  return results;
 }
 
 export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult> {
@@ -260,6 +264,11 @@ async function applyLifecycle(
   };
   await updateContact(tx, c.id, patch);
   await insertStageChanges(tx, c.id, d.changes);
+  // The suppression list follows the person's consent whichever way it came (a link, a producer's event).
+  for (const ch of d.changes) {
+    if (ch.kind === 'unsubscribed') await suppress(tx, { email: c.email, reason: 'unsubscribed', source: 'event', detail: `event ${event.id}`, at: new Date(ch.at) });
+    if (ch.kind === 'resubscribed') await liftSuppression(tx, c.email, 'unsubscribed');
+  }
   c.status = next.status;
   c.unsubscribedAt = next.unsubscribedAt;
   c.bouncedAt = next.bouncedAt;

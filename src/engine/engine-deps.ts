@@ -14,7 +14,7 @@ export interface EngineDeps {
   db: Kysely<Database>;
   registry: SequenceRegistry;
   templates: TemplateCache;
-  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from' | 'tracking'>;
+  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from' | 'tracking' | 'unsubscribeMailto'>;
   /** Signed links put in mail (unsubscribe, preferences, tracking). */
   links: MessageLinks;
   /** The rules of scoring.yaml; absent: no scoring (scores stay 0, stages move by promotion only). */

@@ -7,6 +7,7 @@ import type { MetricsExposition } from '../app/metrics.js';
 import type { Config } from '../config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
+import type { Topic } from '../sequences/topics.js';
 
 /**
  * What HTTP routes get: the use cases' context, the read models' database handle, the signed
@@ -26,4 +27,6 @@ export interface HttpContext {
   metrics: MetricsExposition;
   /** This process's queues, for the operators' dashboard (/admin/queues). */
   queues: readonly Queue[];
+  /** Topics of the preference page (topics.yaml). */
+  topics: readonly Topic[];
 }

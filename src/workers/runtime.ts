@@ -21,6 +21,7 @@ import { startEmbeddedServer } from '../db/embedded-server.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { LoadedSequence } from '../sequences/load.js';
+import type { Topic } from '../sequences/topics.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
@@ -62,6 +63,8 @@ export interface EngineOptions {
   http?: boolean;
   /** The scoring rules (--scoring); absent: no scoring. */
   scoring?: ScoringRules | undefined;
+  /** Topics of the preference page and of sequences' `topic:` (topics.yaml). */
+  topics?: readonly Topic[];
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -138,7 +141,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     const templates = new TemplateCache(o.templatesDir);
     const deps: EngineDeps = engineDeps(store.db, registry, templates, config, o.scoring);
     if (o.reload) {
-      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
+      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, topics: o.topics ?? [], registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
     }
     const transport = o.mail ? undefined : openMailTransport({ config, db: store.db, log });
@@ -201,6 +204,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       intake: queueIntake(queues),
       metrics,
       queues: [queues.events, queues.wakes, queues.sends],
+      topics: o.topics ?? [],
     };
     let http: RunningHttpServer | undefined;
     if (o.http) {

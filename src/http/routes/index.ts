@@ -4,6 +4,8 @@ import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
 import { trackingRoutes } from './tracking.js';
+import { preferencesRoutes } from './preferences.js';
+import { unsubscribeRoutes } from './unsubscribe.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
@@ -12,4 +14,6 @@ export const ROUTES: readonly RouteModule[] = [
   queueBoardRoutes,
   dashboardRoutes,
   trackingRoutes,
+  unsubscribeRoutes,
+  preferencesRoutes,
 ];
