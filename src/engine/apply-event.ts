@@ -48,7 +48,13 @@ export interface ApplyResult {
  * ends nurture (unsubscribe, bounce, a lead signal, engagement tied to a touch), takes the
  * one-by-one path in the same transaction.
  */
-export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+export async function applyEvents(
+  deps: EngineDeps,
+  events: readonly NurtureEvent[],
+  now: DateTime,
+  /** More writes that must commit with the events, or not at all (a hard bounce's suppression and failed touch). */
+  alongside?: (tx: Kysely<Database>) => Promise<void>,
+): Promise<ApplyResult[]> {
   return deps.db.transaction().execute(async (tx) => {
     // The live set as this transaction sees it: never "no sequence matches" from a stale view.
     await deps.registry.sync(tx);
@@ -65,12 +71,13 @@ export async function applyEvents(deps: EngineDeps, events: readonly NurtureEven
     const at = (i: number) => Date.parse(events[i]!.occurredAt);
     oneByOne.sort((x, y) => at(x) - at(y) || x - y);
     for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
+    if (alongside) await alongside(tx);
     return results;
   });
 }
 
-export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult> {
-  return (await applyEvents(deps, [event], now))[0]!;
+export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult> {
+  return (await applyEvents(deps, [event], now, alongside))[0]!;
 }
 
 /** Events whose effect depends only on the contact's stored state, not on contact-wide rules. */

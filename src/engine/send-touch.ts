@@ -1,5 +1,9 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
+import { blockingSuppression, suppress } from '../db/suppression-repository.js';
+import { noticeEvent } from '../sequences/bounce.js';
+import { applyEvent } from './apply-event.js';
+import type { AfterCommit } from './engine-deps.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
 import { templateContextOf } from '../sequences/contact.js';
 import { mayReceive } from '../sequences/stage.js';
@@ -11,7 +15,9 @@ import { templateOfVersion } from './published-templates.js';
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
   | { status: 'skipped'; reason: string }
-  | { status: 'failed'; reason: string };
+  | { status: 'failed'; reason: string }
+  /** The server refused the address itself: suppressed (`hard_bounce`) and the contact bounced; `after` is the follow-up work of that. */
+  | { status: 'bounced'; reason: string; after: AfterCommit };
 
 /** Message-IDs are derived from the touch, so a retried send carries the same one. */
 export function messageIdFor(touchId: string, from: string): string {
@@ -47,6 +53,12 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
       return { skip: stop ?? ended! } as const;
     }
+    // The address, not the contact row: an erased contact's address opted in again as a new contact is still refused.
+    const suppressed = await blockingSuppression(tx, contact.email);
+    if (suppressed) {
+      await finishSend(tx, touchId, { status: 'cancelled', error: `suppressed: ${suppressed}` });
+      return { skip: `address suppressed (${suppressed})` } as const;
+    }
     const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
     const rendered = template.render(templateContextOf(contact));
@@ -66,6 +78,9 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       messageId: prepared.messageId,
     });
   } catch (err) {
+    if (err instanceof PermanentSendError && err.recipientRefused) {
+      return recordHardBounce(deps, { touchId, email: prepared.to, messageId: prepared.messageId, reason: err.message }, now);
+    }
     if (err instanceof PermanentSendError) {
       await finishSend(deps.db, touchId, { status: 'failed', error: err.message });
       return { status: 'failed', reason: err.message };
@@ -76,6 +91,21 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
   }
   await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
   return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
+}
+
+/**
+ * A refused address, in one transaction: the touch failed, the address on the suppression list,
+ * and a `bounced` event applied to the contact as any bounce is (bounced_at, a stage change, its
+ * unsent emails cancelled), so no email of any sequence goes to it again. A failure here leaves
+ * the touch `sending`: the job's retry asks the server again and gets the same answer.
+ */
+async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
+  const notice = { kind: 'bounce', bounceType: 'hard', source: 'smtp', noticeId: b.touchId, reason: b.reason, occurredAt: now.toUTC().toISO()!, messageRef: b.messageId } as const;
+  const applied = await applyEvent(deps, noticeEvent(notice, b.email), now, async (tx) => {
+    await finishSend(tx, b.touchId, { status: 'failed', error: `hard bounce: ${b.reason}` });
+    await suppress(tx, { email: b.email, reason: 'hard_bounce', source: 'smtp', detail: b.reason, at: now.toJSDate() });
+  });
+  return { status: 'bounced', reason: b.reason, after: applied.after };
 }
 
 /**

@@ -28,7 +28,7 @@ export interface MailTransport {
 export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
   let monitor: TransportMonitor | undefined;
   const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
-  const mail = o.config.smtpUrl ? createSmtpSender(o.config.smtpUrl, { onTransport }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  const mail = o.config.smtpUrl ? createSmtpSender(o.config.smtpUrl, { onTransport, ...o.config.smtp }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
   monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
 
   let probing: Promise<unknown> | undefined;

@@ -16,6 +16,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
       const r = await sendEmail(ctx.app, ctx.mail, job.data.touchId, ctx.clock());
       if (r.status === 'sent' && r.inDoubt) ctx.log.warn({ touchId: job.data.touchId, messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');
       if (r.status === 'failed') ctx.log.error({ touchId: job.data.touchId, reason: r.reason }, 'email failed permanently');
+      if (r.status === 'bounced') ctx.log.warn({ touchId: job.data.touchId, reason: r.reason }, 'address refused (hard bounce): suppressed, the contact gets no more email');
       return r.status;
     } catch (err) {
       if (err instanceof TemplateError) {
