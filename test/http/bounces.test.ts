@@ -205,3 +205,41 @@ describe('POST /v1/bounces and /v1/bounces/postmark', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('bounce webhooks with no secret or credentials configured', () => {
+  let store: TestStore;
+  let templatesDir: string;
+  let t: TestEngine;
+
+  beforeAll(async () => {
+    store = await createTestStore('postgres');
+    templatesDir = await writeTemplates();
+    t = await startTestEngine({ store, sequences: [], templatesDir, http: true, sweeper: false });
+  }, 120_000);
+  afterAll(async () => {
+    await t?.stop();
+    await store?.cleanup();
+    await rm(templatesDir, { recursive: true, force: true });
+  });
+
+  it('are off: 403 naming the setting, whatever is sent', async () => {
+    const base = t.engine.http!.url;
+    const raw = JSON.stringify({ type: 'complaint', email: 'a@example.com', reason: 'r' });
+    const at = Math.floor(Date.now() / 1000);
+    const signedRes = await fetch(`${base}/v1/bounces`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'webhook-id': 'm1', 'webhook-timestamp': String(at), 'webhook-signature': signWebhook(SECRET, 'm1', at, raw) },
+      body: raw,
+    });
+    expect(signedRes.status).toBe(403);
+    expect(((await signedRes.json()) as { error: { message: string } }).error.message).toContain('NURTURE_WEBHOOK_SECRETS');
+    const pm = await fetch(`${base}/v1/bounces/postmark`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${POSTMARK.user}:${POSTMARK.password}`).toString('base64')}` },
+      body: '{"RecordType":"Bounce","Type":"HardBounce","Email":"a@example.com"}',
+    });
+    expect(pm.status).toBe(403);
+    expect(((await pm.json()) as { error: { message: string } }).error.message).toContain('NURTURE_POSTMARK_WEBHOOK_AUTH');
+    expect(await store.db.selectFrom('suppressions').selectAll().execute()).toEqual([]);
+  });
+});
