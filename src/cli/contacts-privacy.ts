@@ -19,12 +19,13 @@ export function registerPrivacy(contacts: Command): void {
     .description('everything held about one person, as JSON: contact, events, touches, tasks, enrollments, stage changes, consent records, suppressions')
     .argument('<email>', 'the address (matched case-insensitively)')
     .option('--output <file>', 'write the JSON to this file (readable by you only) instead of stdout')
+    .option('--json', 'print JSON (what export always prints)')
     .action(
-      action(async (email: string, o: { output?: string }) => {
+      action(async (email: string, o: { output?: string; json?: boolean }) => {
         const data = await withReadDb(config(), (db) => contactExport(db, email, new Date()));
         if (!o.output) return stdout.json(data);
         await writeFile(o.output, `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
-        stdout.line(`wrote everything held about ${data.email} to ${o.output}`);
+        emit({ data: { email: data.email, output: o.output }, text: `wrote everything held about ${data.email} to ${o.output}` }, o.json);
       }),
     );
   contacts
