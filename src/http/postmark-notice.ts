@@ -50,7 +50,7 @@ export function readPostmark(p: PostmarkPayload, rawBody: Buffer | string, nowIs
       source: 'postmark',
       noticeId: `${p.RecordType}-${postmarkId(p, rawBody)}`,
       reason: reason.slice(0, 1000),
-      occurredAt: Number.isNaN(at) ? nowIso : new Date(at).toISOString(),
+      occurredAt: Number.isNaN(at) || at > Date.parse(nowIso) ? nowIso : new Date(at).toISOString(),
       email: email.data.toLowerCase(),
     },
   };

@@ -55,7 +55,8 @@ export const bounceRoutes: RouteModule = (server, ctx) => {
           source: 'webhook',
           noticeId: req.webhookId,
           reason: b.reason,
-          occurredAt: b.occurredAt ? new Date(b.occurredAt).toISOString() : now.toUTC().toISO()!,
+          // A sender's clock ahead of ours is not a notice from the future: it happened by now.
+          occurredAt: new Date(Math.min(b.occurredAt ? Date.parse(b.occurredAt) : Infinity, now.toMillis())).toISOString(),
           email: b.email,
           messageRef: b.messageId?.replace(/^<|>$/g, ''),
         },
