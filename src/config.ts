@@ -140,10 +140,37 @@ const envSchema = z.object({
   NURTURE_DKIM_DOMAIN: z.string().trim().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not a domain name like example.com').optional(),
   NURTURE_DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9._-]+$/, 'is not a DKIM selector (letters, digits, ".", "-", "_")').optional(),
   NURTURE_DKIM_KEY_FILE: z.string().trim().min(1).optional(),
+  /** SMTP connections open at once (nodemailer's pool). */
+  NURTURE_SMTP_MAX_CONNECTIONS: int(5),
+  /** SMTP messages per second across the pool; unset: no limit. */
+  NURTURE_SMTP_RATE_PER_SECOND: optionalInt,
+  /** Standard Webhooks secrets for signed webhooks (POST /v1/events, /v1/bounces), newest first: all verify. */
+  NURTURE_WEBHOOK_SECRETS: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().superRefine((s, ctx) => {
+      const problem = webhookSecretProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })).min(1, 'names no secret'))
+    .optional(),
+  /** `user:password` Postmark sends as HTTP Basic credentials (put them in the webhook URL there). */
+  NURTURE_POSTMARK_WEBHOOK_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{12,}$/, 'must be user:password, the password 12 characters or more')
+    .transform((s) => ({ user: s.slice(0, s.indexOf(':')), password: s.slice(s.indexOf(':') + 1) }))
+    .optional(),
 });
 
+/** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
+function webhookSecretProblem(s: string): string | undefined {
+  if (!s.startsWith('whsec_')) return s.length >= 32 ? undefined : 'each secret must be whsec_<base64> or at least 32 characters';
+  const b64 = s.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'a whsec_ secret must be followed by base64';
+  return Buffer.from(b64, 'base64').length >= 24 ? undefined : 'a whsec_ secret must hold at least 24 bytes';
+}
+
 /** Settings whose values are credentials: never echoed in an error. */
-const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD'];
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD', 'NURTURE_WEBHOOK_SECRETS', 'NURTURE_POSTMARK_WEBHOOK_AUTH'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -209,6 +236,12 @@ export interface Config {
   unsubscribeMailto: string;
   /** DKIM signing of outgoing mail (SMTP), when configured. */
   dkim: { domain: string; selector: string; keyFile: string } | undefined;
+  /** nodemailer's pool: connections at once, messages per second (undefined: no limit). */
+  smtp: { maxConnections: number; ratePerSecond: number | undefined };
+  /** NURTURE_WEBHOOK_SECRETS; empty: signed webhooks are refused (403). */
+  webhookSecrets: readonly string[];
+  /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
+  postmarkWebhookAuth: { user: string; password: string } | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -268,6 +301,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
     unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
     dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
+    smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND },
+    webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
+    postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

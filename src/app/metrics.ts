@@ -20,7 +20,7 @@ export interface Metrics {
 
 export type EventOutcome = 'applied' | 'duplicate' | 'rejected' | 'conflict' | 'failed' | 'retried';
 /** `retry`: the transport refused for now and the job will try again. */
-export type SendResult = 'sent' | 'skipped' | 'failed' | 'retry';
+export type SendResult = 'sent' | 'skipped' | 'failed' | 'bounced' | 'retry';
 
 /** For processes and tests that report nowhere. */
 export const noMetrics: Metrics = {

@@ -78,8 +78,13 @@ export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, even
   return results;
 }
 
-export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult> {
-  return (await applyEvents(deps, [event], now))[0]!;
+/** One event; `alongside`: more writes that must commit with it, or not at all (a hard bounce's suppression and failed touch). */
+export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult> {
+  return deps.db.transaction().execute(async (tx) => {
+    const [result] = await applyEventsIn(tx, deps, [event], now);
+    if (alongside) await alongside(tx);
+    return result!;
+  });
 }
 
 /** Events whose effect depends only on the contact's stored state, not on contact-wide rules. */

@@ -24,6 +24,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
         ctx.metrics.serviceError('smtp');
         log.error({ reason: r.reason }, 'email failed permanently');
       }
+      if (r.status === 'bounced') log.warn({ reason: r.reason }, 'address refused (hard bounce): suppressed, the contact gets no more email');
       return r.status;
     } catch (err) {
       if (err instanceof TemplateError) {

@@ -1,5 +1,6 @@
 import type { RouteModule } from '../server.js';
 import { dashboardRoutes } from './dashboard.js';
+import { bounceRoutes } from './bounces.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
@@ -16,4 +17,5 @@ export const ROUTES: readonly RouteModule[] = [
   trackingRoutes,
   unsubscribeRoutes,
   preferencesRoutes,
+  bounceRoutes,
 ];
