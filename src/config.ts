@@ -128,6 +128,10 @@ const envSchema = z.object({
     .optional(),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** How long a double opt-in's confirmation link stays good (a form's `double_opt_in.expires` overrides it). */
+  NURTURE_CONFIRM_EXPIRY: durationText('7 days'),
+  /** Form posts accepted per client address per minute (POST /v1/forms/:formId). */
+  NURTURE_FORM_RATE_LIMIT: int(10),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
@@ -189,6 +193,7 @@ export interface Config {
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
   adminPassword: string | undefined;
+  forms: { confirmExpiry: DurationSpec; ratePerMinute: number };
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -240,6 +245,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
+    forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -183,3 +183,11 @@ export class ForbiddenError extends NurtureError {
 export class TokenError extends NurtureError {
   readonly code = 'TOKEN_INVALID' as const;
 }
+
+/** A field of a request (a form post) is not acceptable; `field` names it as the request gave it. */
+export class FieldError extends NurtureError {
+  readonly code = 'INPUT_INVALID' as const;
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { formatEditImpact, inFlightReport } from '../app/in-flight-report.js';
 import { formatProblem } from '../errors.js';
 import { validateProject } from '../app/validate-project.js';
+import { validateForms } from '../app/validate-forms.js';
 import { EXIT_INVALID, action, stdout } from './shared.js';
 
 export function register(program: Command): void {
@@ -10,18 +11,23 @@ export function register(program: Command): void {
     .description('check sequence files and the templates they use; exit code 1 on any error')
     .argument('[dir]', 'directory of sequence files', './sequences')
     .option('--templates <dir>', 'directory of templates', './templates')
+    .option('--forms <file>', 'hosted opt-in forms to check too (a file that does not exist: no forms)', './forms.yaml')
     .option('--json', 'print problems as JSON')
     .option('--impact', 'report what the edit does to contacts in flight (default: on when DATABASE_URL is set or the embedded store exists)')
     .option('--no-impact', 'skip the in-flight report')
     .action(
-      action(async (dir: string, o: { templates: string; json?: boolean; impact?: boolean }) => {
+      action(async (dir: string, o: { templates: string; forms: string; json?: boolean; impact?: boolean }) => {
         const check = await validateProject(dir, o.templates);
+        const formsCheck = await validateForms(o.forms, o.templates);
+        check.problems.push(...formsCheck.problems);
+        const forms = formsCheck.forms ? [...formsCheck.forms.forms.values()] : [];
         const errors = check.problems.filter((p) => p.severity === 'error').length;
         const report = await inFlightReport(check.sequences, o.impact);
         if (o.json) {
           stdout.json({
             ok: errors === 0,
             sequences: check.sequences.map((s) => ({ id: s.program.sequenceId, version: s.program.version, file: s.file, steps: [...s.program.steps.keys()] })),
+            forms: forms.map((f) => ({ id: f.id, version: f.version, doubleOptIn: f.doubleOptIn !== undefined, file: o.forms })),
             problems: check.problems,
             impact: report && 'impact' in report ? report.impact : null,
             ...(report && 'skipped' in report ? { impactSkipped: report.skipped } : {}),
@@ -29,6 +35,7 @@ export function register(program: Command): void {
         } else {
           for (const p of check.problems) stdout.line(formatProblem(p));
           for (const s of check.sequences) stdout.line(`ok ${s.file}: sequence ${s.program.sequenceId} (version ${s.program.version}, ${s.program.steps.size} steps)`);
+          for (const f of forms) stdout.line(`ok ${o.forms}: form ${f.id} (version ${f.version}, ${f.doubleOptIn ? `double opt-in, template ${f.doubleOptIn.template}` : 'single opt-in'})`);
           if (report && 'impact' in report) {
             for (const line of formatEditImpact(report.impact)) stdout.line(line);
             if (report.impact.length === 0) stdout.line('in-flight report: no live sequence is changed by these files');

@@ -135,3 +135,9 @@ export async function emailStatusCounts(db: Kysely<Database>, since?: Date): Pro
   const rows = await q.groupBy('status').execute();
   return rows.map((r) => ({ status: r.status, emails: Number(r.n), inDoubt: Number(r.in_doubt) }));
 }
+
+/** Cancels an email not sent yet (pending, held, or failed); one being sent or sent already is left alone. */
+export async function cancelUnsentEmail(db: Kysely<Database>, id: string, reason: string): Promise<boolean> {
+  const r = await db.updateTable('touches').set({ status: 'cancelled', error: reason }).where('id', '=', id).where('status', 'in', ['pending', 'held', 'failed']).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

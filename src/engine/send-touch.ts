@@ -6,6 +6,7 @@ import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import type { EngineDeps } from './engine-deps.js';
+import { confirmationMailOf, isConfirmationTouch, recordConfirmationSent } from './confirmation-mail.js';
 import { templateOfVersion } from './published-templates.js';
 
 export type SendOutcome =
@@ -32,7 +33,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     if (touch.status !== 'pending' && touch.status !== 'sending') return { skip: `already ${touch.status}` } as const;
     const contactRow = await tx.selectFrom('contacts').selectAll().where('id', '=', touch.contact_id).executeTakeFirstOrThrow();
     const contact = toContact(contactRow);
-    const reach = mayReceive(contact, 'email');
+    const confirmation = isConfirmationTouch(touch) ? await confirmationMailOf(tx, deps, touch.id, contact, now) : undefined;
+    const reach = confirmation ? confirmation.reach : mayReceive(contact, 'email');
     const stop = reach.ok ? null : reach.reason;
     const enrollment = touch.enrollment_id
       ? await tx.selectFrom('enrollments').select(['status', 'exit_reason', 'sequence_version', 'held_at']).where('id', '=', touch.enrollment_id).executeTakeFirst()
@@ -49,10 +51,10 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     }
     const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
-    const rendered = template.render(templateContextOf(contact));
+    const rendered = template.render({ ...templateContextOf(contact), ...confirmation?.vars });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
-    return { to: contact.email, rendered, messageId, inDoubt } as const;
+    return { to: contact.email, contactId: contact.id, rendered, messageId, inDoubt, confirmation } as const;
   });
   if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };
 
@@ -75,6 +77,7 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     throw err;
   }
   await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
+  if (prepared.confirmation) await recordConfirmationSent(deps.db, prepared.confirmation, { email: prepared.to, contactId: prepared.contactId }, prepared.messageId, now);
   return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
 }
 

@@ -3,6 +3,7 @@ import type { AppContext } from '../app/context.js';
 import type { ReadinessReport } from '../app/check-readiness.js';
 import type { EventIntake } from '../app/event-intake.js';
 import type { Config } from '../config.js';
+import type { FormDefinition } from '../forms/form-config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
 
@@ -20,4 +21,6 @@ export interface HttpContext {
   readiness: () => Promise<ReadinessReport>;
   /** Where received events go (durable before an answer is given). */
   intake: EventIntake;
+  /** The hosted opt-in forms of forms.yaml, by id. */
+  forms: ReadonlyMap<string, FormDefinition>;
 }

@@ -31,6 +31,8 @@ import { redisConnection, resolveRedis } from './redis-connection.js';
 import { startSendsWorker } from './sends.worker.js';
 import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
+import { ConsentExpiry } from './consent-expiry.js';
+import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
@@ -53,6 +55,8 @@ export interface EngineOptions {
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Serve HTTP (NURTURE_HTTP_HOST:NURTURE_HTTP_PORT) from this process. */
   http?: boolean;
+  /** The hosted opt-in forms it serves (forms.yaml). */
+  forms?: ReadonlyMap<string, FormDefinition>;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -167,6 +171,9 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log });
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
+      const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
+      expiry.start();
+      cleanups.push(() => expiry.stop());
     }
 
     let http: RunningHttpServer | undefined;
@@ -180,6 +187,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         clock,
         readiness: () => checkReadiness(probes),
         intake: queueIntake(queues),
+        forms: o.forms ?? new Map(),
       };
       http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
       if (!config.http.publicUrlGiven) deps.links.listening(http.url);
