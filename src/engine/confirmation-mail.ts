@@ -4,6 +4,7 @@ import { recordConsent } from '../db/consent-repository.js';
 import { pendingOptInOfTouch } from '../db/pending-opt-in-repository.js';
 import type { Database } from '../db/schema.js';
 import type { Contact } from '../sequences/contact.js';
+import { contactSchema } from '../sequences/event.js';
 import type { EngineDeps } from './engine-deps.js';
 
 /**
@@ -26,8 +27,11 @@ export interface ConfirmationMail {
   pendingId: string | undefined;
   formId: string | undefined;
   formVersion: string | undefined;
-  /** Variables the template has beyond the contact's fields. */
-  vars: { confirmUrl: string };
+  /**
+   * Variables the template has beyond the stored contact: the link, and the fields the form
+   * gave (the contact row takes them only once the opt-in is confirmed).
+   */
+  vars: { confirmUrl: string } & Partial<Record<'firstName' | 'lastName' | 'phone', string>>;
 }
 
 export async function confirmationMailOf(db: Kysely<Database>, deps: Pick<EngineDeps, 'links'>, touchId: string, contact: Contact, now: DateTime): Promise<ConfirmationMail> {
@@ -37,7 +41,10 @@ export async function confirmationMailOf(db: Kysely<Database>, deps: Pick<Engine
   if (p.status !== 'pending') return stop(`opt-in already ${p.status}`);
   if (p.expires_at.getTime() <= now.toMillis()) return stop('opt-in expired unconfirmed');
   if (contact.bouncedAt) return stop('bounced');
-  return { reach: { ok: true }, pendingId: p.id, formId: p.form_id, formVersion: p.form_version, vars: { confirmUrl: deps.links.url(CONFIRM_ROUTE, 'confirm', p.id) } };
+  const given = contactSchema.safeParse(p.contact);
+  const named = given.success ? { firstName: given.data.firstName, lastName: given.data.lastName, phone: given.data.phone } : {};
+  const fields = Object.fromEntries(Object.entries(named).filter(([, v]) => v !== undefined)) as ConfirmationMail['vars'];
+  return { reach: { ok: true }, pendingId: p.id, formId: p.form_id, formVersion: p.form_version, vars: { ...fields, confirmUrl: deps.links.url(CONFIRM_ROUTE, 'confirm', p.id) } };
 }
 
 /** The consent history notes each confirmation email that went out. */

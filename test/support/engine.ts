@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
 import type { Config } from '../../src/config.js';
+import type { FormDefinition } from '../../src/forms/form-config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
 import type { AppContext } from '../../src/app/context.js';
@@ -78,6 +79,8 @@ export async function startTestEngine(o: {
   clock?: () => DateTime;
   /** Serve HTTP too (on a free port: `engine.http.url`). */
   http?: boolean;
+  /** Hosted opt-in forms the server takes (parseForms of a forms.yaml text). */
+  forms?: ReadonlyMap<string, FormDefinition>;
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -91,6 +94,7 @@ export async function startTestEngine(o: {
     log: createLogger(config.logLevel),
     store: o.store,
     http: o.http ?? false,
+    ...(o.forms ? { forms: o.forms } : {}),
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
