@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import type { ReadinessReport } from '../app/check-readiness.js';
@@ -23,4 +24,6 @@ export interface HttpContext {
   intake: EventIntake;
   /** This process's figures for Prometheus (GET /metrics). */
   metrics: MetricsExposition;
+  /** This process's queues, for the operators' dashboard (/admin/queues). */
+  queues: readonly Queue[];
 }

@@ -191,6 +191,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       readiness: () => checkReadiness(probes),
       intake: queueIntake(queues),
       metrics,
+      queues: [queues.events, queues.wakes, queues.sends],
     };
     let http: RunningHttpServer | undefined;
     if (o.http) {
