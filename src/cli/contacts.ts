@@ -9,6 +9,7 @@ import { emit, formatAddress, formatInstant, parseChoice, parseLimit, relativeTi
 import { action, config } from './shared.js';
 import { withReadDb } from '../app/composition-root.js';
 import { registerManage } from './contacts-manage.js';
+import { registerScore } from './contacts-score.js';
 
 /**
  * `nurture contacts show EMAIL` and `nurture contacts list`: the read models in
@@ -75,6 +76,11 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   const attrs = Object.entries(c.attributes);
   field('attributes', attrs.length ? attrs.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '-');
   field('score', String(c.score));
+  // By address: it holds even for a contact created after the address was suppressed.
+  if (r.suppressions.length) {
+    field('suppressed', `${r.suppressions.map((x) => `${x.reason.replace('_', ' ')} (${x.source}, ${at(x.at)})`).join(', ')}; no email is sent`);
+  }
+  if (r.topicsLeft.length) field('topics left', r.topicsLeft.join(', '));
 
   if (r.lifecycle.length) {
     lines.push('', 'Lifecycle');
@@ -162,6 +168,7 @@ export async function listContactsView(db: ReadDb, o: ContactListOptions): Promi
 export function register(program: Command): void {
   const contacts = program.command('contacts').description('look up contacts: their sequences, touches, tasks and events');
   registerManage(contacts);
+  registerScore(contacts);
   contacts
     .command('show')
     .description("everything about one contact, with times in your zone and the contact's")

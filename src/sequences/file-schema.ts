@@ -412,6 +412,16 @@ export const fileSchema = z
       })
       .optional()
       .describe('Click and open tracking of this sequence\'s emails; NURTURE_TRACK_CLICKS / NURTURE_TRACK_OPENS turn them off everywhere.'),
+    topic: z
+      .string()
+      .regex(SLUG)
+      .optional()
+      .meta({
+        description:
+          'A topic declared in topics.yaml (e.g. "newsletter"): a contact who left that topic on the preference page gets none of this sequence\'s emails.',
+        examples: ['newsletter', 'nurture'],
+        patternErrorMessage: 'Not a topic id: lower-case letters, digits, "-" or "_" (e.g. "newsletter").',
+      }),
     steps: z.array(step).min(1).describe('The steps, run in order (at least one).'),
   });
 
