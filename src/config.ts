@@ -109,6 +109,8 @@ const envSchema = z.object({
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   NURTURE_HTTP_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).default(8080),
   NURTURE_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** A process that serves no HTTP (nurture worker) serves /metrics and /healthz on this port. */
+  NURTURE_METRICS_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).optional(),
   /** Unset: http://127.0.0.1:<port>. Every link put in mail starts with it. */
   NURTURE_PUBLIC_URL: url(/^https?:$/, 'https://nurture.example.com').transform((s) => s.replace(/\/+$/, '')).optional(),
   NURTURE_HTTP_BODY_LIMIT: int(5 * 1024 * 1024, 1024),
@@ -128,16 +130,47 @@ const envSchema = z.object({
     .optional(),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Links in HTML emails rewritten to signed redirects that record email_clicked (a sequence may turn it off too). */
+  NURTURE_TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
+  /** A 1x1 pixel in HTML emails that records email_opened. */
+  NURTURE_TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
   /** The mailto: half of List-Unsubscribe; unset: unsubscribe@ the domain of NURTURE_FROM. */
   NURTURE_UNSUBSCRIBE_MAILTO: z.string().trim().refine((s) => mailboxProblem(s) === undefined && !s.includes('<'), 'is not a bare email address like unsubscribe@example.com').optional(),
   /** DKIM signing: all three or none. */
   NURTURE_DKIM_DOMAIN: z.string().trim().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not a domain name like example.com').optional(),
   NURTURE_DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9._-]+$/, 'is not a DKIM selector (letters, digits, ".", "-", "_")').optional(),
   NURTURE_DKIM_KEY_FILE: z.string().trim().min(1).optional(),
+  /** SMTP connections open at once (nodemailer's pool). */
+  NURTURE_SMTP_MAX_CONNECTIONS: int(5),
+  /** SMTP messages per second across the pool; unset: no limit. */
+  NURTURE_SMTP_RATE_PER_SECOND: optionalInt,
+  /** Standard Webhooks secrets for signed webhooks (POST /v1/events, /v1/bounces), newest first: all verify. */
+  NURTURE_WEBHOOK_SECRETS: z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .pipe(z.array(z.string().superRefine((s, ctx) => {
+      const problem = webhookSecretProblem(s);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })).min(1, 'names no secret'))
+    .optional(),
+  /** `user:password` Postmark sends as HTTP Basic credentials (put them in the webhook URL there). */
+  NURTURE_POSTMARK_WEBHOOK_AUTH: z
+    .string()
+    .regex(/^[^:]+:.{12,}$/, 'must be user:password, the password 12 characters or more')
+    .transform((s) => ({ user: s.slice(0, s.indexOf(':')), password: s.slice(s.indexOf(':') + 1) }))
+    .optional(),
 });
 
+/** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
+function webhookSecretProblem(s: string): string | undefined {
+  if (!s.startsWith('whsec_')) return s.length >= 32 ? undefined : 'each secret must be whsec_<base64> or at least 32 characters';
+  const b64 = s.slice('whsec_'.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'a whsec_ secret must be followed by base64';
+  return Buffer.from(b64, 'base64').length >= 24 ? undefined : 'a whsec_ secret must hold at least 24 bytes';
+}
+
 /** Settings whose values are credentials: never echoed in an error. */
-const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD'];
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD', 'NURTURE_WEBHOOK_SECRETS', 'NURTURE_POSTMARK_WEBHOOK_AUTH'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -190,15 +223,25 @@ export interface Config {
     publicUrlGiven: boolean;
     bodyLimit: number;
     trustProxy: boolean;
+    /** Where a process without HTTP serves /metrics (undefined: it does not). */
+    metricsPort: number | undefined;
   };
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
   adminPassword: string | undefined;
+  /** Global switches of click and open tracking (NURTURE_TRACK_CLICKS, NURTURE_TRACK_OPENS). */
+  tracking: { clicks: boolean; opens: boolean };
   /** The address of the mailto: link in List-Unsubscribe. */
   unsubscribeMailto: string;
   /** DKIM signing of outgoing mail (SMTP), when configured. */
   dkim: { domain: string; selector: string; keyFile: string } | undefined;
+  /** nodemailer's pool: connections at once, messages per second (undefined: no limit). */
+  smtp: { maxConnections: number; ratePerSecond: number | undefined };
+  /** NURTURE_WEBHOOK_SECRETS; empty: signed webhooks are refused (403). */
+  webhookSecrets: readonly string[];
+  /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
+  postmarkWebhookAuth: { user: string; password: string } | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -250,12 +293,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrlGiven: e.NURTURE_PUBLIC_URL !== undefined,
       bodyLimit: e.NURTURE_HTTP_BODY_LIMIT,
       trustProxy: e.NURTURE_TRUST_PROXY,
+      metricsPort: e.NURTURE_METRICS_PORT,
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
+    tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
     unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
     dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
+    smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND },
+    webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
+    postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

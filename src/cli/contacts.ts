@@ -9,6 +9,8 @@ import { emit, formatAddress, formatInstant, parseChoice, parseLimit, relativeTi
 import { action, config } from './shared.js';
 import { withReadDb } from '../app/composition-root.js';
 import { registerManage } from './contacts-manage.js';
+import { registerScore } from './contacts-score.js';
+import { registerPrivacy } from './contacts-privacy.js';
 
 /**
  * `nurture contacts show EMAIL` and `nurture contacts list`: the read models in
@@ -167,6 +169,8 @@ export async function listContactsView(db: ReadDb, o: ContactListOptions): Promi
 export function register(program: Command): void {
   const contacts = program.command('contacts').description('look up contacts: their sequences, touches, tasks and events');
   registerManage(contacts);
+  registerScore(contacts);
+  registerPrivacy(contacts);
   contacts
     .command('show')
     .description("everything about one contact, with times in your zone and the contact's")

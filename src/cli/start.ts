@@ -5,15 +5,16 @@ import { validateProject } from '../app/validate-project.js';
 import { startEngine } from '../workers/runtime.js';
 import { onShutdown } from '../workers/shutdown.js';
 import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';
+import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
 import { addTopicsOption, readTopics } from './topics-option.js';
 
 export function register(program: Command): void {
-  addTopicsOption(addDirOptions(program.command('start')))
+  addTopicsOption(addScoringOption(addDirOptions(program.command('start'))))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
     .option('--no-http', 'do not serve HTTP from this process (run `nurture api` elsewhere)')
     .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; topics: string; watch?: boolean; http: boolean }) => {
+      action(async (opts: { sequences: string; templates: string; topics: string; watch?: boolean; http: boolean; scoring: string }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const topics = await readTopics(opts.topics);
@@ -28,6 +29,8 @@ export function register(program: Command): void {
           stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} (run \`nurture validate\`)`);
           return EXIT_INVALID;
         }
+        const scoring = await scoringRulesFrom(opts.scoring);
+        log.info({ file: opts.scoring, rules: scoring ? scoring.fit.length + scoring.engagement.length : 0 }, scoring ? 'lead scoring on' : 'lead scoring off: no scoring file');
         const engine = await startEngine({
           config: cfg,
           templatesDir: opts.templates,
@@ -39,6 +42,7 @@ export function register(program: Command): void {
           http: opts.http,
           log,
           reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
+          scoring,
         });
         await onShutdown(log, () => engine.stop());
       }),

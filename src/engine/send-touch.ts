@@ -1,21 +1,26 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
-import { suppressionsOf } from '../db/suppression-repository.js';
+import { suppress, suppressionsOf } from '../db/suppression-repository.js';
 import type { Suppression } from '../db/suppression-repository.js';
 import { hasLeftTopic } from '../db/topic-repository.js';
+import { noticeEvent } from '../sequences/bounce.js';
+import { applyEvent } from './apply-event.js';
+import type { AfterCommit } from './engine-deps.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
-import { templateContextOf } from '../sequences/contact.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
+import { renderTouch } from './render-touch.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
   | { status: 'skipped'; reason: string }
-  | { status: 'failed'; reason: string };
+  | { status: 'failed'; reason: string }
+  /** The server refused the address itself: suppressed (`hard_bounce`) and the contact bounced; `after` is the follow-up work of that. */
+  | { status: 'bounced'; reason: string; after: AfterCommit };
 
 /** Message-IDs are derived from the touch, so a retried send carries the same one. */
 export function messageIdFor(touchId: string, from: string): string {
@@ -47,7 +52,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       await finishSend(tx, touchId, { status: 'held', error: contact.pausedAt ? 'held: the contact is paused' : 'held: its enrollment is paused' });
       return { skip: contact.pausedAt ? 'contact paused' : 'enrollment held' } as const;
     }
-    // The suppression list is keyed by the address: it holds for every contact that ever has it.
+    // The suppression list is keyed by the address: it holds for every contact that ever has it
+    // (an erased contact's address that opts in again as a new contact is still refused).
     const suppressed = stop || ended ? null : suppressedReason(await suppressionsOf(tx, contact.email));
     if (stop || ended || suppressed) {
       const reason = stop ?? ended ?? suppressed!;
@@ -62,11 +68,10 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       return { skip: reason } as const;
     }
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
-    const links = deps.links.standard({ touchId: touch.id });
-    const rendered = template.render({ ...templateContextOf(contact), links });
+    const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
-    const headers = listUnsubscribeHeaders(links.unsubscribe, deps.config.unsubscribeMailto);
+    const headers = listUnsubscribeHeaders(deps.links.standard({ touchId: touch.id }).unsubscribe, deps.config.unsubscribeMailto);
     return { to: contact.email, rendered, messageId, inDoubt, headers } as const;
   });
   if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };
@@ -82,6 +87,9 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       headers: prepared.headers,
     });
   } catch (err) {
+    if (err instanceof PermanentSendError && err.recipientRefused) {
+      return recordHardBounce(deps, { touchId, email: prepared.to, messageId: prepared.messageId, reason: err.message }, now);
+    }
     if (err instanceof PermanentSendError) {
       await finishSend(deps.db, touchId, { status: 'failed', error: err.message });
       return { status: 'failed', reason: err.message };
@@ -98,6 +106,21 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
 function suppressedReason(list: readonly Suppression[]): string | null {
   if (list.length === 0) return null;
   return `suppressed: ${list.map((s) => `${s.reason.replace('_', ' ')} (${s.source}, ${s.at.toISOString()})`).join(', ')}`;
+}
+
+/**
+ * A refused address, in one transaction: the touch failed, the address on the suppression list,
+ * and a `bounced` event applied to the contact as any bounce is (bounced_at, a stage change, its
+ * unsent emails cancelled), so no email of any sequence goes to it again. A failure here leaves
+ * the touch `sending`: the job's retry asks the server again and gets the same answer.
+ */
+async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
+  const notice = { kind: 'bounce', bounceType: 'hard', source: 'smtp', noticeId: b.touchId, reason: b.reason, occurredAt: now.toUTC().toISO()!, messageRef: b.messageId } as const;
+  const applied = await applyEvent(deps, noticeEvent(notice, b.email), now, async (tx) => {
+    await finishSend(tx, b.touchId, { status: 'failed', error: `hard bounce: ${b.reason}` });
+    await suppress(tx, { email: b.email, reason: 'hard_bounce', source: 'smtp', detail: b.reason, at: now.toJSDate() });
+  });
+  return { status: 'bounced', reason: b.reason, after: applied.after };
 }
 
 /**

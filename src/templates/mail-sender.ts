@@ -61,9 +61,15 @@ export class PermanentSendError extends NurtureError {
   readonly code = 'SEND_PERMANENT' as const;
   /** The SMTP reply code, when the server gave one. */
   readonly responseCode: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; responseCode?: number | undefined }) {
+  /**
+   * The address itself was refused (unknown mailbox, no such domain: see smtp-refusal.ts), not
+   * just this message: the address is a hard bounce and is never mailed again.
+   */
+  readonly recipientRefused: boolean;
+  constructor(message: string, options?: { cause?: unknown; responseCode?: number | undefined; recipientRefused?: boolean }) {
     super(message, options);
     this.responseCode = options?.responseCode;
+    this.recipientRefused = options?.recipientRefused ?? false;
   }
 }
 

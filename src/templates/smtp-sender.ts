@@ -2,6 +2,7 @@
 import nodemailer from 'nodemailer';
 import { ConfigError, NurtureError } from '../errors.js';
 import { PermanentSendError, TransientSendError, nodemailerMessage } from './mail-sender.js';
+import { refusalOf } from './smtp-refusal.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
 /**
@@ -16,6 +17,16 @@ const POOL_DEFAULTS = {
   greetingTimeout: 10_000,
   socketTimeout: 60_000,
 } as const;
+
+export interface SmtpPoolOptions {
+  /** Connections open at once (NURTURE_SMTP_MAX_CONNECTIONS); default 5. */
+  maxConnections?: number | undefined;
+  /**
+   * Messages per second across the pool (NURTURE_SMTP_RATE_PER_SECOND); unset: as fast as the
+   * server takes them. Over the limit, nodemailer holds messages back (it does not fail them).
+   */
+  ratePerSecond?: number | undefined;
+}
 
 /**
  * Headers the DKIM signature covers: nodemailer's default list (RFC 4871 5.5) plus
@@ -38,10 +49,16 @@ export interface DkimKey {
  * `smtpUrl`: `smtp://[user:pass@]host[:port]` (STARTTLS when the server offers it) or
  * `smtps://...` (TLS from the start, usually port 465). With `dkim`, every message is signed.
  */
-export function createSmtpSender(smtpUrl: string, options: TransportOptions & { dkim?: DkimKey | undefined } = {}): MailSender {
+export function createSmtpSender(smtpUrl: string, options: TransportOptions & SmtpPoolOptions & { dkim?: DkimKey | undefined } = {}): MailSender {
   const where = describeSmtpUrl(smtpUrl);
   const dkim = options.dkim ? { ...options.dkim, headerFieldNames: DKIM_SIGNED_HEADERS } : undefined;
-  const transport = nodemailer.createTransport({ ...POOL_DEFAULTS, url: smtpUrl, ...(dkim ? { dkim } : {}) });
+  const pool = {
+    ...POOL_DEFAULTS,
+    ...(options.maxConnections !== undefined ? { maxConnections: options.maxConnections } : {}),
+    // nodemailer counts `rateLimit` messages per `rateDelta` milliseconds, per pool.
+    ...(options.ratePerSecond !== undefined ? { rateLimit: options.ratePerSecond, rateDelta: 1000 } : {}),
+  };
+  const transport = nodemailer.createTransport({ ...pool, url: smtpUrl, ...(dkim ? { dkim } : {}) });
   let closed = false;
   const tell = (seen: TransportObservation): TransportObservation => {
     options.onTransport?.(seen);
@@ -116,6 +133,8 @@ function describeSmtpUrl(smtpUrl: string): string {
 
 interface NodemailerError {
   code?: string;
+  /** The SMTP command the reply answered (`RCPT TO`, `DATA`). */
+  command?: string;
   responseCode?: number;
   response?: string;
   message?: string;
@@ -132,9 +151,11 @@ function toSendError(err: unknown, mail: OutgoingMail, where: string): NurtureEr
   const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
   const reason = (e.response ?? e.message ?? String(err)).trim();
   if (responseCode !== undefined && responseCode >= 500) {
-    return new PermanentSendError(`${where} refused the message to ${mail.to}: ${reason}`, {
+    const refused = refusalOf({ responseCode, response: e.response, command: e.command });
+    return new PermanentSendError(`${where} refused ${refused === 'recipient' ? 'the address' : 'the message to'} ${mail.to}: ${reason}`, {
       cause: err,
       responseCode,
+      recipientRefused: refused === 'recipient',
     });
   }
   if (responseCode === undefined && e.code === 'EENVELOPE') {

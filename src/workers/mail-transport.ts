@@ -46,7 +46,9 @@ function dkimKeyOf(dkim: Config['dkim']): DkimKey | undefined {
 export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
   let monitor: TransportMonitor | undefined;
   const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
-  const mail = o.config.smtpUrl ? createSmtpSender(o.config.smtpUrl, { onTransport, dkim: dkimKeyOf(o.config.dkim) }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  const mail = o.config.smtpUrl
+    ? createSmtpSender(o.config.smtpUrl, { onTransport, dkim: dkimKeyOf(o.config.dkim), ...o.config.smtp })
+    : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
   monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
 
   let probing: Promise<unknown> | undefined;

@@ -16,7 +16,8 @@ import { startTestSmtp } from '../support/smtp.js';
  * not be rendered is failed and its send job stays in Redis as failed under the email's job id:
  * only a retry that clears that job gets the email sent once the template is fixed (and the fix
  * published: the contact, on `on_edit: migrate`, gets the live version's template). An email the
- * mail server refused for good (550) is failed too, and is sent once retried.
+ * mail server refused for good (554 5.7.1, a refusal of the message rather than of the address) is
+ * failed too, and is sent once retried.
  */
 
 const SEQUENCE = `
@@ -52,7 +53,8 @@ describe('nurture touches retry', () => {
     smtp = await startTestSmtp({
       server: {
         onRcptTo(address, _session, callback) {
-          if (refuse) callback(Object.assign(new Error(`<${address.address}>: mailbox unavailable`), { responseCode: 550 }));
+          // A refusal of the message (policy), not of the address: an unknown mailbox would be a hard bounce, never retried.
+          if (refuse) callback(Object.assign(new Error(`5.7.1 <${address.address}>: message refused by policy`), { responseCode: 554 }));
           else callback();
         },
       },
