@@ -126,12 +126,27 @@ const envSchema = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')))
     .optional(),
+  /** Standard Webhooks signing secrets accepted by POST /v1/events (`whsec_<base64>` or plain text), newest first: several during a rotation. */
+  NURTURE_WEBHOOK_SECRETS: z
+    .string()
+    .transform((s) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean))
+    .pipe(
+      z.array(
+        z.string().superRefine((s, ctx) => {
+          const bytes = s.startsWith('whsec_') ? Buffer.from(s.slice(6), 'base64').length : Buffer.byteLength(s);
+          if (bytes < 24) ctx.addIssue({ code: 'custom', message: 'each secret must hold at least 24 bytes (`whsec_` then base64, e.g. `whsec_$(openssl rand -base64 32)`)' });
+        }),
+      ),
+    )
+    .optional(),
+  /** Requests per minute to POST /v1/events, per credential (a bearer key or a webhook secret). */
+  NURTURE_EVENTS_RATE_LIMIT: int(600),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
 });
 
 /** Settings whose values are credentials: never echoed in an error. */
-const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD'];
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD', 'NURTURE_WEBHOOK_SECRETS'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -188,6 +203,10 @@ export interface Config {
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
+  /** NURTURE_WEBHOOK_SECRETS: every one verifies (rotation). */
+  webhookSecrets: readonly string[];
+  /** Requests per minute to POST /v1/events, per credential. */
+  eventsRateLimit: number;
   adminPassword: string | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
@@ -239,6 +258,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
+    webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
+    eventsRateLimit: e.NURTURE_EVENTS_RATE_LIMIT,
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };

@@ -224,6 +224,22 @@ export interface ConsentRecordsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+/** Events received over HTTP, committed before the answer, until they are applied or rejected. */
+export interface EventIntakeTable {
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  source: string;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  offered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Signed webhooks seen (their `webhook-id`): a replay is answered but applies nothing. */
+export interface WebhookReceiptsTable {
+  id: string;
+  events: number;
+  received_at: GeneratedTimestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -238,4 +254,6 @@ export interface Database {
   service_health: ServiceHealthTable;
   suppressions: SuppressionsTable;
   consent_records: ConsentRecordsTable;
+  event_intake: EventIntakeTable;
+  webhook_receipts: WebhookReceiptsTable;
 }

@@ -10,7 +10,7 @@ import type { Database } from '../db/schema.js';
 import { EventRaceError } from '../errors.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
-import type { EventBody, NurtureEvent } from '../sequences/event.js';
+import type { EventBody, IncomingEvent, NurtureEvent } from '../sequences/event.js';
 import { eventBody, eventDifferences, eventHashOf, touchRefOf } from '../sequences/event.js';
 import type { Contact } from '../sequences/contact.js';
 import { assertNever } from '../sequences/compile.js';
@@ -20,19 +20,25 @@ import { decideLifecycle } from '../sequences/stage.js';
 import { addDuration } from '../sequences/time-rules.js';
 import type { AfterCommit, ContactScope, EngineDeps } from './engine-deps.js';
 import { WriteBuffer } from './write-buffer.js';
+import { resolveSubjects } from './resolve-subjects.js';
 import { advanceEnrollment, enroll } from './advance-enrollment.js';
 import { displayName } from './touch-rows.js';
 import { emptyAfterCommit } from './engine-deps.js';
 
 export interface ApplyResult {
-  /** conflict: the id was applied before with another body; nothing of this delivery was applied. */
-  status: 'applied' | 'duplicate' | 'conflict';
+  /**
+   * conflict: the id was applied before with another body; nothing of this delivery was applied.
+   * rejected: its subject (a contact id, a touch) names nothing; nothing was applied.
+   */
+  status: 'applied' | 'duplicate' | 'conflict' | 'rejected';
   contactId: string | null;
   enrolled: string[];
   promoted: boolean;
   after: AfterCommit;
   /** For a conflict: the fields that differ, and each difference in words. */
   conflict?: { fields: string[]; differences: string[] };
+  /** For a rejection: the field and the reason, for failed_events. */
+  rejection?: { field: string; reason: string };
 }
 
 /**
@@ -48,12 +54,25 @@ export interface ApplyResult {
  * ends nurture (unsubscribe, bounce, a lead signal, engagement tied to a touch), takes the
  * one-by-one path in the same transaction.
  */
-export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+export async function applyEvents(deps: EngineDeps, incoming: readonly IncomingEvent[], now: DateTime): Promise<ApplyResult[]> {
   return deps.db.transaction().execute(async (tx) => {
     // The live set as this transaction sees it: never "no sequence matches" from a stale view.
     await deps.registry.sync(tx);
-    const results: ApplyResult[] = new Array(events.length);
-    const todo = await settleRedeliveries(tx, events, results);
+    const results: ApplyResult[] = new Array(incoming.length);
+    const settled = await settleRedeliveries(tx, incoming, results);
+    // Events that name their contact by id or by touch get its email here; an unknown one is rejected.
+    const resolutions = await resolveSubjects(tx, incoming, settled);
+    const events: NurtureEvent[] = new Array(incoming.length);
+    const todo: number[] = [];
+    for (const i of settled) {
+      const r = resolutions.get(i)!;
+      if (r.ok) {
+        events[i] = r.event;
+        todo.push(i);
+      } else {
+        results[i] = { ...duplicate(), status: 'rejected', rejection: { field: r.field, reason: r.reason } };
+      }
+    }
     const perContact = new Map<string, number>();
     for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
     const bulk: number[] = [];
@@ -69,7 +88,10 @@ export async function applyEvents(deps: EngineDeps, events: readonly NurtureEven
   });
 }
 
-export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult> {
+/** An event named by email has nothing to resolve, so it is never rejected here. */
+export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime): Promise<ApplyResult & { status: Exclude<ApplyResult['status'], 'rejected'> }>;
+export async function applyEvent(deps: EngineDeps, event: IncomingEvent, now: DateTime): Promise<ApplyResult>;
+export async function applyEvent(deps: EngineDeps, event: IncomingEvent, now: DateTime): Promise<ApplyResult> {
   return (await applyEvents(deps, [event], now))[0]!;
 }
 
@@ -87,7 +109,7 @@ function duplicate(): ApplyResult {
  * in this batch): the same body again is a duplicate, another body a conflict; neither touches
  * the contact. Returns the indices of the events still to apply.
  */
-async function settleRedeliveries(tx: Kysely<Database>, events: readonly NurtureEvent[], results: ApplyResult[]): Promise<number[]> {
+async function settleRedeliveries(tx: Kysely<Database>, events: readonly IncomingEvent[], results: ApplyResult[]): Promise<number[]> {
   const stored = await storedEventBodies(tx, [...new Set(events.map((e) => e.id))]);
   const inBatch = new Map<string, { hash: string | null; body: EventBody }>();
   const todo: number[] = [];

@@ -21,7 +21,8 @@ import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
 import type { Logger } from '../logger.js';
 import { startEventsWorker } from './events.worker.js';
-import { queueIntake } from './queue-intake.js';
+import { durableIntake } from './durable-intake.js';
+import { IntakeDrainer } from './intake-drainer.js';
 import { queueScheduler } from './schedule.js';
 import { openMailTransport } from './mail-transport.js';
 import type { Queues } from './queues.js';
@@ -167,6 +168,10 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log });
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
+      // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.
+      const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log });
+      drainer.start(() => clock().toMillis());
+      cleanups.push(() => drainer.stop());
     }
 
     let http: RunningHttpServer | undefined;
@@ -179,7 +184,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         links: deps.links,
         clock,
         readiness: () => checkReadiness(probes),
-        intake: queueIntake(queues),
+        intake: durableIntake({ db: store.db, queues, log, clock }),
       };
       http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
       if (!config.http.publicUrlGiven) deps.links.listening(http.url);

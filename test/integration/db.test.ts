@@ -67,10 +67,12 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'int8', contact_id: 'uuid?', address_hash: 'text', kind: 'text', at: 'timestamptz', source: 'text', form_id: 'text?', form_version: 'text?',
     ip: 'text?', user_agent: 'text?', wording: 'text?', wording_hash: 'text?', event_id: 'text?', detail: 'jsonb',
   },
+  event_intake: { id: 'text', payload: 'jsonb', source: 'text', received_at: 'timestamptz', offered_at: 'timestamptz?' },
+  webhook_receipts: { id: 'text', events: 'int4', received_at: 'timestamptz' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

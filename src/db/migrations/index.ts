@@ -8,6 +8,7 @@ import * as sequencesRevision from './2026-12-01T130000-sequences-revision.js';
 import * as manualControl from './2026-12-01T140000-manual-control.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 import * as suppressionConsent from './2026-12-02T090000-suppression-consent.js';
+import * as eventIntake from './2026-12-02T100000-event-intake.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -25,6 +26,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-01T140000-manual-control': manualControl,
   '2026-12-01T150000-stage-changes': stageChanges,
   '2026-12-02T090000-suppression-consent': suppressionConsent,
+  '2026-12-02T100000-event-intake': eventIntake,
 });
 
 export const migrationProvider: MigrationProvider = {
