@@ -36,7 +36,9 @@ export class IntakeDrainer {
   private async redisWasEmptied(nowMs: number): Promise<boolean> {
     const client = (await this.queues.events.client) as unknown as Redis;
     const created = await client.setnx(`${this.queues.events.opts.prefix}:intake-marker`, String(nowMs));
-    return created === 1 && this.rounds++ > 0;
+    // The first round of a process creates the marker when it is missing; only later rounds can find it gone.
+    const first = this.rounds++ === 0;
+    return created === 1 && !first;
   }
 
   async drainOnce(nowMs: number): Promise<{ settled: number; offered: number }> {
