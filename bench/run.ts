@@ -20,6 +20,7 @@ import type { MailSender } from '../src/templates/mail-sender.js';
 import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { withUser } from '../test/support/services.js';
+import { benchHttpEvents } from './http-events.js';
 import { benchImport } from './import-contacts.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
@@ -155,6 +156,17 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
 
 const redis = new Redis(REDIS_URL);
 try {
+  // BENCH_ONLY=http runs POST /v1/events against the queue-only path alone (BENCH_HTTP_N events each way, 10,000 by default).
+  if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'http') {
+    const httpN = Number(process.env.BENCH_HTTP_N ?? 10_000);
+    const h = await benchHttpEvents(ADMIN_URL, REDIS_URL, ROOT, httpN);
+    console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s; POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
+    console.log(`ratio HTTP / queue: ${(h.httpRate / h.queueRate).toFixed(2)}  (target >= 0.8)`);
+    if (process.env.BENCH_ONLY === 'http') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
   const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);
