@@ -136,6 +136,7 @@ function schemaFor(value: Record<string, unknown>): { schema: typeof eventSchema
     if (contact !== undefined) return { field: 'touch', message: 'touch: name the contact by "contact" or by "touch", not both' };
     return { schema: touchEventSchema };
   }
+  if (contact === undefined) return { field: 'contact', message: 'contact is required: name the contact by contact.email, contact.id or touch.id' };
   if (isRecord(contact) && 'id' in contact) {
     if ('email' in contact) return { field: 'contact.id', message: "contact.id: give the contact's email or its id, not both" };
     return { schema: contactIdEventSchema };
