@@ -4,6 +4,8 @@ import type { EventIntake } from '../app/event-intake.js';
 import type { IntakeRow } from '../db/intake-repository.js';
 import { insertIntake } from '../db/intake-repository.js';
 import type { Database } from '../db/schema.js';
+import { isTransientDbError, retryTransient } from '../db/transient.js';
+import { ServiceUnavailableError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toWire } from '../sequences/event.js';
 import type { Queues } from './queues.js';
@@ -39,7 +41,12 @@ export function durableIntake(o: { db: Kysely<Database>; queues: Queues; log: Lo
     async accept(events, opts = {}) {
       const at = o.clock().toJSDate();
       const rows = events.map((e) => ({ id: e.id, payload: toWire(e), receivedAt: at }));
-      const { replay } = await insertIntake(o.db, rows, { source: opts.source ?? 'api', at, webhookId: opts.webhookId });
+      // A database restart is ridden out; one that lasts is a 503 that says nothing was taken (send again: ids apply once).
+      const { replay } = await retryTransient(() => insertIntake(o.db, rows, { source: opts.source ?? 'api', at, webhookId: opts.webhookId }), { tries: 3 }).catch((err: unknown) => {
+        if (!isTransientDbError(err)) throw err;
+        o.log.warn({ err: (err as Error).message }, 'could not commit received events: the database is not answering');
+        throw new ServiceUnavailableError('the database is not answering: nothing was accepted; send the events again (an id is applied once)', { cause: err });
+      });
       if (!replay && rows.length > 0) {
         const offered = offerIntake(o.queues, rows).catch((err: Error) => {
           o.log.warn({ err: err.message, events: rows.length }, 'received events are committed but not queued yet; the intake drainer will queue them');
