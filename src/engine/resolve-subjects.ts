@@ -3,7 +3,8 @@ import { contactEmailsByIds } from '../db/contact-repository.js';
 import type { Database } from '../db/schema.js';
 import { findTouchByRef } from '../db/touch-repository.js';
 import type { IncomingEvent, NurtureEvent } from '../sequences/event.js';
-import { needsResolution, quote, resolvedEvent } from '../sequences/event.js';
+import { quote } from '../sequences/event.js';
+import { needsResolution, resolvedEvent } from '../sequences/event-subject.js';
 
 export type Resolution = { ok: true; event: NurtureEvent } | { ok: false; field: string; reason: string };
 

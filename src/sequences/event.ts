@@ -94,41 +94,6 @@ export type IncomingEventInput = NurtureEventInput | z.input<typeof contactIdEve
 
 export type ParsedEvent = { ok: true; event: IncomingEvent } | { ok: false; field: string; reason: string; eventId: string | undefined };
 
-/** What an event names as its contact. */
-export type EventSubject = { by: 'email'; email: string } | { by: 'contact'; contactId: string } | { by: 'touch'; ref: string };
-
-export function subjectOf(e: IncomingEvent): EventSubject {
-  if ('touch' in e) return { by: 'touch', ref: e.touch.id };
-  if ('id' in e.contact) return { by: 'contact', contactId: e.contact.id };
-  return { by: 'email', email: e.contact.email };
-}
-
-/** The subject in words, for output: the email, `contact ID` or `touch REF`. */
-export function subjectText(e: IncomingEvent): string {
-  const s = subjectOf(e);
-  return s.by === 'email' ? s.email : s.by === 'contact' ? `contact ${s.contactId}` : `touch ${s.ref}`;
-}
-
-/** An event whose contact the engine must look up before applying it. */
-export function needsResolution(e: IncomingEvent): e is ContactIdEvent | TouchEvent {
-  return 'touch' in e || 'id' in e.contact;
-}
-
-/**
- * The event as the engine applies it once its subject is found: the contact named by its email,
- * the other contact fields as given, and the subject kept (a touch subject ties the event to its
- * touch). It keeps the body hash of the event as received, so a redelivery is recognised.
- */
-export function resolvedEvent(e: ContactIdEvent | TouchEvent, found: { email: string; contactId: string; touchId?: string | undefined }): NurtureEvent {
-  const hash = eventHashOf(e);
-  const { id, type, occurredAt, occurredAtDefaulted, data } = e;
-  const fields = 'touch' in e ? {} : (({ id: _id, ...rest }) => rest)(e.contact);
-  const subject: ResolvedSubject = 'touch' in e ? { by: 'touch', touchId: found.touchId! } : { by: 'contact', contactId: found.contactId };
-  const out: NurtureEvent = { id, type, occurredAt, ...(occurredAtDefaulted ? { occurredAtDefaulted } : {}), data, contact: { ...fields, email: found.email }, subject };
-  hashes.set(out, hash);
-  return out;
-}
-
 /** The schema for a payload, by the subject it names (each keeps its own field-level messages). */
 function schemaFor(value: Record<string, unknown>): { schema: typeof eventSchema | typeof contactIdEventSchema | typeof touchEventSchema } | { field: string; message: string } {
   const contact = value['contact'];
@@ -371,6 +336,15 @@ export function eventHashOf(e: IncomingEvent): string {
   let h = hashes.get(e);
   if (h === undefined) hashes.set(e, (h = eventBodyHash(eventBody(e))));
   return h;
+}
+
+/**
+ * A resolved event (src/sequences/event-subject.ts) keeps the body hash of the event as it was
+ * received, so a redelivery of that event is recognised by its hash.
+ */
+export function keepHashOf<T extends NurtureEvent>(resolved: T, received: IncomingEvent): T {
+  hashes.set(resolved, eventHashOf(received));
+  return resolved;
 }
 
 /** JSON with object keys sorted and undefined left out. Parsed events are at most a dozen levels deep. */

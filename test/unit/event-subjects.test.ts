@@ -3,7 +3,8 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { MAX_BATCH, parseEventBatch } from '../../src/sequences/event-batch.js';
 import type { ParsedEvent } from '../../src/sequences/event.js';
-import { eventBody, eventBodyHash, eventHashOf, needsResolution, parseEvent, resolvedEvent, subjectOf, toWire, touchRefOf } from '../../src/sequences/event.js';
+import { eventBody, eventBodyHash, eventHashOf, parseEvent, toWire, touchRefOf } from '../../src/sequences/event.js';
+import { needsResolution, resolvedEvent, subjectOf } from '../../src/sequences/event-subject.js';
 
 /** The subject union (email, contact id, touch) and batches, as the queue and POST /v1/events parse them. */
 const NOW = DateTime.fromISO('2026-06-01T12:00:00Z', { zone: 'utc' });
