@@ -1,11 +1,13 @@
 import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
+import type { IntakeRow } from '../db/intake-repository.js';
 import { intakeToOffer, markOffered, pruneWebhookReceipts, settleIntake } from '../db/intake-repository.js';
 import type { Database } from '../db/schema.js';
 import type { Logger } from '../logger.js';
 import { WEBHOOK_TOLERANCE_SECONDS } from '../security/standard-webhooks.js';
 import { offerIntake } from './durable-intake.js';
 import type { Queues } from './queues.js';
+import { eventJobId } from './queues.js';
 
 /** An event offered this long ago and still not applied has probably lost its job (Redis lost it). */
 export const INTAKE_REOFFER_MS = 20_000;
@@ -41,6 +43,18 @@ export class IntakeDrainer {
     return created === 1 && !first;
   }
 
+  /** The rows whose job is not in Redis (one pipelined EXISTS per page). */
+  private async withoutJobs(rows: readonly IntakeRow[]): Promise<IntakeRow[]> {
+    const client = (await this.queues.events.client) as unknown as Redis;
+    const pipeline = client.pipeline();
+    for (const r of rows) pipeline.exists(this.queues.events.toKey(eventJobId(r.id)));
+    const answers = (await pipeline.exec()) ?? [];
+    return rows.filter((_, i) => {
+      const [err, n] = answers[i] ?? [null, 0];
+      return err !== null || n === 0;
+    });
+  }
+
   async drainOnce(nowMs: number): Promise<{ settled: number; offered: number }> {
     const settled = await settleIntake(this.db);
     const emptied = await this.redisWasEmptied(nowMs);
@@ -48,16 +62,21 @@ export class IntakeDrainer {
     const now = new Date(nowMs);
     const before = emptied ? now : new Date(nowMs - (this.opts.reofferMs ?? INTAKE_REOFFER_MS));
     let offered = 0;
-    while (offered < MOST_PER_ROUND) {
+    let scanned = 0;
+    while (scanned < MOST_PER_ROUND) {
       const rows = await intakeToOffer(this.db, before, PAGE);
       if (rows.length === 0) break;
-      await offerIntake(this.queues, rows);
+      // An event still waiting in the queue is not offered again: under a backlog that would be
+      // thousands of no-op adds every round. Only those whose job is gone (lost) go back.
+      const lost = emptied ? rows : await this.withoutJobs(rows);
+      await offerIntake(this.queues, lost);
       await markOffered(
         this.db,
         rows.map((r) => r.id),
         now,
       );
-      offered += rows.length;
+      offered += lost.length;
+      scanned += rows.length;
       if (rows.length < PAGE) break;
     }
     if (offered > 0) this.opts.log.info({ events: offered }, 'offered received events to the events queue again');

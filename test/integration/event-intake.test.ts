@@ -55,9 +55,15 @@ describe('event intake drainer', () => {
     const stats = await computeStats(store.db, { now: DateTime.fromMillis(T0 + 2 * INTAKE_REOFFER_MS + 2), zone: 'UTC' });
     expect(stats.data.intake).toEqual({ waiting: 3, oldestAt: new Date(T0).toISOString() });
     expect(stats.text).toMatch(/^Received, not yet applied\s+3 event\(s\) in the intake, the oldest received/m);
-    expect(await drainer.drainOnce(T0 + 2 * INTAKE_REOFFER_MS + 2)).toEqual({ settled: 2, offered: 1 });
+    // c's job still waits in the queue: not offered again.
+    expect(await drainer.drainOnce(T0 + 2 * INTAKE_REOFFER_MS + 2)).toEqual({ settled: 2, offered: 0 });
     const left = await store.db.selectFrom('event_intake').select('id').execute();
     expect(left.map((r) => r.id)).toEqual(['c']);
+    // Its job lost (Redis kept its marker, not the job): offered again once the re-offer time is past.
+    await (await job('c'))!.remove();
+    expect(await drainer.drainOnce(T0 + 2 * INTAKE_REOFFER_MS + 10)).toEqual({ settled: 0, offered: 0 });
+    expect(await drainer.drainOnce(T0 + 3 * INTAKE_REOFFER_MS + 3)).toEqual({ settled: 0, offered: 1 });
+    expect(await job('c')).toBeDefined();
   });
 
   it('offers everything at once when Redis lost its data', async () => {
