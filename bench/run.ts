@@ -160,7 +160,7 @@ try {
   if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'http') {
     const httpN = Number(process.env.BENCH_HTTP_N ?? 10_000);
     const h = await benchHttpEvents(ADMIN_URL, REDIS_URL, ROOT, httpN);
-    console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s; POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
+    console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s (mean of a run before and one after: ${h.queueRuns.map((r) => r.toFixed(0)).join(', ')}); POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
     console.log(`ratio HTTP / queue: ${(h.httpRate / h.queueRate).toFixed(2)}  (target >= 0.8)`);
     if (process.env.BENCH_ONLY === 'http') {
       redis.disconnect();
