@@ -21,6 +21,7 @@ import type { MailSender } from '../src/templates/mail-sender.js';
 import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { withUser } from '../test/support/services.js';
+import { benchHttpEvents } from './http-events.js';
 import { benchImport } from './import-contacts.js';
 import { benchUnsubscribe } from './unsubscribe.js';
 
@@ -165,6 +166,17 @@ try {
         `p50 ${u.p50.toFixed(1)} ms, p99 ${u.p99.toFixed(1)} ms, max ${u.max.toFixed(1)} ms, ${u.rate.toFixed(0)} unsubscribes/s, ${u.cpuMsPerRequest.toFixed(1)} ms of CPU per request in the server's process`,
     );
     if (process.env.BENCH_ONLY === 'unsubscribe') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
+  // BENCH_ONLY=http runs POST /v1/events against the queue-only path alone (BENCH_HTTP_N events each way, 10,000 by default).
+  if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'http') {
+    const httpN = Number(process.env.BENCH_HTTP_N ?? 10_000);
+    const h = await benchHttpEvents(ADMIN_URL, REDIS_URL, ROOT, httpN);
+    console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s (mean of a run before and one after: ${h.queueRuns.map((r) => r.toFixed(0)).join(', ')}); POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
+    console.log(`ratio HTTP / queue: ${(h.httpRate / h.queueRate).toFixed(2)}  (target >= 0.8)`);
+    if (process.env.BENCH_ONLY === 'http') {
       redis.disconnect();
       process.exit(0);
     }

@@ -128,6 +128,8 @@ const envSchema = z.object({
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')))
     .optional(),
+  /** Requests per minute to POST /v1/events, per credential (a bearer key or a webhook secret). */
+  NURTURE_EVENTS_RATE_LIMIT: int(600),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
   /** Links in HTML emails rewritten to signed redirects that record email_clicked (a sequence may turn it off too). */
@@ -233,6 +235,8 @@ export interface Config {
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
+  /** Requests per minute to POST /v1/events, per credential. */
+  eventsRateLimit: number;
   adminPassword: string | undefined;
   /** Global switches of click and open tracking (NURTURE_TRACK_CLICKS, NURTURE_TRACK_OPENS). */
   tracking: { clicks: boolean; opens: boolean };
@@ -302,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
+    eventsRateLimit: e.NURTURE_EVENTS_RATE_LIMIT,
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
     tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
     unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,

@@ -4,8 +4,9 @@ import { createInterface } from 'node:readline';
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { InputError } from '../errors.js';
-import type { NurtureEvent } from '../sequences/event.js';
+import type { IncomingEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
+import { subjectText } from '../sequences/event-subject.js';
 import type { DurationSpec } from '../sequences/time-types.js';
 import { enqueueEvents } from '../app/enqueue-events.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
@@ -38,8 +39,8 @@ function eventFromFlags(type: string, o: EmitOptions): unknown {
   return { id: o.id ?? `cli-${randomUUID()}`, type, occurredAt: o.occurredAt ?? new Date().toISOString(), contact, data };
 }
 
-async function readJsonLines(file: string, maxFutureSkew: DurationSpec): Promise<{ events: NurtureEvent[]; problems: string[] }> {
-  const events: NurtureEvent[] = [];
+async function readJsonLines(file: string, maxFutureSkew: DurationSpec): Promise<{ events: IncomingEvent[]; problems: string[] }> {
+  const events: IncomingEvent[] = [];
   const problems: string[] = [];
   const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let n = 0;
@@ -75,7 +76,7 @@ export function register(program: Command): void {
     .action(
       action(async (type: string | undefined, o: EmitOptions) => {
         const cfg = config();
-        let events: NurtureEvent[];
+        let events: IncomingEvent[];
         let problems: string[] = [];
         if (o.file) {
           if (type) throw new InputError('give either an event TYPE with flags, or --file, not both');
@@ -90,9 +91,9 @@ export function register(program: Command): void {
         if (!o.json) for (const p of problems) stdout.error(p);
         await enqueueEvents(cfg, events);
         if (o.json) {
-          stdout.json({ emitted: events.map((e) => ({ id: e.id, type: e.type, email: e.contact.email })), rejected: problems });
+          stdout.json({ emitted: events.map((e) => ({ id: e.id, type: e.type, email: subjectText(e) })), rejected: problems });
         } else if (events.length === 1 && !o.file) {
-          stdout.line(`emitted ${events[0]!.type} ${events[0]!.id} for ${events[0]!.contact.email}`);
+          stdout.line(`emitted ${events[0]!.type} ${events[0]!.id} for ${subjectText(events[0]!)}`);
         } else {
           stdout.line(`emitted ${events.length} event(s)${problems.length ? `; ${problems.length} line(s) rejected` : ''}`);
         }

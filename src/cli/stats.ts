@@ -51,6 +51,10 @@ function statsText(s: StatsReport, o: ViewOptions): string {
   );
   row('Failed events', String(s.failedEvents));
   row(
+    'Received, not yet applied',
+    s.intake.waiting === 0 ? '0' : `${s.intake.waiting} event(s) in the intake, the oldest received ${relativeTime(new Date(s.intake.oldestAt!), o.now)}`,
+  );
+  row(
     'Stuck',
     s.stuck.enrollments + s.stuck.sends === 0
       ? 'none'

@@ -114,6 +114,13 @@ export async function lockContact(db: Kysely<Database>, id: string): Promise<Con
   return db.selectFrom('contacts').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();
 }
 
+/** The email of each of these contact ids that exists. */
+export async function contactEmailsByIds(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('contacts').select(['id', 'email']).where('id', 'in', ids).execute();
+  return new Map(rows.map((r) => [r.id, r.email]));
+}
+
 export async function findContactByEmail(db: Kysely<Database>, email: string): Promise<ContactRow | undefined> {
   return db.selectFrom('contacts').selectAll().where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
 }

@@ -263,6 +263,22 @@ export interface PendingOptInsTable {
   expired_at: Timestamp | null;
 }
 
+/** Events received over HTTP, committed before the answer, until they are applied or rejected. */
+export interface EventIntakeTable {
+  id: string;
+  payload: ColumnType<Record<string, unknown>, string, string>;
+  source: string;
+  received_at: ColumnType<Date, Date | string | undefined, Date | string>;
+  offered_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+/** Signed webhooks seen (their `webhook-id`): a replay is answered but applies nothing. */
+export interface WebhookReceiptsTable {
+  id: string;
+  events: number;
+  received_at: GeneratedTimestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -279,4 +295,6 @@ export interface Database {
   consent_records: ConsentRecordsTable;
   topic_opt_outs: TopicOptOutsTable;
   pending_opt_ins: PendingOptInsTable;
+  event_intake: EventIntakeTable;
+  webhook_receipts: WebhookReceiptsTable;
 }

@@ -13,7 +13,7 @@ import { EventRaceError } from '../errors.js';
 import { liftSuppression, suppress } from '../db/suppression-repository.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
-import type { EventBody, NurtureEvent } from '../sequences/event.js';
+import type { EventBody, IncomingEvent, NurtureEvent } from '../sequences/event.js';
 import { eventBody, eventDifferences, eventHashOf, touchRefOf } from '../sequences/event.js';
 import type { Contact } from '../sequences/contact.js';
 import { assertNever } from '../sequences/compile.js';
@@ -28,19 +28,25 @@ import { scoredEventTypes } from '../scoring/score.js';
 import type { ScoredEvent } from '../scoring/score.js';
 import type { StageMove } from './refresh-score.js';
 import { refreshScores, stageChangedFacts } from './refresh-score.js';
+import { resolveSubjects } from './resolve-subjects.js';
 import { advanceEnrollment, enroll } from './advance-enrollment.js';
 import { displayName } from './touch-rows.js';
 import { emptyAfterCommit } from './engine-deps.js';
 
 export interface ApplyResult {
-  /** conflict: the id was applied before with another body; nothing of this delivery was applied. */
-  status: 'applied' | 'duplicate' | 'conflict';
+  /**
+   * conflict: the id was applied before with another body; nothing of this delivery was applied.
+   * rejected: its subject (a contact id, a touch) names nothing; nothing was applied.
+   */
+  status: 'applied' | 'duplicate' | 'conflict' | 'rejected';
   contactId: string | null;
   enrolled: string[];
   promoted: boolean;
   after: AfterCommit;
   /** For a conflict: the fields that differ, and each difference in words. */
   conflict?: { fields: string[]; differences: string[] };
+  /** For a rejection: the field and the reason, for failed_events. */
+  rejection?: { field: string; reason: string };
 }
 
 /**
@@ -56,16 +62,29 @@ export interface ApplyResult {
  * ends nurture (unsubscribe, bounce, a lead signal, engagement tied to a touch), takes the
  * one-by-one path in the same transaction.
  */
-export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
-  return deps.db.transaction().execute((tx) => applyEventsIn(tx, deps, events, now));
+export async function applyEvents(deps: EngineDeps, incoming: readonly IncomingEvent[], now: DateTime): Promise<ApplyResult[]> {
+  return deps.db.transaction().execute((tx) => applyEventsIn(tx, deps, incoming, now));
 }
 
 /** applyEvents inside a transaction the caller holds: a use case that commits its own rows with the events (an unsubscribe's suppression). */
-export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, incoming: readonly IncomingEvent[], now: DateTime): Promise<ApplyResult[]> {
   // The live set as this transaction sees it: never "no sequence matches" from a stale view.
   await deps.registry.sync(tx);
-  const results: ApplyResult[] = new Array(events.length);
-  const todo = await settleRedeliveries(tx, events, results);
+  const results: ApplyResult[] = new Array(incoming.length);
+  const settled = await settleRedeliveries(tx, incoming, results);
+  // Events that name their contact by id or by touch get its email here; an unknown one is rejected.
+  const resolutions = await resolveSubjects(tx, incoming, settled);
+  const events: NurtureEvent[] = new Array(incoming.length);
+  const todo: number[] = [];
+  for (const i of settled) {
+    const r = resolutions.get(i)!;
+    if (r.ok) {
+      events[i] = r.event;
+      todo.push(i);
+    } else {
+      results[i] = { ...duplicate(), status: 'rejected', rejection: { field: r.field, reason: r.reason } };
+    }
+  }
   const perContact = new Map<string, number>();
   for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
   const bulk: number[] = [];
@@ -81,8 +100,19 @@ export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, even
   return results;
 }
 
-/** One event; `alongside`: more writes that must commit with it, or not at all (a hard bounce's suppression and failed touch). */
-export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult> {
+/**
+ * One event; `alongside`: more writes that must commit with it, or not at all (a hard bounce's
+ * suppression and failed touch). An event named by email has nothing to resolve, so it is never
+ * rejected here.
+ */
+export async function applyEvent(
+  deps: EngineDeps,
+  event: NurtureEvent,
+  now: DateTime,
+  alongside?: (tx: Kysely<Database>) => Promise<void>,
+): Promise<ApplyResult & { status: Exclude<ApplyResult['status'], 'rejected'> }>;
+export async function applyEvent(deps: EngineDeps, event: IncomingEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult>;
+export async function applyEvent(deps: EngineDeps, event: IncomingEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult> {
   return deps.db.transaction().execute(async (tx) => {
     const [result] = await applyEventsIn(tx, deps, [event], now);
     if (alongside) await alongside(tx);
@@ -94,11 +124,11 @@ export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: Dat
  * Every opt-in applied is a consent given, recorded in the same transaction. One recorded at the
  * edge for the same event (a form's, with its wording and IP) was written first and is kept.
  */
-async function recordOptIns(tx: Kysely<Database>, events: readonly NurtureEvent[], results: readonly ApplyResult[]): Promise<void> {
+async function recordOptIns(tx: Kysely<Database>, events: readonly (NurtureEvent | undefined)[], results: readonly ApplyResult[]): Promise<void> {
   const changes: ConsentChange[] = [];
   events.forEach((e, i) => {
     const r = results[i];
-    if (e.type !== 'opt_in' || r?.status !== 'applied') return;
+    if (!e || e.type !== 'opt_in' || r?.status !== 'applied') return;
     const dataSource = typeof e.data['source'] === 'string' ? e.data['source'] : undefined;
     changes.push({
       email: e.contact.email,
@@ -127,7 +157,7 @@ function duplicate(): ApplyResult {
  * in this batch): the same body again is a duplicate, another body a conflict; neither touches
  * the contact. Returns the indices of the events still to apply.
  */
-async function settleRedeliveries(tx: Kysely<Database>, events: readonly NurtureEvent[], results: ApplyResult[]): Promise<number[]> {
+async function settleRedeliveries(tx: Kysely<Database>, events: readonly IncomingEvent[], results: ApplyResult[]): Promise<number[]> {
   const stored = await storedEventBodies(tx, [...new Set(events.map((e) => e.id))]);
   const inBatch = new Map<string, { hash: string | null; body: EventBody }>();
   const todo: number[] = [];

@@ -106,9 +106,11 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
   // Off by default: each public route names its own limit (forms per IP, events per key).
   await server.register(rateLimit, {
     global: false,
-    // What this returns is thrown to the error handler above, which answers an Error's message under its status.
-    errorResponseBuilder: (_req, c) =>
-      Object.assign(new Error(`rate limit exceeded: at most ${c.max} requests per ${c.after}; try again in ${Math.ceil(c.ttl / 1000)} s`), { statusCode: c.statusCode }),
+    // What this returns is thrown, and reaches the error handler above: it reads `statusCode` and `message`.
+    errorResponseBuilder: (_req, c) => {
+      const message = `rate limit exceeded: at most ${c.max} requests per ${c.after}; try again in ${Math.ceil(c.ttl / 1000)} s`;
+      return { statusCode: c.statusCode, message, ...errorBody('RATE_LIMITED', message) };
+    },
   });
   for (const routes of o.routes) await routes(server, ctx);
   return server;

@@ -1,6 +1,7 @@
 import { leadsByReason, optInLeadStats } from '../db/contact-repository.js';
 import { activeEnrollmentCounts } from '../db/enrollment-repository.js';
 import { countFailedEvents } from '../db/event-repository.js';
+import { intakeBacklog } from '../db/intake-repository.js';
 import type { TaskKind, TouchStatus } from '../db/schema.js';
 import { mailTransportHealth } from '../db/service-health-repository.js';
 import { openTaskCounts } from '../db/task-repository.js';
@@ -37,6 +38,8 @@ export interface StatsReport {
   openTasks: Record<TaskKind, number> & { overdue: number };
   activeEnrollments: { sequenceId: string; active: number }[];
   failedEvents: number;
+  /** Events received over HTTP and committed, not applied yet (`event_intake`): a backlog that grows says the engine is not draining it. */
+  intake: { waiting: number; oldestAt: string | null };
   /** Work set aside for an operator: quarantined wake-ups and emails that gave up (`nurture enrollments stuck`). */
   stuck: StuckCounts;
   /** The mail transport as the engine last saw it: `down` says since when and why. */
@@ -52,6 +55,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
   const enrollments = await activeEnrollmentCounts(db);
   const failedEvents = await countFailedEvents(db, since);
   const stuck = await countStuck(db);
+  const backlog = await intakeBacklog(db);
   const health = await mailTransportHealth(db);
   const mail =
     health.state === 'unknown'
@@ -87,6 +91,7 @@ export async function stats(db: ReadDb, o: { now: DateTime; since?: Date | undef
     openTasks,
     activeEnrollments: enrollments,
     failedEvents,
+    intake: { waiting: backlog.waiting, oldestAt: backlog.oldestAt ? backlog.oldestAt.toISOString() : null },
     stuck,
     mail,
   };

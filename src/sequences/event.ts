@@ -55,12 +55,59 @@ export const eventSchema = z.strictObject({
   data: z.record(z.string(), z.unknown()).default({}),
 });
 
-type SchemaEvent = z.output<typeof eventSchema>;
-/** A parsed event: `occurredAt` is always set; `occurredAtDefaulted` says the producer left it out. */
-export type NurtureEvent = Omit<SchemaEvent, 'occurredAt'> & { occurredAt: string; occurredAtDefaulted?: boolean };
-export type NurtureEventInput = z.input<typeof eventSchema>;
+/**
+ * The other two ways an event may name its contact (see "Subjects" in the README): by the
+ * contact's id (`contact.id`, a UUID; the other contact fields may refresh it, the email cannot
+ * change), or by a touch (`touch.id`: the touch id or the email's Message-ID, all a click or a
+ * bounce from a mail provider knows). The engine resolves them to the contact when it applies the
+ * event; an unknown one is a rejected event.
+ */
+export const contactByIdSchema = contactSchema.omit({ email: true }).extend({ id: z.uuid({ message: 'is not a contact id (a UUID)' }) });
+export const touchSubjectSchema = z.strictObject({
+  id: z
+    .string()
+    .trim()
+    .min(1)
+    .max(998)
+    .transform((s) => s.replace(/^<|>$/g, '')),
+});
+const contactIdEventSchema = eventSchema.extend({ contact: contactByIdSchema });
+const touchEventSchema = eventSchema.omit({ contact: true }).extend({ touch: touchSubjectSchema });
 
-export type ParsedEvent = { ok: true; event: NurtureEvent } | { ok: false; field: string; reason: string; eventId: string | undefined };
+type SchemaEvent = z.output<typeof eventSchema>;
+/** How an applied event named its contact, when it was not by email (kept for the touch it ties to). */
+export type ResolvedSubject = { by: 'contact'; contactId: string } | { by: 'touch'; touchId: string };
+/**
+ * An event the engine can apply: its contact named by email (given, or resolved from another
+ * subject). `occurredAt` is always set; `occurredAtDefaulted` says the producer left it out.
+ */
+export type NurtureEvent = Omit<SchemaEvent, 'occurredAt'> & { occurredAt: string; occurredAtDefaulted?: boolean; subject?: ResolvedSubject };
+type Parsed<T> = Omit<T, 'occurredAt'> & { occurredAt: string; occurredAtDefaulted?: boolean };
+/** An event that names its contact by id. */
+export type ContactIdEvent = Parsed<z.output<typeof contactIdEventSchema>>;
+/** An event that names its contact by a touch (touch id or Message-ID). */
+export type TouchEvent = Parsed<z.output<typeof touchEventSchema>>;
+/** Any event as received: by email, by contact id, or by touch. */
+export type IncomingEvent = NurtureEvent | ContactIdEvent | TouchEvent;
+export type NurtureEventInput = z.input<typeof eventSchema>;
+export type IncomingEventInput = NurtureEventInput | z.input<typeof contactIdEventSchema> | z.input<typeof touchEventSchema>;
+
+export type ParsedEvent = { ok: true; event: IncomingEvent } | { ok: false; field: string; reason: string; eventId: string | undefined };
+
+/** The schema for a payload, by the subject it names (each keeps its own field-level messages). */
+function schemaFor(value: Record<string, unknown>): { schema: typeof eventSchema | typeof contactIdEventSchema | typeof touchEventSchema } | { field: string; message: string } {
+  const contact = value['contact'];
+  if ('touch' in value) {
+    if (contact !== undefined) return { field: 'touch', message: 'touch: name the contact by "contact" or by "touch", not both' };
+    return { schema: touchEventSchema };
+  }
+  if (contact === undefined) return { field: 'contact', message: 'contact is required: name the contact by contact.email, contact.id or touch.id' };
+  if (isRecord(contact) && 'id' in contact) {
+    if ('email' in contact) return { field: 'contact.id', message: "contact.id: give the contact's email or its id, not both" };
+    return { schema: contactIdEventSchema };
+  }
+  return { schema: eventSchema };
+}
 
 export interface ParseEventOptions {
   /** The clock of the receiver: an event from further ahead than `maxFutureSkew` is refused. */
@@ -130,7 +177,9 @@ function parseEventUnsafe(raw: unknown, o: ParseEventOptions): ParsedEvent {
   const size = Buffer.byteLength(typeof raw === 'string' ? raw : JSON.stringify(value), 'utf8');
   if (size > MAX_EVENT_BYTES) return fail('', `event is ${size} bytes; the limit is ${MAX_EVENT_BYTES}`);
 
-  const parsed = eventSchema.safeParse(value);
+  const chosen = schemaFor(value);
+  if ('field' in chosen) return fail(chosen.field, chosen.message);
+  const parsed = chosen.schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const field = pathOf(issue.path);
@@ -157,8 +206,11 @@ function parseEventUnsafe(raw: unknown, o: ParseEventOptions): ParsedEvent {
 }
 
 /** The event as a producer would send it: what a defaulted `occurredAt` came from is left out again. */
-export function toWire(e: NurtureEvent): NurtureEventInput {
+export function toWire(e: NurtureEvent): NurtureEventInput;
+export function toWire(e: IncomingEvent): IncomingEventInput;
+export function toWire(e: IncomingEvent): IncomingEventInput {
   const { occurredAtDefaulted, occurredAt, ...rest } = e;
+  if ('subject' in rest) delete rest.subject;
   return occurredAtDefaulted ? rest : { ...rest, occurredAt };
 }
 
@@ -262,10 +314,14 @@ export interface EventBody {
   occurredAt: string | null;
   contact: unknown;
   data: unknown;
+  /** Only for events that name a touch; absent, it is left out of the hash (older hashes stay valid). */
+  touch?: unknown;
 }
 
-export function eventBody(e: NurtureEvent): EventBody {
-  return { type: e.type, occurredAt: e.occurredAtDefaulted ? null : new Date(Date.parse(e.occurredAt)).toISOString(), contact: e.contact, data: e.data };
+export function eventBody(e: IncomingEvent): EventBody {
+  const occurredAt = e.occurredAtDefaulted ? null : new Date(Date.parse(e.occurredAt)).toISOString();
+  if ('touch' in e) return { type: e.type, occurredAt, contact: undefined, data: e.data, touch: e.touch };
+  return { type: e.type, occurredAt, contact: e.contact, data: e.data };
 }
 
 /** sha256 of the body as canonical JSON (keys sorted): the same body always hashes the same. */
@@ -273,13 +329,22 @@ export function eventBodyHash(b: EventBody): string {
   return createHash('sha256').update(canonicalJson(b)).digest('hex');
 }
 
-const hashes = new WeakMap<NurtureEvent, string>();
+const hashes = new WeakMap<IncomingEvent, string>();
 
 /** The body hash of a parsed event, computed once per event object (checked, then stored). */
-export function eventHashOf(e: NurtureEvent): string {
+export function eventHashOf(e: IncomingEvent): string {
   let h = hashes.get(e);
   if (h === undefined) hashes.set(e, (h = eventBodyHash(eventBody(e))));
   return h;
+}
+
+/**
+ * A resolved event (src/sequences/event-subject.ts) keeps the body hash of the event as it was
+ * received, so a redelivery of that event is recognised by its hash.
+ */
+export function keepHashOf<T extends NurtureEvent>(resolved: T, received: IncomingEvent): T {
+  hashes.set(resolved, eventHashOf(received));
+  return resolved;
 }
 
 /** JSON with object keys sorted and undefined left out. Parsed events are at most a dozen levels deep. */
@@ -316,7 +381,7 @@ export function eventDifferences(stored: EventBody, redelivered: EventBody): { f
       walk((a as Record<string | number, unknown>)[k], (b as Record<string | number, unknown>)[k], child);
     }
   };
-  for (const key of ['type', 'occurredAt', 'contact', 'data'] as const) walk(stored[key], redelivered[key], key);
+  for (const key of ['type', 'occurredAt', 'contact', 'data', 'touch'] as const) walk(stored[key], redelivered[key], key);
   const shown = (v: unknown, field: string) => {
     if (v === undefined || (v === null && field === 'occurredAt')) return field === 'occurredAt' ? 'none (defaulted)' : 'nothing';
     if (typeof v === 'string') return quote(v);
@@ -330,6 +395,7 @@ export function eventDifferences(stored: EventBody, redelivered: EventBody): { f
 
 /** Events that say something about a touch carry its id so engagement can be tied to a step. */
 export function touchRefOf(e: NurtureEvent): string | undefined {
+  if (e.subject?.by === 'touch') return e.subject.touchId;
   const t = e.data['touchId'] ?? e.data['messageId'];
   return typeof t === 'string' ? t.replace(/^<|>$/g, '') : undefined;
 }

@@ -7,7 +7,7 @@ import type { ApplyResult } from '../app/apply-events.js';
 import type { EventOutcome } from '../app/metrics.js';
 import { applyEventBatch } from '../app/apply-events.js';
 import { NurtureError, isTransient } from '../errors.js';
-import type { NurtureEvent, ParsedEvent } from '../sequences/event.js';
+import type { IncomingEvent, ParsedEvent } from '../sequences/event.js';
 import { parseEvent } from '../sequences/event.js';
 import { Batcher } from './batcher.js';
 import type { WorkerContext } from './worker-context.js';
@@ -67,7 +67,7 @@ function readJob(job: Job, o: { now: DateTime; maxFutureSkew: WorkerContext['max
  */
 export function startEventsWorker(ctx: WorkerContext): Worker {
   const { deps, log, clock } = ctx;
-  const batcher = new Batcher<NurtureEvent, ApplyResult>(
+  const batcher = new Batcher<IncomingEvent, ApplyResult>(
     (events) => applyEventBatch(ctx.app, events, clock()),
     // Several batches in flight: one is collected while another is in the database.
     Math.min(ctx.concurrency.events, ctx.eventBatch),
@@ -117,6 +117,13 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
         count('conflict');
         log.warn({ jobId: job.id, eventId, reason }, 'event conflicts with the one applied under its id');
         return 'conflict';
+      }
+      if (r.status === 'rejected') {
+        const rejection = r.rejection ?? { field: '', reason: 'rejected' };
+        await reject({ eventId, ...rejection });
+        count('rejected');
+        log.warn({ jobId: job.id, eventId, reason: rejection.reason }, 'event rejected');
+        return 'rejected';
       }
       count(r.status);
       if (r.promoted) log.info({ eventId, contactId: r.contactId }, 'contact promoted to lead');

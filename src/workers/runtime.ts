@@ -28,7 +28,8 @@ import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
 import type { Logger } from '../logger.js';
 import { startEventsWorker } from './events.worker.js';
-import { queueIntake } from './queue-intake.js';
+import { durableIntake } from './durable-intake.js';
+import { IntakeDrainer } from './intake-drainer.js';
 import { queueScheduler } from './schedule.js';
 import { openMailTransport } from './mail-transport.js';
 import type { Queues } from './queues.js';
@@ -201,6 +202,10 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
       expiry.start();
       cleanups.push(() => expiry.stop());
+      // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.
+      const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log });
+      drainer.start(() => clock().toMillis());
+      cleanups.push(() => drainer.stop());
     }
 
     const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
@@ -211,7 +216,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       links: deps.links,
       clock,
       readiness: () => checkReadiness(probes),
-      intake: queueIntake(queues),
+      intake: durableIntake({ db: store.db, queues, log, clock }),
       metrics,
       queues: [queues.events, queues.wakes, queues.sends],
       topics: o.topics ?? [],

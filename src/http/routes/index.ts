@@ -2,6 +2,7 @@ import type { RouteModule } from '../server.js';
 import { dashboardRoutes } from './dashboard.js';
 import { bounceRoutes } from './bounces.js';
 import { formRoutes } from './forms.js';
+import { eventsRoutes } from './events.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
@@ -20,4 +21,5 @@ export const ROUTES: readonly RouteModule[] = [
   preferencesRoutes,
   bounceRoutes,
   formRoutes,
+  eventsRoutes,
 ];
