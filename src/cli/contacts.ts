@@ -68,6 +68,8 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   const lines: string[] = [c.name ? `${c.name} <${c.email}>` : c.email];
   const field = (label: string, value: string) => lines.push(`  ${label.padEnd(13)}${value}`);
   field('status', statusLine(c, at));
+  // The address's own standing, kept apart from the contact's: a later opt-in does not lift a bounce or a complaint.
+  if (r.suppressions.length) field('suppressed', `${r.suppressions.map((x) => `${x.reason} (${x.source}, ${at(x.at)})`).join(', ')}: no email goes to this address`);
   field('opted in', at(c.optedInAt));
   field('phone', c.phone ?? '-');
   field('timezone', c.timezone ?? `- (default zone ${o.defaultZone ?? 'UTC'})`);

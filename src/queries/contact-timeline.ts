@@ -2,6 +2,7 @@ import type { ContactRow } from '../db/contact-repository.js';
 import { findContactByEmail, listContacts, stageChangesOfContact } from '../db/contact-repository.js';
 import { enrollmentsOfContact, stateOf } from '../db/enrollment-repository.js';
 import { contactEvents } from '../db/event-repository.js';
+import { suppressionsOf } from '../db/suppression-repository.js';
 import { listTasks } from '../db/task-repository.js';
 import { touchesOfContact } from '../db/touch-repository.js';
 import { NotFoundError } from '../errors.js';
@@ -83,6 +84,8 @@ export interface ContactReport {
   events: { id: string; type: string; occurredAt: string; receivedAt: string; data: Record<string, unknown>; touchId: string | null }[];
   /** Every change of stage or email standing, oldest first, with why and the event that made it. */
   lifecycle: { at: string; kind: string; from: string; to: string; reason: string; eventId: string | null }[];
+  /** Why the address may not be mailed (hard bounce, complaint, erased, ...): every email to it is cancelled. */
+  suppressions: { reason: string; source: string; detail: string | null; at: string }[];
 }
 
 export function contactView(r: ContactRow): ContactView {
@@ -179,7 +182,8 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
     reason: c.reason,
     eventId: c.event_id,
   }));
-  return { contact: contactView(row), enrollments, touches, tasks, events, lifecycle };
+  const suppressions = (await suppressionsOf(db, row.email)).map((x) => ({ reason: x.reason, source: x.source, detail: x.detail, at: x.at.toISOString() }));
+  return { contact: contactView(row), enrollments, touches, tasks, events, lifecycle, suppressions };
 }
 
 export interface ContactListFilter {
