@@ -6,6 +6,7 @@
  *
  * Needs local Redis and PostgreSQL (REDIS_URL, BENCH_DATABASE_URL default postgres://127.0.0.1:5432/postgres,
  * where it creates and drops a scratch database). BENCH_N sets the number of opt-ins.
+ * Also: one-click unsubscribe latency under load (bench/unsubscribe.ts) and the CSV import.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -21,6 +22,7 @@ import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { withUser } from '../test/support/services.js';
 import { benchImport } from './import-contacts.js';
+import { benchUnsubscribe } from './unsubscribe.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -155,6 +157,18 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
 
 const redis = new Redis(REDIS_URL);
 try {
+  // BENCH_ONLY=unsubscribe runs the one-click unsubscribe scenario alone (BENCH_UNSUB_N contacts, BENCH_UNSUB_CLIENTS clients).
+  if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'unsubscribe') {
+    const u = await benchUnsubscribe(ADMIN_URL, REDIS_URL, { contacts: Number(process.env.BENCH_UNSUB_N ?? 2_000), clients: Number(process.env.BENCH_UNSUB_CLIENTS ?? 50) });
+    console.log(
+      `one-click unsubscribe (POST /u/TOKEN, answered after suppression, consent and exit committed): ${u.requests} requests from ${u.clients} concurrent clients, ` +
+        `p50 ${u.p50.toFixed(1)} ms, p99 ${u.p99.toFixed(1)} ms, max ${u.max.toFixed(1)} ms, ${u.rate.toFixed(0)} unsubscribes/s, ${u.cpuMsPerRequest.toFixed(1)} ms of CPU per request in the server's process`,
+    );
+    if (process.env.BENCH_ONLY === 'unsubscribe') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
   const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);

@@ -109,6 +109,8 @@ const envSchema = z.object({
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   NURTURE_HTTP_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).default(8080),
   NURTURE_HTTP_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  /** A process that serves no HTTP (nurture worker) serves /metrics and /healthz on this port. */
+  NURTURE_METRICS_PORT: wholeNumber(0).pipe(z.number().max(65535, 'must be at most 65535')).optional(),
   /** Unset: http://127.0.0.1:<port>. Every link put in mail starts with it. */
   NURTURE_PUBLIC_URL: url(/^https?:$/, 'https://nurture.example.com').transform((s) => s.replace(/\/+$/, '')).optional(),
   NURTURE_HTTP_BODY_LIMIT: int(5 * 1024 * 1024, 1024),
@@ -128,6 +130,16 @@ const envSchema = z.object({
     .optional(),
   /** Operator pages (dashboard, queues): HTTP Basic, user `admin`. Unset: those pages are off. */
   NURTURE_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').optional(),
+  /** Links in HTML emails rewritten to signed redirects that record email_clicked (a sequence may turn it off too). */
+  NURTURE_TRACK_CLICKS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
+  /** A 1x1 pixel in HTML emails that records email_opened. */
+  NURTURE_TRACK_OPENS: z.enum(['true', 'false']).default('true').transform((s) => s === 'true'),
+  /** The mailto: half of List-Unsubscribe; unset: unsubscribe@ the domain of NURTURE_FROM. */
+  NURTURE_UNSUBSCRIBE_MAILTO: z.string().trim().refine((s) => mailboxProblem(s) === undefined && !s.includes('<'), 'is not a bare email address like unsubscribe@example.com').optional(),
+  /** DKIM signing: all three or none. */
+  NURTURE_DKIM_DOMAIN: z.string().trim().regex(/^[A-Za-z0-9.-]+\.[A-Za-z]{2,}$/, 'is not a domain name like example.com').optional(),
+  NURTURE_DKIM_SELECTOR: z.string().trim().regex(/^[A-Za-z0-9._-]+$/, 'is not a DKIM selector (letters, digits, ".", "-", "_")').optional(),
+  NURTURE_DKIM_KEY_FILE: z.string().trim().min(1).optional(),
   /** SMTP connections open at once (nodemailer's pool). */
   NURTURE_SMTP_MAX_CONNECTIONS: int(5),
   /** SMTP messages per second across the pool; unset: no limit. */
@@ -211,11 +223,19 @@ export interface Config {
     publicUrlGiven: boolean;
     bodyLimit: number;
     trustProxy: boolean;
+    /** Where a process without HTTP serves /metrics (undefined: it does not). */
+    metricsPort: number | undefined;
   };
   /** NURTURE_SECRET, newest first; undefined: generated and kept in the data directory (embedded default only). */
   secrets: readonly string[] | undefined;
   apiKeys: readonly string[];
   adminPassword: string | undefined;
+  /** Global switches of click and open tracking (NURTURE_TRACK_CLICKS, NURTURE_TRACK_OPENS). */
+  tracking: { clicks: boolean; opens: boolean };
+  /** The address of the mailto: link in List-Unsubscribe. */
+  unsubscribeMailto: string;
+  /** DKIM signing of outgoing mail (SMTP), when configured. */
+  dkim: { domain: string; selector: string; keyFile: string } | undefined;
   /** nodemailer's pool: connections at once, messages per second (undefined: no limit). */
   smtp: { maxConnections: number; ratePerSecond: number | undefined };
   /** NURTURE_WEBHOOK_SECRETS; empty: signed webhooks are refused (403). */
@@ -241,6 +261,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
   const e = parsed.data;
+  const dkimGiven = [e.NURTURE_DKIM_DOMAIN, e.NURTURE_DKIM_SELECTOR, e.NURTURE_DKIM_KEY_FILE].filter((x) => x !== undefined).length;
+  if (dkimGiven !== 0 && dkimGiven !== 3) {
+    throw new ConfigError('invalid environment:\n  NURTURE_DKIM_DOMAIN, NURTURE_DKIM_SELECTOR and NURTURE_DKIM_KEY_FILE go together: set all three to sign mail, or none');
+  }
   const caps = e.NURTURE_EMAIL_CAP_PER_DAY || e.NURTURE_EMAIL_CAP_PER_WEEK ? { perDay: e.NURTURE_EMAIL_CAP_PER_DAY, perWeek: e.NURTURE_EMAIL_CAP_PER_WEEK } : undefined;
   return {
     databaseUrl: e.DATABASE_URL,
@@ -269,13 +293,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       publicUrlGiven: e.NURTURE_PUBLIC_URL !== undefined,
       bodyLimit: e.NURTURE_HTTP_BODY_LIMIT,
       trustProxy: e.NURTURE_TRUST_PROXY,
+      metricsPort: e.NURTURE_METRICS_PORT,
     },
     secrets: e.NURTURE_SECRET,
     apiKeys: e.NURTURE_API_KEYS ?? [],
     adminPassword: e.NURTURE_ADMIN_PASSWORD,
+    tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
+    unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
+    dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
     smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND },
     webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
+}
+
+/** The domain of a mailbox that passed `mailbox` (so it has one). */
+function domainOf(mailboxText: string): string {
+  const address = addressparser(mailboxText)[0]?.address ?? '';
+  return address.slice(address.lastIndexOf('@') + 1);
 }

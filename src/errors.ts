@@ -40,6 +40,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: { kind: 'transient', exit: 2, http: 429 },
   /** A signed token (an unsubscribe, click or confirmation link) that was altered, is for another use, or has expired. */
   TOKEN_INVALID: { kind: 'permanent', exit: 1, http: 400 },
+  /** scoring.yaml has problems (each with file, line and field). */
+  SCORING_INVALID: { kind: 'permanent', exit: 1, http: 422 },
 } as const satisfies Record<string, { kind: 'permanent' | 'transient'; exit: number; http: number }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -182,4 +184,12 @@ export class ForbiddenError extends NurtureError {
 /** A signed link that does not verify: altered, meant for another use, or expired. Changes nothing. */
 export class TokenError extends NurtureError {
   readonly code = 'TOKEN_INVALID' as const;
+}
+
+/** The scoring file (scoring.yaml) is not valid: every problem names file, line and field. */
+export class ScoringError extends NurtureError {
+  readonly code = 'SCORING_INVALID' as const;
+  constructor(readonly problems: FileProblem[]) {
+    super(problems.map(formatProblem).join('\n'));
+  }
 }

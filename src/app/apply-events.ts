@@ -1,7 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { ApplyResult } from '../engine/apply-event.js';
 import { applyEvents } from '../engine/apply-event.js';
-import { emptyAfterCommit } from '../engine/engine-deps.js';
+import { correlated, emptyAfterCommit } from '../engine/engine-deps.js';
 import type { NurtureEvent } from '../sequences/event.js';
 import type { AppContext } from './context.js';
 import { scheduleOrLeave } from './scheduler.js';
@@ -16,10 +16,12 @@ export type { ApplyResult };
 export async function applyEventBatch(ctx: AppContext, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
   const results = await applyEvents(ctx.deps, events, now);
   const after = emptyAfterCommit();
-  for (const r of results) {
-    after.sends.push(...r.after.sends);
-    after.wakes.push(...r.after.wakes);
-  }
+  // The event's id follows the work it caused into the wake-up and send jobs (their logs' correlationId).
+  results.forEach((r, i) => {
+    const tagged = correlated(r.after, events[i]?.id);
+    after.sends.push(...tagged.sends);
+    after.wakes.push(...tagged.wakes);
+  });
   await scheduleOrLeave(ctx, after, now);
   return results;
 }

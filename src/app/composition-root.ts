@@ -4,6 +4,7 @@ import { openStore } from '../db/database.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { Logger } from '../logger.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import { createLogger } from '../logger.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { Queues } from '../workers/queues.js';
@@ -32,10 +33,12 @@ export interface OpenAppOptions {
   templatesDir?: string;
   log?: Logger;
   scheduler?: Scheduler;
+  /** The scoring rules (from --scoring), for use cases that score or move stages. */
+  scoring?: ScoringRules | undefined;
 }
 
-export function engineDeps(db: Store['db'], registry: SequenceRegistry, templates: TemplateCache, config: Config): EngineDeps {
-  return { db, registry, templates, config, links: new MessageLinks(config) };
+export function engineDeps(db: Store['db'], registry: SequenceRegistry, templates: TemplateCache, config: Config, scoring?: ScoringRules): EngineDeps {
+  return { db, registry, templates, config, links: new MessageLinks(config), scoring };
 }
 
 export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<App> {
@@ -43,7 +46,7 @@ export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<A
   try {
     const registry = new SequenceRegistry(store.db);
     await registry.refresh();
-    const deps = engineDeps(store.db, registry, new TemplateCache(o.templatesDir ?? './templates'), config);
+    const deps = engineDeps(store.db, registry, new TemplateCache(o.templatesDir ?? './templates'), config, o.scoring);
     return {
       config,
       store,

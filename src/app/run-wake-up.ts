@@ -2,7 +2,7 @@ import type { DateTime } from 'luxon';
 import { recordWakeFailure } from '../db/enrollment-repository.js';
 import { isTransientDbError, retryTransient } from '../db/transient.js';
 import type { AfterCommit } from '../engine/engine-deps.js';
-import { emptyAfterCommit } from '../engine/engine-deps.js';
+import { correlated, emptyAfterCommit } from '../engine/engine-deps.js';
 import type { WakeResult } from '../engine/wake-enrollment.js';
 import { wakeEnrollment } from '../engine/wake-enrollment.js';
 import type { AppContext } from './context.js';
@@ -35,7 +35,7 @@ export async function runWakeUp(
   enrollmentId: string,
   version: number,
   now: DateTime,
-  o: { maxTries: number; onRetry?: (err: unknown, attempt: number) => void },
+  o: { maxTries: number; onRetry?: (err: unknown, attempt: number) => void; correlationId?: string | undefined },
 ): Promise<WakeUpOutcome> {
   const { deps } = ctx;
   let r: WakeResult;
@@ -52,6 +52,6 @@ export async function runWakeUp(
     if (!counted) return { status: 'stale', after: emptyAfterCommit() };
     return { status: 'failed', error, failures: counted.failures, quarantined: counted.quarantinedAt !== null, after: emptyAfterCommit() };
   }
-  await scheduleOrLeave(ctx, r.after, now);
+  await scheduleOrLeave(ctx, correlated(r.after, o.correlationId), now);
   return r;
 }

@@ -4,6 +4,7 @@ import type { FileProblem } from '../errors.js';
 import { TemplateError } from '../errors.js';
 import { loadSequences } from '../sequences/load.js';
 import { closestNames, didYouMean } from '../sequences/suggest.js';
+import type { Topic } from '../sequences/topics.js';
 import { checkTemplateVariables } from '../templates/check-variables.js';
 import { loadTemplate, templateFilePaths } from '../templates/template-files.js';
 import type { TemplateSource } from '../templates/template-files.js';
@@ -32,11 +33,18 @@ interface TemplateUse {
  * variables those templates use. A name that points nowhere is reported at the step that
  * writes it (file:line), with the closest name that exists.
  */
-export async function validateProject(sequencesDir: string, templatesDir: string): Promise<ProjectCheck> {
+export async function validateProject(sequencesDir: string, templatesDir: string, topics: readonly Topic[] = []): Promise<ProjectCheck> {
   const { sequences, problems } = await loadSequences(sequencesDir);
   const ids = [...new Set(sequences.map((s) => s.program.sequenceId))];
+  const topicIds = topics.map((t) => t.id);
   const uses = new Map<string, TemplateUse[]>();
   for (const s of sequences) {
+    const topic = s.program.definition.topic;
+    if (topic !== undefined && !topicIds.includes(topic)) {
+      const declared = topicIds.length > 0 ? `declared: ${topicIds.join(', ')}` : 'no topics are declared (topics.yaml, --topics FILE)';
+      const message = `topic "${topic}" is not declared in the topics file (${declared})${didYouMean(closestNames(topic, topicIds))}`;
+      problems.push({ file: s.file, path: 'topic', line: s.lineOf?.('topic'), message, severity: 'error' });
+    }
     const where = (stepId: string, field: string) => {
       const at = `${s.program.stepPaths.get(stepId) ?? `step ${stepId}`}.${field}`;
       return { file: s.file, path: at, line: s.lineOf?.(at) };

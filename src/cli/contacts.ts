@@ -9,6 +9,7 @@ import { emit, formatAddress, formatInstant, parseChoice, parseLimit, relativeTi
 import { action, config } from './shared.js';
 import { withReadDb } from '../app/composition-root.js';
 import { registerManage } from './contacts-manage.js';
+import { registerScore } from './contacts-score.js';
 import { registerPrivacy } from './contacts-privacy.js';
 
 /**
@@ -68,8 +69,6 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   const lines: string[] = [c.name ? `${c.name} <${c.email}>` : c.email];
   const field = (label: string, value: string) => lines.push(`  ${label.padEnd(13)}${value}`);
   field('status', statusLine(c, at));
-  // The address's own standing, kept apart from the contact's: a later opt-in does not lift a bounce or a complaint.
-  if (r.suppressions.length) field('suppressed', `${r.suppressions.map((x) => `${x.reason} (${x.source}, ${at(x.at)})`).join(', ')}: no email goes to this address`);
   field('opted in', at(c.optedInAt));
   field('phone', c.phone ?? '-');
   field('timezone', c.timezone ?? `- (default zone ${o.defaultZone ?? 'UTC'})`);
@@ -78,6 +77,11 @@ function contactText(r: ContactReport, o: ViewOptions & { defaultZone?: string }
   const attrs = Object.entries(c.attributes);
   field('attributes', attrs.length ? attrs.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(', ') : '-');
   field('score', String(c.score));
+  // By address: it holds even for a contact created after the address was suppressed.
+  if (r.suppressions.length) {
+    field('suppressed', `${r.suppressions.map((x) => `${x.reason.replace('_', ' ')} (${x.source}, ${at(x.at)})`).join(', ')}; no email is sent`);
+  }
+  if (r.topicsLeft.length) field('topics left', r.topicsLeft.join(', '));
 
   if (r.lifecycle.length) {
     lines.push('', 'Lifecycle');
@@ -165,6 +169,7 @@ export async function listContactsView(db: ReadDb, o: ContactListOptions): Promi
 export function register(program: Command): void {
   const contacts = program.command('contacts').description('look up contacts: their sequences, touches, tasks and events');
   registerManage(contacts);
+  registerScore(contacts);
   registerPrivacy(contacts);
   contacts
     .command('show')

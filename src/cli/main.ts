@@ -22,6 +22,11 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   enrollments: () => import('./enrollments.js'),
   sequences: () => import('./sequences.js'),
   touches: () => import('./touches.js'),
+  doctor: () => import('./doctor.js'),
+  report: () => import('./report.js'),
+  scores: () => import('./scores.js'),
+  render: () => import('./render.js'),
+  'send-test': () => import('./send-test.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

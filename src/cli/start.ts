@@ -5,33 +5,44 @@ import { validateProject } from '../app/validate-project.js';
 import { startEngine } from '../workers/runtime.js';
 import { onShutdown } from '../workers/shutdown.js';
 import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';
+import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
+import { addTopicsOption, readTopics } from './topics-option.js';
 
 export function register(program: Command): void {
-  addDirOptions(program.command('start'))
+  addTopicsOption(addScoringOption(addDirOptions(program.command('start'))))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
     .option('--no-http', 'do not serve HTTP from this process (run `nurture api` elsewhere)')
     .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; watch?: boolean; http: boolean }) => {
+      action(async (opts: { sequences: string; templates: string; topics: string; watch?: boolean; http: boolean; scoring: string }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
-        const check = await validateProject(opts.sequences, opts.templates);
+        const topics = await readTopics(opts.topics);
+        if (!topics) {
+          stdout.error(`not starting: fix ${opts.topics} (run \`nurture validate --topics ${opts.topics}\`)`);
+          return EXIT_INVALID;
+        }
+        const check = await validateProject(opts.sequences, opts.templates, topics);
         const errors = check.problems.filter((p) => p.severity === 'error');
         for (const p of check.problems) stdout.error(formatProblem(p));
         if (errors.length > 0) {
           stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} (run \`nurture validate\`)`);
           return EXIT_INVALID;
         }
+        const scoring = await scoringRulesFrom(opts.scoring);
+        log.info({ file: opts.scoring, rules: scoring ? scoring.fit.length + scoring.engagement.length : 0 }, scoring ? 'lead scoring on' : 'lead scoring off: no scoring file');
         const engine = await startEngine({
           config: cfg,
           templatesDir: opts.templates,
           publish: check.sequences,
+          topics,
           sweeper: true,
           mayLaunchRedis: cfg.redisUrl === undefined,
           serveEmbedded: true,
           http: opts.http,
           log,
           reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
+          scoring,
         });
         await onShutdown(log, () => engine.stop());
       }),

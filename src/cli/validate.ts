@@ -3,6 +3,9 @@ import { formatEditImpact, inFlightReport } from '../app/in-flight-report.js';
 import { formatProblem } from '../errors.js';
 import { validateProject } from '../app/validate-project.js';
 import { EXIT_INVALID, action, stdout } from './shared.js';
+import { loadScoringFile } from '../scoring/load.js';
+import { DEFAULT_SCORING_FILE } from './scoring-option.js';
+import { loadTopicsFile } from '../sequences/topics.js';
 
 export function register(program: Command): void {
   program
@@ -10,12 +13,18 @@ export function register(program: Command): void {
     .description('check sequence files and the templates they use; exit code 1 on any error')
     .argument('[dir]', 'directory of sequence files', './sequences')
     .option('--templates <dir>', 'directory of templates', './templates')
+    .option('--topics <file>', 'topics people subscribe to one by one (missing file: no topics)', './topics.yaml')
     .option('--json', 'print problems as JSON')
     .option('--impact', 'report what the edit does to contacts in flight (default: on when DATABASE_URL is set or the embedded store exists)')
     .option('--no-impact', 'skip the in-flight report')
+    .option('--scoring <file>', 'lead scoring rules to check (a missing file is fine: no scoring)', DEFAULT_SCORING_FILE)
     .action(
-      action(async (dir: string, o: { templates: string; json?: boolean; impact?: boolean }) => {
-        const check = await validateProject(dir, o.templates);
+      action(async (dir: string, o: { templates: string; topics: string; json?: boolean; impact?: boolean; scoring: string }) => {
+        const topics = await loadTopicsFile(o.topics);
+        const check = await validateProject(dir, o.templates, topics.ok ? topics.topics : []);
+        if (!topics.ok) check.problems.unshift(...topics.problems);
+        const scoring = await loadScoringFile(o.scoring);
+        if (scoring.status === 'invalid') check.problems.push(...scoring.problems);
         const errors = check.problems.filter((p) => p.severity === 'error').length;
         const report = await inFlightReport(check.sequences, o.impact);
         if (o.json) {
@@ -23,12 +32,17 @@ export function register(program: Command): void {
             ok: errors === 0,
             sequences: check.sequences.map((s) => ({ id: s.program.sequenceId, version: s.program.version, file: s.file, steps: [...s.program.steps.keys()] })),
             problems: check.problems,
+            scoring: { file: o.scoring, status: scoring.status },
             impact: report && 'impact' in report ? report.impact : null,
             ...(report && 'skipped' in report ? { impactSkipped: report.skipped } : {}),
           });
         } else {
           for (const p of check.problems) stdout.line(formatProblem(p));
           for (const s of check.sequences) stdout.line(`ok ${s.file}: sequence ${s.program.sequenceId} (version ${s.program.version}, ${s.program.steps.size} steps)`);
+          if (scoring.status === 'ok') {
+            stdout.line(`ok ${o.scoring}: ${scoring.rules.fit.length} fit and ${scoring.rules.engagement.length} engagement rule(s), stages ${Object.keys(scoring.rules.stages).join(', ') || 'none'}`);
+          }
+          if (scoring.status === 'absent') stdout.line(`no ${o.scoring}: lead scoring is off`);
           if (report && 'impact' in report) {
             for (const line of formatEditImpact(report.impact)) stdout.line(line);
             if (report.impact.length === 0) stdout.line('in-flight report: no live sequence is changed by these files');

@@ -4,10 +4,10 @@ import { createLogger } from '../logger.js';
 import { startEngine } from '../workers/runtime.js';
 import { onShutdown } from '../workers/shutdown.js';
 import { action, config } from './shared.js';
+import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
 
 export function register(program: Command): void {
-  program
-    .command('worker')
+  addScoringOption(program.command('worker'))
     .description('run more event, wake-up and send workers (and a sweeper) against the same Redis and PostgreSQL')
     .option('--templates <dir>', 'directory of templates', './templates')
     // The sweepers of all processes take turns (a Postgres advisory lock), so each process runs one:
@@ -15,7 +15,7 @@ export function register(program: Command): void {
     .option('--sweeper', 'run a sweeper in this process (the default; kept for compatibility)')
     .option('--no-sweeper', 'do not run a sweeper in this process')
     .action(
-      action(async (opts: { templates: string; sweeper?: boolean }) => {
+      action(async (opts: { templates: string; sweeper?: boolean; scoring: string }) => {
         const cfg = config();
         if (!cfg.databaseUrl) {
           throw new ConfigError(
@@ -23,7 +23,10 @@ export function register(program: Command): void {
           );
         }
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
-        const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper !== false, mayLaunchRedis: false, serveEmbedded: false, log });
+        // Every process of one deployment should be given the same file: scores are computed where events are applied.
+        const scoring = await scoringRulesFrom(opts.scoring);
+        log.info({ file: opts.scoring }, scoring ? 'lead scoring on' : 'lead scoring off: no scoring file');
+        const engine = await startEngine({ config: cfg, templatesDir: opts.templates, sweeper: opts.sweeper !== false, mayLaunchRedis: false, serveEmbedded: false, log, scoring });
         await onShutdown(log, () => engine.stop());
       }),
     );

@@ -145,7 +145,12 @@ export async function updateContact(db: Kysely<Database>, id: string, patch: Con
 export type StageChangeRow = Selectable<StageChangesTable>;
 
 /** Records lifecycle transitions; call it in the transaction that makes them. */
-export async function insertStageChanges(db: Kysely<Database>, contactId: string, changes: readonly StageChange[]): Promise<void> {
+/** `eventId` is null for a change no single event caused (a score decaying, a rebuild). */
+export async function insertStageChanges(
+  db: Kysely<Database>,
+  contactId: string,
+  changes: readonly (Omit<StageChange, 'eventId'> & { eventId: string | null })[],
+): Promise<void> {
   if (changes.length === 0) return;
   await db
     .insertInto('stage_changes')

@@ -19,7 +19,12 @@ export interface ContactsTable {
   address: Json<Record<string, unknown> | null> | null;
   attributes: Json<Record<string, unknown>>;
   tags: Json<string[]>;
+  /** Rounded fit + engagement: a cache of src/scoring/score.ts, refreshed on events and by the sweep. */
   score: Generated<number>;
+  fit_score: Generated<number>;
+  engagement_score: Generated<number>;
+  /** When the cached score was computed; null: never (no scoring file, or not touched since). */
+  score_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** The stage (src/sequences/stage.ts); named `status` since before stages had more values. */
   status: Generated<Stage>;
   opted_in_at: Timestamp | null;
@@ -140,6 +145,8 @@ export interface TouchesTable {
   /** When an email gave up (status `failed`). */
   failed_at: Timestamp | null;
   created_at: GeneratedTimestamp;
+  /** When a tracked link of the email was last followed (scanner bursts are told by it). */
+  last_clicked_at: Generated<Timestamp | null>;
 }
 
 export type TaskKind = 'postcard' | 'letter' | 'call' | 'notice';
@@ -175,7 +182,7 @@ export interface StageChangesTable {
   from_stage: Stage;
   to_stage: Stage;
   reason: string;
-  /** The event that caused it; null only for backfilled rows whose event was not found. */
+  /** The event that caused it; null for backfilled rows whose event was not found, and for score changes by decay or a rebuild. */
   event_id: string | null;
   at: Timestamp;
 }
@@ -224,6 +231,14 @@ export interface ConsentRecordsTable {
   detail: ColumnType<Record<string, unknown>, string | undefined, string>;
 }
 
+export interface TopicOptOutsTable {
+  contact_id: string;
+  /** A topic of topics.yaml. */
+  topic: string;
+  source: string;
+  at: GeneratedTimestamp;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -238,4 +253,5 @@ export interface Database {
   service_health: ServiceHealthTable;
   suppressions: SuppressionsTable;
   consent_records: ConsentRecordsTable;
+  topic_opt_outs: TopicOptOutsTable;
 }

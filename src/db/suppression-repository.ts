@@ -14,16 +14,20 @@ export interface Suppression {
   at: Date;
 }
 
-/** Adds the address to the suppression list for `reason`; a second entry for the same reason keeps the first. */
+/**
+ * Adds the address to the suppression list for `reason`; a second entry for the same reason keeps
+ * the first. True when this call added it (an unsubscribe repeated by a mail client records once).
+ */
 export async function suppress(
   db: Kysely<Database>,
   s: { email: string; reason: SuppressionReason; source: string; detail?: string | undefined; at: Date },
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const r = await db
     .insertInto('suppressions')
     .values({ address_hash: addressHash(s.email), reason: s.reason, email: s.email.toLowerCase(), source: s.source, detail: s.detail ?? null, created_at: s.at })
     .onConflict((oc) => oc.columns(['address_hash', 'reason']).doNothing())
-    .execute();
+    .executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 /** Removes one reason (a resubscribe lifts `unsubscribed`, never a bounce, a complaint or an erase). */

@@ -135,3 +135,34 @@ export async function emailStatusCounts(db: Kysely<Database>, since?: Date): Pro
   const rows = await q.groupBy('status').execute();
   return rows.map((r) => ({ status: r.status, emails: Number(r.n), inDoubt: Number(r.in_doubt) }));
 }
+
+/** Who a tracked email went to, and when, for telling a person's click or open from a scanner's. */
+export interface TrackedTouch {
+  contactId: string;
+  email: string;
+  sentAt: Date | null;
+  /** The click before this one (for `markClicked`); null for the first. */
+  previousClickAt: Date | null;
+}
+
+/** Records a click on the touch's links now and returns the one before it, in one statement (concurrent clicks see each other). */
+export async function markClicked(db: Kysely<Database>, touchId: string, at: Date): Promise<TrackedTouch | undefined> {
+  const r = await sql<{ contact_id: string; email: string; sent_at: Date | null; previous: Date | null }>`
+    with old as (select id, last_clicked_at from touches where id = ${touchId} for update)
+    update touches t set last_clicked_at = ${at}
+    from old, contacts c
+    where t.id = old.id and c.id = t.contact_id
+    returning t.contact_id, c.email, t.sent_at, old.last_clicked_at as previous`.execute(db);
+  const row = r.rows[0];
+  return row ? { contactId: row.contact_id, email: row.email, sentAt: row.sent_at, previousClickAt: row.previous } : undefined;
+}
+
+export async function trackedTouch(db: Kysely<Database>, touchId: string): Promise<TrackedTouch | undefined> {
+  const row = await db
+    .selectFrom('touches')
+    .innerJoin('contacts', 'contacts.id', 'touches.contact_id')
+    .select(['touches.contact_id', 'contacts.email', 'touches.sent_at'])
+    .where('touches.id', '=', touchId)
+    .executeTakeFirst();
+  return row ? { contactId: row.contact_id, email: row.email, sentAt: row.sent_at, previousClickAt: null } : undefined;
+}

@@ -8,6 +8,7 @@ import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } fro
 import { insertEvent, insertEvents, recentHistory, storedEventBodies } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
 import { EventRaceError } from '../errors.js';
+import { liftSuppression, suppress } from '../db/suppression-repository.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
 import { cancelPendingEmails, findTouchByRef } from '../db/touch-repository.js';
 import type { EventBody, NurtureEvent } from '../sequences/event.js';
@@ -20,6 +21,11 @@ import { decideLifecycle } from '../sequences/stage.js';
 import { addDuration } from '../sequences/time-rules.js';
 import type { AfterCommit, ContactScope, EngineDeps } from './engine-deps.js';
 import { WriteBuffer } from './write-buffer.js';
+import { cachedScoreOf, scoredEventsOf } from '../db/score-repository.js';
+import { scoredEventTypes } from '../scoring/score.js';
+import type { ScoredEvent } from '../scoring/score.js';
+import type { StageMove } from './refresh-score.js';
+import { refreshScores, stageChangedFacts } from './refresh-score.js';
 import { advanceEnrollment, enroll } from './advance-enrollment.js';
 import { displayName } from './touch-rows.js';
 import { emptyAfterCommit } from './engine-deps.js';
@@ -48,36 +54,37 @@ export interface ApplyResult {
  * ends nurture (unsubscribe, bounce, a lead signal, engagement tied to a touch), takes the
  * one-by-one path in the same transaction.
  */
-export async function applyEvents(
-  deps: EngineDeps,
-  events: readonly NurtureEvent[],
-  now: DateTime,
-  /** More writes that must commit with the events, or not at all (a hard bounce's suppression and failed touch). */
-  alongside?: (tx: Kysely<Database>) => Promise<void>,
-): Promise<ApplyResult[]> {
-  return deps.db.transaction().execute(async (tx) => {
-    // The live set as this transaction sees it: never "no sequence matches" from a stale view.
-    await deps.registry.sync(tx);
-    const results: ApplyResult[] = new Array(events.length);
-    const todo = await settleRedeliveries(tx, events, results);
-    const perContact = new Map<string, number>();
-    for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
-    const bulk: number[] = [];
-    const oneByOne: number[] = [];
-    for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
-
-    if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
-    // Within a batch, a contact's events go in the order they happened (arrival order on ties).
-    const at = (i: number) => Date.parse(events[i]!.occurredAt);
-    oneByOne.sort((x, y) => at(x) - at(y) || x - y);
-    for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
-    if (alongside) await alongside(tx);
-    return results;
-  });
+export async function applyEvents(deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+  return deps.db.transaction().execute((tx) => applyEventsIn(tx, deps, events, now));
 }
 
+/** applyEvents inside a transaction the caller holds: a use case that commits its own rows with the events (an unsubscribe's suppression). */
+export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, events: readonly NurtureEvent[], now: DateTime): Promise<ApplyResult[]> {
+  // The live set as this transaction sees it: never "no sequence matches" from a stale view.
+  await deps.registry.sync(tx);
+  const results: ApplyResult[] = new Array(events.length);
+  const todo = await settleRedeliveries(tx, events, results);
+  const perContact = new Map<string, number>();
+  for (const i of todo) perContact.set(events[i]!.contact.email, (perContact.get(events[i]!.contact.email) ?? 0) + 1);
+  const bulk: number[] = [];
+  const oneByOne: number[] = [];
+  for (const i of todo) (perContact.get(events[i]!.contact.email) === 1 && isPlain(deps, events[i]!) ? bulk : oneByOne).push(i);
+
+  if (bulk.length > 0) await applyBulk(tx, deps, events, bulk, results, now);
+  // Within a batch, a contact's events go in the order they happened (arrival order on ties).
+  const at = (i: number) => Date.parse(events[i]!.occurredAt);
+  oneByOne.sort((x, y) => at(x) - at(y) || x - y);
+  for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
+  return results;
+}
+
+/** One event; `alongside`: more writes that must commit with it, or not at all (a hard bounce's suppression and failed touch). */
 export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: DateTime, alongside?: (tx: Kysely<Database>) => Promise<void>): Promise<ApplyResult> {
-  return (await applyEvents(deps, [event], now, alongside))[0]!;
+  return deps.db.transaction().execute(async (tx) => {
+    const [result] = await applyEventsIn(tx, deps, [event], now);
+    if (alongside) await alongside(tx);
+    return result!;
+  });
 }
 
 /** Events whose effect depends only on the contact's stored state, not on contact-wide rules. */
@@ -138,12 +145,34 @@ async function applyBulk(
   const known = batch.filter((e) => fresh.has(e.id) && !contacts.get(e.contact.email)!.inserted).map((e) => contacts.get(e.contact.email)!.row.id);
   const enrollments = known.length > 0 ? await enrollmentsOfContacts(tx, known) : new Map<string, EnrollmentRow[]>();
   const buffer = new WriteBuffer();
+  const scopes = new Map<number, { scope: ContactScope; row: ContactRow; promoted: boolean; moves: StageMove[] }>();
   for (const i of indices) {
     const e = events[i]!;
     const { row } = contacts.get(e.contact.email)!;
     const scope = newScope(row, buffer);
-    const { promoted } = await applyLifecycle(tx, deps, scope, e, now);
-    const enrolled = await applyToEnrollments(tx, deps, scope, { type: e.type, data: e.data }, enrollments.get(row.id) ?? [], now);
+    const { promoted, moves } = await applyLifecycle(tx, deps, scope, e, now);
+    scopes.set(i, { scope, row, promoted, moves });
+  }
+  if (deps.scoring) {
+    // One read for the known contacts' scored history, one write for the caches that changed.
+    const types = scoredEventTypes(deps.scoring);
+    const histories = await scoredEventsOf(tx, known, types);
+    const targets = indices.map((i) => {
+      const { scope, row } = scopes.get(i)!;
+      const e = events[i]!;
+      const history = contacts.get(e.contact.email)!.inserted ? (types.includes(e.type) ? [scoredEventOf(e)] : []) : (histories.get(row.id) ?? []);
+      return { scope, cached: cachedScoreOf(row), history, eventId: e.id };
+    });
+    for (const m of await refreshScores(tx, deps.scoring, targets, now)) {
+      for (const v of scopes.values()) if (v.scope === m.scope) v.moves.push(m);
+    }
+  }
+  for (const i of indices) {
+    const e = events[i]!;
+    const { scope, row, promoted, moves } = scopes.get(i)!;
+    const past = enrollments.get(row.id) ?? [];
+    const enrolled = await applyToEnrollments(tx, deps, scope, { type: e.type, data: e.data }, past, now);
+    for (const m of moves) enrolled.push(...(await applyToEnrollments(tx, deps, scope, stageChangedFacts(m.change), past, now)));
     results[i] = { status: 'applied', contactId: row.id, enrolled, promoted, after: scope.after };
   }
   await buffer.flush(tx);
@@ -157,7 +186,12 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   if (!(await insertEvent(tx, event, row.id, ownTouch?.id ?? null))) throw new EventRaceError(event.id);
 
   const scope = newScope(row);
-  const { promoted } = await applyLifecycle(tx, deps, scope, event, now);
+  const { promoted, moves } = await applyLifecycle(tx, deps, scope, event, now);
+  if (deps.scoring) {
+    const types = scoredEventTypes(deps.scoring);
+    const history = inserted ? (types.includes(event.type) ? [scoredEventOf(event)] : []) : ((await scoredEventsOf(tx, [row.id], types)).get(row.id) ?? []);
+    moves.push(...(await refreshScores(tx, deps.scoring, [{ scope, cached: cachedScoreOf(row), history, eventId: event.id }], now)));
+  }
 
   const facts: EventFacts = {
     type: event.type,
@@ -166,7 +200,22 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   };
   const enrollments = inserted ? [] : await enrollmentsOfContact(tx, scope.contact.id);
   const enrolled = await applyToEnrollments(tx, deps, scope, facts, enrollments, now);
+  // What the event changed in the stage reaches the sequences after the event itself.
+  for (const m of moves) enrolled.push(...(await applyToEnrollments(tx, deps, scope, stageChangedFacts(m.change), enrollments, now)));
   return { status: 'applied', contactId: scope.contact.id, enrolled, promoted, after: scope.after };
+}
+
+function scoredEventOf(e: NurtureEvent): ScoredEvent {
+  return { id: e.id, type: e.type, at: Date.parse(e.occurredAt), data: e.data };
+}
+
+/**
+ * Feeds a stage change to a contact's sequences as a `stage_changed` event, for changes made
+ * outside an event (the decay sweep, a rebuild). The caller's transaction holds the contact's lock.
+ */
+export async function applyStageChanged(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, move: StageMove, now: DateTime): Promise<string[]> {
+  const enrollments = await enrollmentsOfContact(tx, scope.contact.id);
+  return applyToEnrollments(tx, deps, scope, stageChangedFacts(move.change), enrollments, now);
 }
 
 /** Feeds the event to the contact's active enrollments, then enrolls it where a trigger matches. */
@@ -199,10 +248,16 @@ async function applyToEnrollments(
  * the decision asks for (ending nurture on an unsubscribe or a promotion, stopping email on a
  * bounce, sales' call to a new lead).
  */
-async function applyLifecycle(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, event: NurtureEvent, now: DateTime): Promise<{ promoted: boolean }> {
+async function applyLifecycle(
+  tx: Kysely<Database>,
+  deps: EngineDeps,
+  scope: ContactScope,
+  event: NurtureEvent,
+  now: DateTime,
+): Promise<{ promoted: boolean; moves: StageMove[] }> {
   const c = scope.contact;
   const d = decideLifecycle(c, event, deps.config.promotion, now);
-  if (d.changes.length === 0) return { promoted: false };
+  if (d.changes.length === 0) return { promoted: false, moves: [] };
   const next = d.contact;
   const date = (iso: string | null) => (iso === null ? null : new Date(iso));
   const promotion = d.changes.find((ch) => ch.kind === 'stage' && ch.to === 'lead');
@@ -214,6 +269,11 @@ async function applyLifecycle(tx: Kysely<Database>, deps: EngineDeps, scope: Con
   };
   await updateContact(tx, c.id, patch);
   await insertStageChanges(tx, c.id, d.changes);
+  // The suppression list follows the person's consent whichever way it came (a link, a producer's event).
+  for (const ch of d.changes) {
+    if (ch.kind === 'unsubscribed') await suppress(tx, { email: c.email, reason: 'unsubscribed', source: 'event', detail: `event ${event.id}`, at: new Date(ch.at) });
+    if (ch.kind === 'resubscribed') await liftSuppression(tx, c.email, 'unsubscribed');
+  }
   c.status = next.status;
   c.unsubscribedAt = next.unsubscribedAt;
   c.bouncedAt = next.bouncedAt;
@@ -233,7 +293,8 @@ async function applyLifecycle(tx: Kysely<Database>, deps: EngineDeps, scope: Con
         assertNever(effect);
     }
   }
-  return { promoted: promotion !== undefined };
+  const moves = d.changes.filter((ch) => ch.kind === 'stage').map((change) => ({ scope, change }));
+  return { promoted: promotion !== undefined, moves };
 }
 
 async function endAllNurture(tx: Kysely<Database>, contactId: string, reason: string, at: Date): Promise<void> {

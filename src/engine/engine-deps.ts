@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { Contact } from '../sequences/contact.js';
 import type { MessageLinks } from '../security/message-links.js';
@@ -13,15 +14,26 @@ export interface EngineDeps {
   db: Kysely<Database>;
   registry: SequenceRegistry;
   templates: TemplateCache;
-  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from'>;
+  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion' | 'leadCallDue' | 'from' | 'tracking' | 'unsubscribeMailto'>;
   /** Signed links put in mail (unsubscribe, preferences, tracking). */
   links: MessageLinks;
+  /** The rules of scoring.yaml; absent: no scoring (scores stay 0, stages move by promotion only). */
+  scoring?: ScoringRules | undefined;
 }
 
 /** Queue work to do once the transaction has committed (never before: a rollback would leave ghosts). */
 export interface AfterCommit {
-  sends: { touchId: string; at: Date }[];
-  wakes: { enrollmentId: string; version: number; at: Date }[];
+  sends: { touchId: string; at: Date; correlationId?: string }[];
+  wakes: { enrollmentId: string; version: number; at: Date; correlationId?: string }[];
+}
+
+/** The same work, tagged with the id of what caused it (an event's id), for the logs of the jobs it becomes. */
+export function correlated(after: AfterCommit, correlationId: string | undefined): AfterCommit {
+  if (correlationId === undefined) return after;
+  return {
+    sends: after.sends.map((s) => ({ ...s, correlationId: s.correlationId ?? correlationId })),
+    wakes: after.wakes.map((w) => ({ ...w, correlationId: w.correlationId ?? correlationId })),
+  };
 }
 
 export function emptyAfterCommit(): AfterCommit {

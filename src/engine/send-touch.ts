@@ -1,16 +1,19 @@
 import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
-import { blockingSuppression, suppress } from '../db/suppression-repository.js';
+import { suppress, suppressionsOf } from '../db/suppression-repository.js';
+import type { Suppression } from '../db/suppression-repository.js';
+import { hasLeftTopic } from '../db/topic-repository.js';
 import { noticeEvent } from '../sequences/bounce.js';
 import { applyEvent } from './apply-event.js';
 import type { AfterCommit } from './engine-deps.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
-import { templateContextOf } from '../sequences/contact.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
+import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
+import { renderTouch } from './render-touch.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
@@ -49,22 +52,27 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       await finishSend(tx, touchId, { status: 'held', error: contact.pausedAt ? 'held: the contact is paused' : 'held: its enrollment is paused' });
       return { skip: contact.pausedAt ? 'contact paused' : 'enrollment held' } as const;
     }
-    if (stop || ended) {
-      await finishSend(tx, touchId, { status: 'cancelled', error: stop ?? ended! });
-      return { skip: stop ?? ended! } as const;
-    }
-    // The address, not the contact row: an erased contact's address opted in again as a new contact is still refused.
-    const suppressed = await blockingSuppression(tx, contact.email);
-    if (suppressed) {
-      await finishSend(tx, touchId, { status: 'cancelled', error: `suppressed: ${suppressed}` });
-      return { skip: `address suppressed (${suppressed})` } as const;
+    // The suppression list is keyed by the address: it holds for every contact that ever has it
+    // (an erased contact's address that opts in again as a new contact is still refused).
+    const suppressed = stop || ended ? null : suppressedReason(await suppressionsOf(tx, contact.email));
+    if (stop || ended || suppressed) {
+      const reason = stop ?? ended ?? suppressed!;
+      await finishSend(tx, touchId, { status: 'cancelled', error: reason });
+      return { skip: reason } as const;
     }
     const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
+    const topic = touch.sequence_id && version ? (await deps.registry.version(touch.sequence_id, version, tx))?.definition.topic : undefined;
+    if (topic !== undefined && (await hasLeftTopic(tx, contact.id, topic))) {
+      const reason = `the contact unsubscribed from topic "${topic}"`;
+      await finishSend(tx, touchId, { status: 'cancelled', error: reason });
+      return { skip: reason } as const;
+    }
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
-    const rendered = template.render(templateContextOf(contact));
+    const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
-    return { to: contact.email, rendered, messageId, inDoubt } as const;
+    const headers = listUnsubscribeHeaders(deps.links.standard({ touchId: touch.id }).unsubscribe, deps.config.unsubscribeMailto);
+    return { to: contact.email, rendered, messageId, inDoubt, headers } as const;
   });
   if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };
 
@@ -76,6 +84,7 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       html: prepared.rendered.html,
       text: prepared.rendered.text,
       messageId: prepared.messageId,
+      headers: prepared.headers,
     });
   } catch (err) {
     if (err instanceof PermanentSendError && err.recipientRefused) {
@@ -91,6 +100,12 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
   }
   await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
   return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
+}
+
+/** Why a suppressed address gets no email, in words for `contacts show`; null when it may be mailed. */
+function suppressedReason(list: readonly Suppression[]): string | null {
+  if (list.length === 0) return null;
+  return `suppressed: ${list.map((s) => `${s.reason.replace('_', ' ')} (${s.source}, ${s.at.toISOString()})`).join(', ')}`;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { DateTime } from 'luxon';
 import { recentHistory } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
 import type { NewTask } from '../db/task-repository.js';
@@ -7,7 +8,7 @@ import type { NewTouch } from '../db/touch-repository.js';
 import { InternalError } from '../errors.js';
 import type { Action } from '../sequences/advance.js';
 import type { Contact } from '../sequences/contact.js';
-import { templateContextOf } from '../sequences/contact.js';
+import { lazyLinks, renderContext } from '../templates/render-context.js';
 import type { Program } from '../sequences/program.js';
 import type { ContactScope, EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
@@ -55,7 +56,17 @@ export async function taskFor(
   if (a.kind === 'mail_task') {
     // The piece is rendered now, so staff print exactly what the contact's data said at this step.
     const template = await templateOfVersion(deps, tx, { sequenceId: program.sequenceId, version: program.version, name: a.template });
-    const rendered = template.render(templateContextOf(c));
+    const rendered = template.render(
+      renderContext({
+        contact: c,
+        links: lazyLinks(() => deps.links.standard({ touchId: touch.id })),
+        touch: { id: touch.id, stepId: touch.step_id, template: a.template },
+        sequence: { id: program.sequenceId, name: program.definition.name, timezone: program.definition.timezone },
+        from: deps.config.from,
+        now: DateTime.fromJSDate(touch.due_at),
+        defaultZone: deps.config.defaultZone,
+      }),
+    );
     return {
       ...common,
       kind: a.medium,

@@ -1,10 +1,13 @@
+import type { Queue } from 'bullmq';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import type { ReadinessReport } from '../app/check-readiness.js';
 import type { EventIntake } from '../app/event-intake.js';
+import type { MetricsExposition } from '../app/metrics.js';
 import type { Config } from '../config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
+import type { Topic } from '../sequences/topics.js';
 
 /**
  * What HTTP routes get: the use cases' context, the read models' database handle, the signed
@@ -20,4 +23,10 @@ export interface HttpContext {
   readiness: () => Promise<ReadinessReport>;
   /** Where received events go (durable before an answer is given). */
   intake: EventIntake;
+  /** This process's figures for Prometheus (GET /metrics). */
+  metrics: MetricsExposition;
+  /** This process's queues, for the operators' dashboard (/admin/queues). */
+  queues: readonly Queue[];
+  /** Topics of the preference page (topics.yaml). */
+  topics: readonly Topic[];
 }

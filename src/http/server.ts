@@ -61,6 +61,8 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
     // Behind a proxy the client's address is in X-Forwarded-For; rate limits are per client.
     trustProxy: ctx.config.http.trustProxy,
     return503OnClosing: true,
+    // Signed tokens are path parameters: a click token carries its target URL (find-my-way's default is 100).
+    maxParamLength: 4096,
   }).withTypeProvider<ZodTypeProvider>();
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);

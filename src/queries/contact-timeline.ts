@@ -4,6 +4,7 @@ import { enrollmentsOfContact, stateOf } from '../db/enrollment-repository.js';
 import { contactEvents } from '../db/event-repository.js';
 import { suppressionsOf } from '../db/suppression-repository.js';
 import { listTasks } from '../db/task-repository.js';
+import { topicOptOutsOf } from '../db/topic-repository.js';
 import { touchesOfContact } from '../db/touch-repository.js';
 import { NotFoundError } from '../errors.js';
 import type { Pending } from '../sequences/advance.js';
@@ -84,8 +85,10 @@ export interface ContactReport {
   events: { id: string; type: string; occurredAt: string; receivedAt: string; data: Record<string, unknown>; touchId: string | null }[];
   /** Every change of stage or email standing, oldest first, with why and the event that made it. */
   lifecycle: { at: string; kind: string; from: string; to: string; reason: string; eventId: string | null }[];
-  /** Why the address may not be mailed (hard bounce, complaint, erased, ...): every email to it is cancelled. */
+  /** Why the address gets no email whatever the contact's state (the suppression list, by address): empty when it may be mailed. */
   suppressions: { reason: string; source: string; detail: string | null; at: string }[];
+  /** Topics (topics.yaml) the contact left: no email of a sequence with such a `topic:`. */
+  topicsLeft: string[];
 }
 
 export function contactView(r: ContactRow): ContactView {
@@ -183,7 +186,8 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
     eventId: c.event_id,
   }));
   const suppressions = (await suppressionsOf(db, row.email)).map((x) => ({ reason: x.reason, source: x.source, detail: x.detail, at: x.at.toISOString() }));
-  return { contact: contactView(row), enrollments, touches, tasks, events, lifecycle, suppressions };
+  const topicsLeft = await topicOptOutsOf(db, row.id);
+  return { contact: contactView(row), enrollments, touches, tasks, events, lifecycle, suppressions, topicsLeft };
 }
 
 export interface ContactListFilter {

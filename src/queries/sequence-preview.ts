@@ -6,7 +6,7 @@ import type { Action } from '../sequences/advance.js';
 import { timeContextFor } from '../sequences/advance.js';
 import { assertNever } from '../sequences/compile.js';
 import type { Contact } from '../sequences/contact.js';
-import { templateContextOf } from '../sequences/contact.js';
+import { renderContext } from '../templates/render-context.js';
 import { contactSchema } from '../sequences/event.js';
 import { parseEventsScript, parseEventsScriptText } from '../sequences/events-script.js';
 import { formatPath, loadSequenceFile } from '../sequences/load.js';
@@ -36,7 +36,7 @@ export interface PreviewInput {
   script?: unknown[] | { text: string; file: string } | undefined;
   /** Start of the enrollment: ISO 8601, read in the contact's zone; default now. */
   from?: string | DateTime | undefined;
-  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion'>;
+  config: Pick<Config, 'defaultZone' | 'caps' | 'promotion'> & Partial<Pick<Config, 'from'>>;
 }
 
 export type PreviewEntryKind =
@@ -71,6 +71,9 @@ export interface PreviewData {
   problems: FileProblem[];
 }
 
+/** Subjects are all a preview renders: the links in them stand for the signed ones. */
+const PREVIEW_LINKS = { unsubscribe: 'https://nurture.invalid/u/preview', preferences: 'https://nurture.invalid/p/preview', view: 'https://nurture.invalid/v/preview' };
+
 export const WHEN = 'ccc d LLL yyyy HH:mm';
 
 export function sampleContact(timezone: string): Contact {
@@ -91,7 +94,8 @@ export function sampleContact(timezone: string): Contact {
   };
 }
 
-function contactOf(raw: unknown, name: string): Contact {
+/** A contact given as JSON (the shape of an event's `contact`), validated; problems name `name` and the field. */
+export function contactOf(raw: unknown, name: string): Contact {
   const parsed = contactSchema.safeParse(raw);
   if (!parsed.success) {
     const lines = parsed.error.issues.flatMap((i) => {
@@ -215,7 +219,17 @@ export async function sequencePreview(input: PreviewInput): Promise<{ data: Prev
     let subject: string | undefined;
     if (t) {
       try {
-        subject = t.render(templateContextOf(current)).subject;
+        subject = t.render(
+          renderContext({
+            contact: current,
+            links: PREVIEW_LINKS,
+            touch: { id: 'preview', stepId: 'preview', template },
+            sequence: { id: program.sequenceId, name: program.definition.name, timezone: program.definition.timezone },
+            from: input.config.from ?? 'Nurture <nurture@localhost>',
+            now: start,
+            defaultZone: input.config.defaultZone,
+          }),
+        ).subject;
       } catch (err) {
         if (!(err instanceof TemplateError)) throw err;
         problems.push(...err.problems);

@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
 import type { Contact } from './contact.js';
 import type { Condition } from './schema.js';
+import { countsAsEngagement } from './engagement.js';
 import { matchesWhere } from './match.js';
 import { addDuration } from './time-rules.js';
 import type { TimeContext } from './time-types.js';
@@ -46,7 +47,7 @@ export function evaluate(c: Condition, s: ConditionScope): boolean {
   if ('event' in c) {
     const since = c.within ? s.now.minus(addDuration(s.now, c.within, s.time).diff(s.now)) : undefined;
     return s.history.some(
-      (h) => h.type === c.event && matchesWhere(c.where, h.data) && (!since || DateTime.fromISO(h.at) >= since),
+      (h) => h.type === c.event && countsAsEngagement(h.data) && matchesWhere(c.where, h.data) && (!since || DateTime.fromISO(h.at) >= since),
     );
   }
   const never: never = c;
@@ -54,5 +55,5 @@ export function evaluate(c: Condition, s: ConditionScope): boolean {
 }
 
 function engaged(s: ConditionScope, type: string, stepId: string): boolean {
-  return s.history.some((h) => h.type === type && h.stepId === stepId && h.enrollmentId === s.enrollmentId);
+  return s.history.some((h) => h.type === type && h.stepId === stepId && h.enrollmentId === s.enrollmentId && countsAsEngagement(h.data));
 }

@@ -51,6 +51,8 @@ export interface TemplateContext {
   address: PostalAddress | null;
   attributes: Record<string, unknown>;
   tags: string[];
+  /** Signed links of the message (`{{links.unsubscribe}}`): set for emails, absent in previews and mail pieces. */
+  links?: { unsubscribe: string; preferences: string; view: string } | undefined;
 }
 
 export function templateContextOf(c: Contact): TemplateContext {

@@ -405,6 +405,23 @@ export const fileSchema = z
         'When this file changes while contacts are in it: migrate (default) moves them to the new version by step id ' +
           '(a removed step: the next one that survives); stay keeps them on the version they started until they finish.',
       ),
+    tracking: z
+      .strictObject({
+        clicks: z.boolean().optional().describe('Rewrite links to signed redirects that record email_clicked (default true).'),
+        opens: z.boolean().optional().describe('Add a 1x1 pixel that records email_opened (default true).'),
+      })
+      .optional()
+      .describe('Click and open tracking of this sequence\'s emails; NURTURE_TRACK_CLICKS / NURTURE_TRACK_OPENS turn them off everywhere.'),
+    topic: z
+      .string()
+      .regex(SLUG)
+      .optional()
+      .meta({
+        description:
+          'A topic declared in topics.yaml (e.g. "newsletter"): a contact who left that topic on the preference page gets none of this sequence\'s emails.',
+        examples: ['newsletter', 'nurture'],
+        patternErrorMessage: 'Not a topic id: lower-case letters, digits, "-" or "_" (e.g. "newsletter").',
+      }),
     steps: z.array(step).min(1).describe('The steps, run in order (at least one).'),
   });
 

@@ -41,14 +41,14 @@ type Issue = z.core.$ZodIssue;
  * built where the object schema is at hand, one line per key, and flattenIssues splits it.
  * `kind` is the loader's own field (normaliseStep), never one to suggest.
  */
-const unknownFieldMessages: z.core.$ZodErrorMap = (issue) => {
+export const unknownFieldMessages: z.core.$ZodErrorMap = (issue) => {
   if (issue.code !== 'unrecognized_keys' || !(issue.inst instanceof z.core.$ZodObject)) return undefined;
   const known = Object.keys(issue.inst._zod.def.shape).filter((k) => k !== 'kind');
   return issue.keys.map((key) => `unknown field "${key}"${didYouMean(closestNames(key, known))}`).join('\n');
 };
 
 /** Picks, inside union errors, the branch that got furthest: its message is the one a person needs. */
-function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
+export function flattenIssues(issues: readonly Issue[], base: readonly PropertyKey[] = []): { path: PropertyKey[]; message: string }[] {
   const out: { path: PropertyKey[]; message: string }[] = [];
   for (const issue of issues) {
     const at = [...base, ...issue.path];

@@ -1,3 +1,4 @@
+import { countsAsEngagement } from './engagement.js';
 import type { EventMatcher } from './schema.js';
 
 /** What the core needs to know of an event to match it: its type, data, and the step it refers to. */
@@ -17,6 +18,7 @@ export function matchesWhere(where: Record<string, unknown> | undefined, data: R
   });
 }
 
+/** A hit flagged as a link scanner's matches nothing: it is not the contact's doing. */
 export function matchesEvent(m: EventMatcher, e: EventFacts): boolean {
-  return m.event === e.type && matchesWhere(m.where, e.data);
+  return m.event === e.type && countsAsEngagement(e.data) && matchesWhere(m.where, e.data);
 }

@@ -41,6 +41,8 @@ export const BUILT_IN_EVENTS = [
   'info_requested',
   'unsubscribed',
   'bounced',
+  // Made by the engine when a contact's stage changes (data: from, to, reason).
+  'stage_changed',
 ] as const;
 
 // ---- leaves -------------------------------------------------------------------------------
@@ -348,6 +350,10 @@ const reentrySchema = z
   .union([z.enum(['once', 'always']), z.strictObject({ after: duration })])
   .default('once');
 
+/** Click and open tracking of the sequence's emails (both on by default, unless turned off globally). */
+export const trackingSchema = z.strictObject({ clicks: z.boolean().optional(), opens: z.boolean().optional() });
+export type TrackingSettings = z.output<typeof trackingSchema>;
+
 export const sequenceSchema = z
   .strictObject({
     $schema: z.string().optional(),
@@ -362,6 +368,9 @@ export const sequenceSchema = z
     send_window: sendWindowSchema.optional(),
     holidays: z.array(localDate).default([]),
     on_edit: z.enum(['migrate', 'stay']).default('migrate'),
+    tracking: trackingSchema.optional(),
+    /** A topic of topics.yaml: a contact who left it gets none of this sequence's emails. */
+    topic: z.string().regex(SLUG, 'is not a topic id: lower-case letters, digits, "-" and "_" (e.g. "newsletter")').optional(),
     steps: steps.refine((s) => s.length > 0, { message: 'a sequence needs at least one step' }),
   });
 

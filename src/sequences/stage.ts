@@ -1,5 +1,6 @@
 import type { DateTime } from 'luxon';
 import type { Contact } from './contact.js';
+import { countsAsEngagement } from './engagement.js';
 
 /**
  * The contact's lifecycle, decided in one pure function (`decideLifecycle`) and read through one
@@ -61,6 +62,7 @@ export interface LifecycleEvent {
   id: string;
   type: string;
   occurredAt: string;
+  data?: Readonly<Record<string, unknown>> | undefined;
 }
 
 export interface PromotionRules {
@@ -141,7 +143,8 @@ export function decideLifecycle(contact: LifecycleContact, event: LifecycleEvent
     next.bouncedAt = actedAt;
     effects.push({ kind: 'stop_email', reason: 'bounced' });
   }
-  const promotion = promotionReason(next, event.type, rules);
+  // A link scanner's click is nobody asking for sales.
+  const promotion = event.data && !countsAsEngagement(event.data) ? null : promotionReason(next, event.type, rules);
   if (promotion) {
     record('stage', 'lead');
     next.status = 'lead';

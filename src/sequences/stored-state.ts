@@ -168,6 +168,7 @@ const definitionFields = {
   send_window: sendWindow.optional(),
   holidays: z.array(z.string()),
   on_edit: z.enum(['migrate', 'stay']),
+  tracking: z.strictObject({ clicks: z.boolean().optional(), opens: z.boolean().optional() }).optional(),
   steps: z.array(step),
 };
 

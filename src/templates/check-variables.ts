@@ -4,36 +4,29 @@
  * loaded, not when a contact gets "Hi ,".
  *
  * Rules:
- * - a variable's root must be a contact field (TEMPLATE_FIELDS), and `address.x` a field of
- *   the postal address;
- * - a field some contacts lack (TEMPLATE_FIELDS 'optional', the optional address lines, any
- *   `attributes.x`) must be guarded by `{{#if x}}`, `{{#with x}}`, `{{#each x}}` or the
+ * - a variable must be one of TEMPLATE_VARIABLES (render-context.ts): a flat contact field
+ *   (`firstName`), or a namespaced one (`contact.firstName`, `sender.email`, `links.unsubscribe`,
+ *   `touch.id`, `sequence.name`), down to the fields each one has (`address.city`);
+ * - a field some messages lack (the optional ones, the optional address lines, any
+ *   `attributes.x`, `sequence`) must be guarded by `{{#if x}}`, `{{#with x}}`, `{{#each x}}` or the
  *   `{{else}}` of `{{#unless x}}` on it (or on the field that holds it: `address.city` inside
  *   `{{#if address}}`), or have a fallback: `{{default x "..."}}`. Since `attributes` is always
  *   an object, `{{#if attributes}}` guards nothing: each `attributes.x` needs its own guard;
- * - only the helpers in TEMPLATE_HELPERS exist; partials and decorators are not supported.
+ * - only the helpers in TEMPLATE_HELPERS exist; decorators are not supported;
+ * - `{{> name}}` includes `partials/name.hbs`, checked where it is included; a layout is checked
+ *   with `{{{body}}}` known.
  */
 import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
-import { TEMPLATE_FIELDS } from '../sequences/contact.js';
-import type { PostalAddress } from '../sequences/contact.js';
 import { closest } from '../sequences/suggest.js';
 import { TEMPLATE_HELPERS, parseTemplatePart } from './compile.js';
-import { templateParts } from './template-files.js';
-import type { TemplatePart, TemplateSource } from './template-files.js';
-
-/** Which lines of a postal address every address has. */
-const ADDRESS_FIELDS = {
-  line1: 'always',
-  line2: 'optional',
-  city: 'always',
-  region: 'optional',
-  postalCode: 'always',
-  country: 'always',
-} as const satisfies Record<keyof PostalAddress, 'always' | 'optional'>;
+import { LAYOUT_VARIABLES, TEMPLATE_VARIABLES } from './render-context.js';
+import type { VariableSpec } from './render-context.js';
+import { layoutParts, partialPart, templateParts } from './template-files.js';
+import type { PartialSource, TemplatePart, TemplateSource } from './template-files.js';
 
 const BLOCK_HELPERS = new Set(['if', 'unless', 'each', 'with']);
-const INLINE_HELPERS = new Set(['default', 'lookup']);
+const INLINE_HELPERS = new Set(['default', 'lookup', 'date', 'plural']);
 
 export interface CheckTemplateOptions {
   /** The template is used for an email, so it must have a subject. */
@@ -61,9 +54,31 @@ export function checkTemplateVariables(src: TemplateSource, opts: CheckTemplateO
       problems.push(...err.problems);
       continue;
     }
-    new Checker(part, problems).program(ast, ROOT_SCOPE);
+    new Checker(part, problems, TEMPLATE_VARIABLES, src.partials ?? {}).program(ast, ROOT_SCOPE);
   }
-  return problems;
+  for (const part of src.layout ? layoutParts(src.layout) : []) {
+    let ast: hbs.AST.Program;
+    try {
+      ast = parseTemplatePart(part);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      problems.push(...err.problems);
+      continue;
+    }
+    new Checker(part, problems, LAYOUT_VARIABLES, src.partials ?? {}).program(ast, ROOT_SCOPE);
+  }
+  return dedupe(problems);
+}
+
+/** A partial included twice reports its problems once. */
+function dedupe(problems: FileProblem[]): FileProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.file}:${p.line ?? ''}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 /** What a name stands for at some point of the template. */
@@ -102,6 +117,10 @@ class Checker {
   constructor(
     private readonly part: TemplatePart,
     private readonly problems: FileProblem[],
+    private readonly vars: Readonly<Record<string, VariableSpec>>,
+    private readonly partials: Readonly<Record<string, PartialSource>>,
+    /** Partials being checked around this one, so a partial that includes itself stops. */
+    private readonly including: readonly string[] = [],
   ) {}
 
   program(program: hbs.AST.Program | undefined, scope: Scope): void {
@@ -118,14 +137,40 @@ class Checker {
       case 'BlockStatement':
         return this.block(node as hbs.AST.BlockStatement, scope);
       case 'PartialStatement':
+        return this.partial(node as hbs.AST.PartialStatement, scope);
       case 'PartialBlockStatement':
-        return this.report(node.loc, 'partials ({{> name}}) are not supported: copy the shared part into the template');
+        return this.report(node.loc, 'partial blocks ({{#> name}}…{{/name}}) are not supported: use {{> name}}');
       case 'Decorator':
       case 'DecoratorBlock':
         return this.report(node.loc, 'decorators ({{* name}}) are not supported');
       default:
         return this.report(node.loc, `unsupported Handlebars construct (${node.type})`);
     }
+  }
+
+  /** `{{> name}}` is checked as if its text stood here (with `{{> name value}}`, inside that value). */
+  private partial(node: hbs.AST.PartialStatement, scope: Scope): void {
+    if (node.name.type !== 'PathExpression') {
+      return this.report(node.loc, 'a partial is named as {{> name}}: computed names ({{> (expr)}}) are not supported');
+    }
+    const name = (node.name as hbs.AST.PathExpression).original;
+    const source = this.partials[name];
+    if (!source) return this.report(node.loc, `partial "${name}" not found: expected the file partials/${name}.hbs`);
+    this.hash(node.hash, scope);
+    const [arg] = node.params;
+    const read = arg ? this.expression(arg, scope, false) : undefined;
+    if (this.including.includes(name)) return this.report(node.loc, `partial "${name}" includes itself`);
+    let ast: hbs.AST.Program;
+    const part = partialPart(source);
+    try {
+      ast = parseTemplatePart(part);
+    } catch (err) {
+      if (!(err instanceof TemplateError)) throw err;
+      this.problems.push(...err.problems);
+      return;
+    }
+    const inner = arg ? enter(scope, read?.binding ?? OPAQUE, [], `{{> ${name}}}`, undefined) : scope;
+    new Checker(part, this.problems, this.vars, this.partials, [...this.including, name]).program(ast, inner);
   }
 
   private mustache(node: hbs.AST.MustacheStatement, scope: Scope): void {
@@ -144,7 +189,7 @@ class Checker {
     if (!isSimpleName(node.path) || !BLOCK_HELPERS.has(name)) {
       if (isSimpleName(node.path) && INLINE_HELPERS.has(name)) {
         this.report(node.loc, `{{#${name}}} is not a block helper: write {{${name} ...}}`);
-      } else if (params.length === 0 && !hasHash(node.hash) && TEMPLATE_FIELDS[node.path.parts[0] ?? ''] !== undefined) {
+      } else if (params.length === 0 && !hasHash(node.hash) && this.vars[node.path.parts[0] ?? ''] !== undefined) {
         this.report(
           node.loc,
           `{{#${name}}} is not a helper: write {{#if ${name}}}…{{/if}} or {{#each ${name}}}…{{/each}}`,
@@ -186,10 +231,7 @@ class Checker {
         return;
       }
       case 'each': {
-        const item: Binding =
-          read?.binding.kind === 'path' && read.binding.path.length === 1 && read.binding.path[0] === 'tags'
-            ? { kind: 'tag' }
-            : OPAQUE;
+        const item: Binding = read?.binding.kind === 'path' && specAt(this.vars, read.binding.path)?.tags ? { kind: 'tag' } : OPAQUE;
         this.program(node.program, enter(guarded(scope), item, [item, OPAQUE], `{{#each ${written}}}`, node.program));
         this.program(node.inverse, scope);
         return;
@@ -235,6 +277,24 @@ class Checker {
         this.unknownHelper(path);
       }
       for (const p of params) this.expression(p, scope, false);
+      return undefined;
+    }
+
+    if (name === 'date') {
+      const [value, format, ...extra] = params;
+      if (!value || extra.length > 0) this.report(path.loc, 'date takes a value and a format, e.g. {{date touch.sentAt "long"}}');
+      if (value) this.expression(value, scope, true);
+      if (format) this.expression(format, scope, false);
+      for (const p of extra) this.expression(p, scope, false);
+      return undefined;
+    }
+
+    if (name === 'plural') {
+      const [count, singular, plural, ...extra] = params;
+      if (!count || !singular || extra.length > 0) {
+        this.report(path.loc, 'plural takes a count, a singular and a plural, e.g. {{plural attributes.seats "# seat" "# seats"}}');
+      }
+      for (const p of [count, singular, plural, ...extra]) if (p) this.expression(p, scope, false);
       return undefined;
     }
 
@@ -311,30 +371,41 @@ class Checker {
   private use(read: Read, scope: Scope, safe: boolean): void {
     if (read.binding.kind !== 'path') return;
     const path = read.binding.path;
-    const [root, child] = path;
-    if (root === undefined) return; // {{this}}: the whole context
+    if (path.length === 0) return; // {{this}}: the whole context
     const shown = read.written.replace(/^\((.*)\)$/s, '$1');
-    const rootKind = TEMPLATE_FIELDS[root];
-    if (rootKind === undefined) {
-      const known = Object.keys(TEMPLATE_FIELDS);
-      const guess = closest(root, known);
-      const hint = guess ? `; did you mean {{${guess}}}?` : '';
-      this.report(read.loc, `unknown variable {{${shown}}} (known: ${known.join(', ')})${hint}`);
-      return;
-    }
-    if (root === 'address' && child !== undefined && !Object.hasOwn(ADDRESS_FIELDS, child)) {
-      const known = Object.keys(ADDRESS_FIELDS);
-      const guess = closest(child, known);
-      const hint = guess ? `; did you mean {{address.${guess}}}?` : '';
-      this.report(read.loc, `unknown variable {{${shown}}} (address has: ${known.join(', ')})${hint}`);
-      return;
+    // Walks down the known names; `optionalAt` are the prefix lengths some messages lack.
+    const optionalAt: number[] = [];
+    let fields: VariableSpec['fields'] = this.vars;
+    for (let i = 0; i < path.length; i++) {
+      const seg = path[i]!;
+      if (fields === 'any') {
+        optionalAt.push(i + 1);
+        continue;
+      }
+      if (fields === undefined) {
+        this.report(read.loc, `unknown variable {{${shown}}}: ${path.slice(0, i).join('.')} has no fields`);
+        return;
+      }
+      const spec: VariableSpec | undefined = Object.hasOwn(fields, seg) ? fields[seg] : undefined;
+      if (!spec) {
+        const known = Object.keys(fields);
+        const guess = closest(seg, known);
+        const prefix = path.slice(0, i).join('.');
+        const hint = guess ? `; did you mean {{${prefix ? `${prefix}.` : ''}${guess}}}?` : '';
+        const what = i === 0 ? `known: ${known.join(', ')}` : `${prefix} has: ${known.join(', ')}`;
+        this.report(read.loc, `unknown variable {{${shown}}} (${what})${hint}`);
+        return;
+      }
+      if (spec.presence === 'optional') optionalAt.push(i + 1);
+      fields = spec.fields;
     }
     if (safe) return;
-    const unguarded = optionalPrefixLengths(path).some(
+    const unguarded = optionalAt.some(
       (n) => !scope.guards.some((g) => g.length >= n && path.slice(0, n).every((seg, i) => g[i] === seg)),
     );
     if (!unguarded) return;
-    const fallback = root === 'firstName' && path.length === 1 ? 'there' : '…';
+    const last = path[path.length - 1];
+    const fallback = last === 'firstName' ? 'there' : '…';
     const condition = read.written;
     this.report(
       read.loc,
@@ -382,21 +453,16 @@ function extend(base: Binding, parts: readonly string[]): Binding {
   return base.kind === 'path' ? { kind: 'path', path: [...base.path, ...parts] } : OPAQUE;
 }
 
-/**
- * Lengths of the prefixes of `path` that some contacts lack: for `address.line2`, both
- * `address` (1) and `address.line2` (2); for `attributes.plan.name`, 1, 2 and 3.
- */
-function optionalPrefixLengths(path: readonly string[]): number[] {
-  const [root, child] = path;
-  const lengths: number[] = [];
-  if (root === undefined) return lengths;
-  if (TEMPLATE_FIELDS[root] === 'optional') lengths.push(1);
-  if (root === 'address' && child !== undefined) {
-    if (ADDRESS_FIELDS[child as keyof PostalAddress] === 'optional') lengths.push(2);
-  } else if (root === 'attributes') {
-    for (let n = 2; n <= path.length; n++) lengths.push(n);
+/** The spec of the variable at `path`, when it is a known one. */
+function specAt(vars: Readonly<Record<string, VariableSpec>>, path: readonly string[]): VariableSpec | undefined {
+  let fields: VariableSpec['fields'] = vars;
+  let spec: VariableSpec | undefined;
+  for (const seg of path) {
+    if (fields === undefined || fields === 'any' || !Object.hasOwn(fields, seg)) return undefined;
+    spec = fields[seg];
+    fields = spec?.fields;
   }
-  return lengths;
+  return spec;
 }
 
 function isSimpleName(path: hbs.AST.PathExpression): boolean {

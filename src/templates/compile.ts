@@ -4,11 +4,12 @@
  */
 import Handlebars from 'handlebars';
 import { compile as compileHtmlToText } from 'html-to-text';
+import { DateTime } from 'luxon';
 import { TemplateError } from '../errors.js';
 import type { FileProblem } from '../errors.js';
 import type { TemplateContext } from '../sequences/contact.js';
-import { loadTemplate, templateParts } from './template-files.js';
-import type { StoredTemplate, TemplatePart, TemplatePartName, TemplateSource } from './template-files.js';
+import { layoutParts, loadTemplate, partialPart, templateParts } from './template-files.js';
+import type { PartialSource, StoredTemplate, TemplatePart, TemplatePartName, TemplateSource } from './template-files.js';
 
 export interface RenderedMessage {
   /** Rendered subject on one line; empty when the template has no subject. */
@@ -26,7 +27,7 @@ export interface CompiledTemplate {
 }
 
 /** The helpers templates may use: Handlebars' built-ins we allow, and ours. */
-export const TEMPLATE_HELPERS: readonly string[] = ['if', 'unless', 'each', 'with', 'lookup', 'default'];
+export const TEMPLATE_HELPERS: readonly string[] = ['if', 'unless', 'each', 'with', 'lookup', 'default', 'date', 'plural'];
 
 /**
  * `{{default value "fallback"}}`: the value, or the fallback when the value is missing
@@ -41,9 +42,67 @@ function defaultHelper(...args: unknown[]): unknown {
   return value;
 }
 
+/** Names of luxon's presets accepted as the format of `{{date}}`. */
+export const DATE_PRESETS = {
+  short: DateTime.DATE_SHORT,
+  medium: DateTime.DATE_MED,
+  long: DateTime.DATE_FULL,
+  full: DateTime.DATE_HUGE,
+  time: DateTime.TIME_SIMPLE,
+  datetime: DateTime.DATETIME_MED,
+} as const;
+
+interface HelperOptions {
+  hash?: Record<string, unknown>;
+  data?: { root?: { contact?: { timezone?: unknown } } };
+}
+
+/**
+ * `{{date value "format"}}`: an instant (ISO text or a Date) shown in the contact's zone
+ * (`contact.timezone`), in a preset (`short`, `medium` (default), `long`, `full`, `time`,
+ * `datetime`) or a luxon format (`"d LLLL yyyy"`). `zone=` and `locale=` override.
+ */
+function dateHelper(...args: unknown[]): string {
+  const options = args[args.length - 1] as HelperOptions;
+  const value = args.length >= 2 ? args[0] : undefined;
+  const format = args.length >= 3 ? args[1] : 'medium';
+  if (value === null || value === undefined || value === '') return '';
+  const hashZone = options.hash?.['zone'];
+  const rootZone = options.data?.root?.contact?.timezone;
+  const zone = typeof hashZone === 'string' ? hashZone : typeof rootZone === 'string' ? rootZone : 'UTC';
+  const locale = typeof options.hash?.['locale'] === 'string' ? (options.hash['locale'] as string) : 'en-US';
+  const at =
+    value instanceof Date ? DateTime.fromJSDate(value) : typeof value === 'string' ? DateTime.fromISO(value, { setZone: true }) : DateTime.invalid('not a date');
+  if (!at.isValid) throw new Error(`date: ${JSON.stringify(value)} is not an ISO 8601 date or instant`);
+  const local = at.setZone(zone).setLocale(locale);
+  if (!local.isValid) throw new Error(`date: "${zone}" is not a time zone`);
+  if (typeof format !== 'string') throw new Error('date: the format must be text, e.g. {{date touch.sentAt "long"}}');
+  const preset = (DATE_PRESETS as Record<string, Intl.DateTimeFormatOptions>)[format];
+  return preset ? local.toLocaleString(preset) : local.toFormat(format);
+}
+
+/**
+ * `{{plural count "seat" "seats"}}`: the singular or the plural by the count's plural rule
+ * (English by default, `locale=`); `#` in either is replaced by the count; without a plural,
+ * the singular with an "s".
+ */
+function pluralHelper(...args: unknown[]): string {
+  const options = args[args.length - 1] as HelperOptions;
+  const [count, singular, plural] = args.slice(0, -1);
+  const n = typeof count === 'number' ? count : Number(count);
+  if (!Number.isFinite(n)) throw new Error(`plural: ${JSON.stringify(count)} is not a number`);
+  const one = String(singular ?? '');
+  const many = plural === undefined ? `${one}s` : String(plural);
+  const locale = typeof options.hash?.['locale'] === 'string' ? (options.hash['locale'] as string) : 'en';
+  const word = new Intl.PluralRules(locale).select(n) === 'one' ? one : many;
+  return word.replace(/#/g, String(n));
+}
+
 /** An isolated Handlebars environment: the global one (and other libraries' helpers) stay untouched. */
 const handlebars = Handlebars.create();
 handlebars.registerHelper('default', defaultHelper as Handlebars.HelperDelegate);
+handlebars.registerHelper('date', dateHelper as Handlebars.HelperDelegate);
+handlebars.registerHelper('plural', pluralHelper as Handlebars.HelperDelegate);
 
 const htmlToText = compileHtmlToText({
   wordwrap: 78,
@@ -93,12 +152,15 @@ function syntaxProblem(part: TemplatePart, err: unknown): FileProblem {
 
 type RenderFn = (ctx: TemplateContext) => string;
 
-function compilePart(part: TemplatePart, noEscape: boolean): RenderFn {
+function compilePart(part: TemplatePart, noEscape: boolean, partials: Readonly<Record<string, PartialSource>> = {}): RenderFn {
   const ast = parseTemplatePart(part);
   const fn = handlebars.compile<TemplateContext>(ast, { strict: false, noEscape });
+  // Compiled once per part, on first use, with this part's escaping (Handlebars keeps them in the object).
+  const partialFns: Record<string, Handlebars.Template> = {};
+  for (const [name, p] of Object.entries(partials)) partialFns[name] = handlebars.compile(p.source, { strict: false, noEscape });
   return (ctx) => {
     try {
-      return fn(ctx);
+      return fn(ctx, { partials: partialFns });
     } catch (err) {
       const located = err as { lineNumber?: unknown };
       const line = typeof located.lineNumber === 'number' ? part.firstLine + located.lineNumber - 1 : undefined;
@@ -123,7 +185,15 @@ function compilePart(part: TemplatePart, noEscape: boolean): RenderFn {
  * Escaping per part: the HTML body is escaped; the subject, the preheader and the plain text
  * are text (the preheader is escaped as a whole when it is put into the HTML).
  */
-const NO_ESCAPE: Record<TemplatePartName, boolean> = { subject: true, preheader: true, html: false, text: true };
+const NO_ESCAPE: Record<TemplatePartName, boolean> = {
+  subject: true,
+  preheader: true,
+  html: false,
+  text: true,
+  layout: false,
+  'layout-text': true,
+  partial: false,
+};
 
 /**
  * Parses and compiles every part of a template once. Syntax errors are thrown here, as a
@@ -132,27 +202,35 @@ const NO_ESCAPE: Record<TemplatePartName, boolean> = { subject: true, preheader:
 export function compileTemplate(src: TemplateSource): CompiledTemplate {
   const fns: Partial<Record<TemplatePartName, RenderFn>> = {};
   const problems: FileProblem[] = [];
-  for (const part of templateParts(src)) {
+  const partials = src.partials ?? {};
+  const parts = [...templateParts(src), ...(src.layout ? layoutParts(src.layout) : []), ...Object.values(partials).map(partialPart)];
+  for (const part of parts) {
     try {
-      fns[part.part] = compilePart(part, NO_ESCAPE[part.part]);
+      const fn = compilePart(part, NO_ESCAPE[part.part], partials);
+      if (part.part !== 'partial') fns[part.part] = fn;
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       problems.push(...err.problems);
     }
   }
   if (problems.length > 0) throw new TemplateError(problems);
-  const { subject, preheader, html, text } = fns;
+  const { subject, preheader, html, text, layout } = fns;
+  const layoutText = fns['layout-text'];
   if (!html) throw new Error(`template ${src.name}: no HTML part`); // templateParts always has one
 
   return {
     name: src.name,
     source: src,
     render(ctx: TemplateContext): RenderedMessage {
-      const body = html(ctx);
+      const inner = html(ctx);
+      // The layout sees every name the template does, and the rendered body as {{{body}}}.
+      const body = layout ? layout({ ...ctx, body: inner } as TemplateContext) : inner;
+      const ownText = text?.(ctx);
       return {
         subject: subject ? oneLine(subject(ctx)) : '',
         html: preheader ? withPreheader(body, handlebars.escapeExpression(oneLine(preheader(ctx)))) : body,
-        text: text ? text(ctx) : htmlToText(body),
+        // A plain-text part always goes out: the template's own (in the layout's text, if any), else derived from the HTML.
+        text: ownText === undefined ? htmlToText(body) : layoutText ? layoutText({ ...ctx, body: ownText } as TemplateContext) : ownText,
       };
     },
   };

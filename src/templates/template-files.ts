@@ -18,6 +18,8 @@
  *   ```
  *
  *   Front matter fields (any other field is an error):
+ *   - `layout`: the layout that wraps the body (`layouts/<layout>.hbs`), or `none`. Without it,
+ *     `layouts/default.hbs` wraps the body when that file exists.
  *   - `subject`: the email subject, in Handlebars. Required when the template is used for an
  *     email; not HTML-escaped. Quote it when it starts with `{{` (YAML reads `{` as a map).
  *   - `preheader`: optional preview text that inboxes show after the subject. It is put at the
@@ -25,18 +27,24 @@
  * - `welcome.txt.hbs` (optional): the plain-text body, in Handlebars, not HTML-escaped. When it
  *   is absent, the plain-text body is derived from the rendered HTML.
  *
+ * - `layouts/<name>.hbs`: a layout, HTML around every body that names it; `{{{body}}}` is where the
+ *   body goes. `layouts/<name>.txt.hbs` (optional) does the same for the plain-text part.
+ * - `partials/<name>.hbs`: a piece shared by templates and layouts, included with `{{> name}}`.
+ *
+ * A template's layout and the partials it (or its layout) uses are read with it and are part of
+ * its source: they are stored and pinned with each sequence version like the template itself.
+ *
  * Names are `[a-z0-9][a-z0-9_-]*`, and may contain `/` for subfolders (`onboarding/day-1`
  * is `onboarding/day-1.hbs`).
  *
- * Variables are the contact's fields: `email`, `firstName`, `lastName`, `phone`, `address`
- * (`address.line1`, `address.city`, ...), `attributes.<name>` and `tags`. Fields that some
- * contacts lack must be guarded (`{{#if firstName}}…{{/if}}`) or given a fallback with the
- * `default` helper (`{{default firstName "there"}}`). Helpers: `if`, `unless`, `each`, `with`,
- * `lookup` and `default`.
+ * Variables: see render-context.ts (`contact.*`, `sender.*`, `links.*`, `touch.*`, `sequence.*`,
+ * and the contact's fields by their flat names). Fields that some contacts lack must be guarded
+ * (`{{#if firstName}}…{{/if}}`) or given a fallback (`{{default firstName "there"}}`).
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import Handlebars from 'handlebars';
 import { LineCounter, isMap, isScalar, parseDocument } from 'yaml';
 import type { Node as YamlNode } from 'yaml';
 import { z } from 'zod';
@@ -65,10 +73,28 @@ export interface TemplateSource {
   text?: string;
   /** 1-based line of `htmlFile` where the HTML body starts, to turn body lines into file lines. */
   bodyLine: number;
+  /** The layout around the body, when there is one. */
+  layout?: LayoutSource;
+  /** Every partial the template and its layout use (directly or through other partials), by name. */
+  partials?: Record<string, PartialSource>;
+}
+
+export interface LayoutSource {
+  name: string;
+  htmlFile: string;
+  html: string;
+  textFile?: string;
+  text?: string;
+}
+
+export interface PartialSource {
+  name: string;
+  file: string;
+  source: string;
 }
 
 /** The parts of a template that are Handlebars, with where each one sits in which file. */
-export type TemplatePartName = 'subject' | 'preheader' | 'html' | 'text';
+export type TemplatePartName = 'subject' | 'preheader' | 'html' | 'text' | 'layout' | 'layout-text' | 'partial';
 
 export interface TemplatePart {
   part: TemplatePartName;
@@ -91,6 +117,17 @@ export function templateParts(src: TemplateSource): TemplatePart[] {
     parts.push({ part: 'text', source: src.text, file: src.textFile ?? src.htmlFile, firstLine: 1 });
   }
   return parts;
+}
+
+/** The layout's parts: `layout` wraps the HTML body, `layout-text` the plain text. */
+export function layoutParts(layout: LayoutSource): TemplatePart[] {
+  const parts: TemplatePart[] = [{ part: 'layout', source: layout.html, file: layout.htmlFile, firstLine: 1 }];
+  if (layout.text !== undefined) parts.push({ part: 'layout-text', source: layout.text, file: layout.textFile ?? layout.htmlFile, firstLine: 1 });
+  return parts;
+}
+
+export function partialPart(p: PartialSource): TemplatePart {
+  return { part: 'partial', source: p.source, file: p.file, firstLine: 1 };
 }
 
 
@@ -124,13 +161,85 @@ export async function loadTemplate(dir: string, name: string): Promise<TemplateS
     ]);
   }
   const textRaw = await readTemplateFile(textFile, name);
-  const parsed = parseTemplateFile(htmlFile, htmlRaw);
+  const { layoutName, layoutLine, ...parsed } = parseTemplateFile(htmlFile, htmlRaw);
   const src: TemplateSource = { name, htmlFile, ...parsed };
   if (textRaw !== undefined) {
     src.textFile = textFile;
     src.text = normalizeNewlines(textRaw);
   }
+  const layout = await loadLayout(dir, src, layoutName, layoutLine);
+  if (layout) src.layout = layout;
+  const partials = await loadPartials(dir, [...templateParts(src), ...(layout ? layoutParts(layout) : [])]);
+  if (Object.keys(partials).length > 0) src.partials = partials;
   return src;
+}
+
+/** The name that turns the default layout off in a template's front matter. */
+export const NO_LAYOUT = 'none';
+export const DEFAULT_LAYOUT = 'default';
+
+async function loadLayout(dir: string, src: TemplateSource, named: string | undefined, line: number | undefined): Promise<LayoutSource | undefined> {
+  if (named === NO_LAYOUT) return undefined;
+  const name = named ?? DEFAULT_LAYOUT;
+  if (!isValidTemplateName(name)) {
+    throw new TemplateError([problem(src.htmlFile, 'layout', `"${name}" is not a valid layout name: use lowercase letters, digits, "-" and "_" (or "none")`, line)]);
+  }
+  const htmlFile = path.join(dir, 'layouts', `${name}.hbs`);
+  const html = await readTemplateFile(htmlFile, src.name);
+  if (html === undefined) {
+    if (named === undefined) return undefined; // no default layout: the body is the whole message
+    throw new TemplateError([problem(src.htmlFile, 'layout', `layout "${name}" not found: expected the file ${htmlFile} (or write layout: none)`, line)]);
+  }
+  const layout: LayoutSource = { name, htmlFile, html: normalizeNewlines(html) };
+  const textFile = path.join(dir, 'layouts', `${name}.txt.hbs`);
+  const text = await readTemplateFile(textFile, src.name);
+  if (text !== undefined) {
+    layout.textFile = textFile;
+    layout.text = normalizeNewlines(text);
+  }
+  return layout;
+}
+
+/** The partials `{{> name}}` reaches from these parts, and from those partials in turn. */
+async function loadPartials(dir: string, parts: readonly TemplatePart[]): Promise<Record<string, PartialSource>> {
+  const found: Record<string, PartialSource> = {};
+  const queue: TemplatePart[] = [...parts];
+  for (let part = queue.shift(); part; part = queue.shift()) {
+    for (const ref of partialReferences(part)) {
+      if (Object.hasOwn(found, ref.name)) continue;
+      const where = (message: string): TemplateError =>
+        new TemplateError([problem(part.file, part.part, message, ref.line === undefined ? undefined : part.firstLine + ref.line - 1)]);
+      if (!isValidTemplateName(ref.name)) throw where(`{{> ${ref.name}}}: "${ref.name}" is not a valid partial name`);
+      const file = path.join(dir, 'partials', `${ref.name}.hbs`);
+      const source = await readTemplateFile(file, ref.name);
+      if (source === undefined) throw where(`partial "${ref.name}" not found: expected the file ${file}`);
+      found[ref.name] = { name: ref.name, file, source: normalizeNewlines(source) };
+      queue.push(partialPart(found[ref.name]!));
+    }
+  }
+  return found;
+}
+
+/** `{{> name}}` in a part, by name; a part that does not parse has none (its syntax error is reported when it is compiled). */
+function partialReferences(part: TemplatePart): { name: string; line: number | undefined }[] {
+  let ast: hbs.AST.Program;
+  try {
+    ast = Handlebars.parse(part.source);
+  } catch {
+    return [];
+  }
+  const out: { name: string; line: number | undefined }[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (node === null || typeof node !== 'object') return;
+    const n = node as { type?: string; name?: { type?: string; original?: unknown }; loc?: hbs.AST.SourceLocation };
+    if ((n.type === 'PartialStatement' || n.type === 'PartialBlockStatement') && n.name?.type === 'PathExpression' && typeof n.name.original === 'string') {
+      out.push({ name: n.name.original, line: n.loc?.start.line });
+    }
+    for (const [key, value] of Object.entries(node)) if (key !== 'loc') visit(value);
+  };
+  visit(ast);
+  return out;
 }
 
 /** Reads a file as UTF-8; undefined when it does not exist. */
@@ -149,9 +258,13 @@ function normalizeNewlines(text: string): string {
   return text.replace(/^\uFEFF/, '').replace(/\r\n?/g, '\n');
 }
 
-type ParsedFile = Pick<TemplateSource, 'subject' | 'subjectLine' | 'preheader' | 'preheaderLine' | 'html' | 'bodyLine'>;
+type ParsedFile = Pick<TemplateSource, 'subject' | 'subjectLine' | 'preheader' | 'preheaderLine' | 'html' | 'bodyLine'> & {
+  /** The `layout` of the front matter, resolved by loadTemplate. */
+  layoutName?: string;
+  layoutLine?: number;
+};
 
-const FRONT_MATTER_FIELDS = ['subject', 'preheader'] as const;
+const FRONT_MATTER_FIELDS = ['subject', 'preheader', 'layout'] as const;
 type FrontMatterField = (typeof FRONT_MATTER_FIELDS)[number];
 
 /**
@@ -225,6 +338,9 @@ function parseFrontMatter(file: string, yamlText: string): Omit<ParsedFile, 'htm
     if (field === 'subject') {
       out.subject = valueNode.value;
       if (valueLine !== undefined) out.subjectLine = valueLine;
+    } else if (field === 'layout') {
+      out.layoutName = valueNode.value.trim();
+      if (valueLine !== undefined) out.layoutLine = valueLine;
     } else {
       out.preheader = valueNode.value;
       if (valueLine !== undefined) out.preheaderLine = valueLine;
@@ -261,6 +377,10 @@ const storedSourceSchema = z.strictObject({
   html: z.string(),
   text: z.string().optional(),
   bodyLine: z.number().int(),
+  layout: z
+    .strictObject({ name: z.string(), htmlFile: z.string(), html: z.string(), textFile: z.string().optional(), text: z.string().optional() })
+    .optional(),
+  partials: z.record(z.string(), z.strictObject({ name: z.string(), file: z.string(), source: z.string() })).optional(),
 }) satisfies z.ZodType<TemplateSource>;
 
 /** A template as published with a sequence version: its source and the hash of its content. */
@@ -277,7 +397,13 @@ export const storedTemplatesSchema = z.record(z.string(), z.strictObject({ hash:
  * text from different folders publish the same hash, and the compiled form is shared by hash.
  */
 export function templateHash(src: TemplateSource): string {
-  const content = JSON.stringify([src.name, src.subject ?? null, src.preheader ?? null, src.html, src.text ?? null]);
+  const parts: unknown[] = [src.name, src.subject ?? null, src.preheader ?? null, src.html, src.text ?? null];
+  // Appended only when present, so a template without either keeps the hash it was published with.
+  if (src.layout || src.partials) {
+    const partials = Object.keys(src.partials ?? {}).sort().map((n) => [n, src.partials![n]!.source]);
+    parts.push(src.layout ? [src.layout.name, src.layout.html, src.layout.text ?? null] : null, partials);
+  }
+  const content = JSON.stringify(parts);
   return createHash('sha256').update(content).digest('hex').slice(0, 16);
 }
 

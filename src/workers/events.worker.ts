@@ -4,6 +4,7 @@ import { DateTime } from 'luxon';
 import { recordFailedEvent } from '../db/event-repository.js';
 import { sqlDataError } from '../db/sql-state.js';
 import type { ApplyResult } from '../app/apply-events.js';
+import type { EventOutcome } from '../app/metrics.js';
 import { applyEventBatch } from '../app/apply-events.js';
 import { NurtureError, isTransient } from '../errors.js';
 import type { NurtureEvent, ParsedEvent } from '../sequences/event.js';
@@ -75,8 +76,12 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job, token?: string): Promise<string> => {
     const parsed = readJob(job, { now: clock(), maxFutureSkew: ctx.maxFutureSkew });
     const payload = job.data instanceof UnreadableJobData ? job.data.text : job.data;
+    const type: unknown = parsed.ok ? parsed.event.type : (job.data as { type?: unknown } | null)?.type;
+    const count = (outcome: EventOutcome): void => ctx.metrics.event(typeof type === 'string' ? type : '', outcome);
     const retryLater = async (err: unknown, eventId: string | undefined): Promise<never> => {
       const tries = job.attemptsStarted;
+      count('retried');
+      ctx.metrics.serviceError('database');
       log.warn({ err: (err as Error).message, jobId: job.id, eventId, tries }, 'event will be retried');
       await job.moveToDelayed(Date.now() + backoffMs(tries), token);
       throw new DelayedError();
@@ -99,6 +104,7 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
     };
     if (!parsed.ok) {
       await reject(parsed);
+      count('rejected');
       log.warn({ jobId: job.id, eventId: parsed.eventId, reason: parsed.reason }, 'event rejected');
       return 'rejected';
     }
@@ -108,9 +114,11 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
       if (r.status === 'conflict') {
         const reason = `event id ${JSON.stringify(eventId)} was applied before with another body; this delivery was not applied: ${r.conflict?.differences.join('; ')}`;
         await reject({ eventId, field: r.conflict?.fields[0] ?? '', reason });
+        count('conflict');
         log.warn({ jobId: job.id, eventId, reason }, 'event conflicts with the one applied under its id');
         return 'conflict';
       }
+      count(r.status);
       if (r.promoted) log.info({ eventId, contactId: r.contactId }, 'contact promoted to lead');
       return r.status;
     } catch (err) {
@@ -124,6 +132,7 @@ export function startEventsWorker(ctx: WorkerContext): Worker {
       const message = dataError ? `PostgreSQL refused the event (SQLSTATE ${dataError.code}: ${dataError.message})` : (err as Error).message;
       const reason = `${permanent ? '' : `gave up after ${tries} tries: `}${message}`;
       await reject({ eventId, field: '', reason });
+      count('failed');
       log.error({ err, eventId }, 'event could not be applied');
       return 'failed';
     }

@@ -5,15 +5,18 @@
  * is down is said before the first send, then while it is down, so its return is seen even when
  * no email is due.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.js';
+import { ConfigError } from '../errors.js';
 import type { Database } from '../db/schema.js';
 import { MAIL_TRANSPORT, recordServiceHealth } from '../db/service-health-repository.js';
 import type { Logger } from '../logger.js';
 import type { MailSender, TransportObservation } from '../templates/mail-sender.js';
 import { createOutboxSender } from '../templates/outbox-sender.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
+import type { DkimKey } from '../templates/smtp-sender.js';
 import { TransportMonitor } from '../templates/transport-health.js';
 
 export const PROBE_EVERY_MS = 30_000;
@@ -25,10 +28,27 @@ export interface MailTransport {
   close(): Promise<void>;
 }
 
+/** The DKIM key named by the settings, read once at start: an unreadable file stops the process with its name. */
+function dkimKeyOf(dkim: Config['dkim']): DkimKey | undefined {
+  if (!dkim) return undefined;
+  let privateKey: string;
+  try {
+    privateKey = readFileSync(dkim.keyFile, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`NURTURE_DKIM_KEY_FILE: cannot read ${dkim.keyFile}: ${(err as Error).message}`, { cause: err });
+  }
+  if (!/-----BEGIN (RSA |EC )?PRIVATE KEY-----/.test(privateKey)) {
+    throw new ConfigError(`NURTURE_DKIM_KEY_FILE: ${dkim.keyFile} is not a PEM private key (-----BEGIN PRIVATE KEY-----)`);
+  }
+  return { domainName: dkim.domain, keySelector: dkim.selector, privateKey };
+}
+
 export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
   let monitor: TransportMonitor | undefined;
   const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
-  const mail = o.config.smtpUrl ? createSmtpSender(o.config.smtpUrl, { onTransport, ...o.config.smtp }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  const mail = o.config.smtpUrl
+    ? createSmtpSender(o.config.smtpUrl, { onTransport, dkim: dkimKeyOf(o.config.dkim), ...o.config.smtp })
+    : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
   monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
 
   let probing: Promise<unknown> | undefined;

@@ -15,14 +15,17 @@ export const SENDS_QUEUE = 'nurture-sends';
 export const SEND_JOB = 'send';
 
 // Internal payloads are still parsed: Redis is a boundary, and a malformed job must fail alone.
-export const wakePayloadSchema = z.strictObject({ enrollmentId: z.uuid(), version: z.number().int().min(0) });
-export const sendPayloadSchema = z.strictObject({ touchId: z.uuid() });
+// `correlationId`: the id of the event whose handling queued this work, for the logs (absent when
+// the sweeper offered it from Postgres). `due`: when the wake-up was due (epoch ms), for its lag.
+const correlationId = z.string().max(256).optional();
+export const wakePayloadSchema = z.strictObject({ enrollmentId: z.uuid(), version: z.number().int().min(0), due: z.number().int().optional(), correlationId });
+export const sendPayloadSchema = z.strictObject({ touchId: z.uuid(), correlationId });
 export type WakePayload = z.output<typeof wakePayloadSchema>;
 export type SendPayload = z.output<typeof sendPayloadSchema>;
 
 // Deterministic ids: the sweeper may offer the same work many times; Redis keeps one job.
-export const wakeJobId = (p: WakePayload): string => `wake-${p.enrollmentId}-v${p.version}`;
-export const sendJobId = (p: SendPayload): string => `send-${p.touchId}`;
+export const wakeJobId = (p: Pick<WakePayload, 'enrollmentId' | 'version'>): string => `wake-${p.enrollmentId}-v${p.version}`;
+export const sendJobId = (p: Pick<SendPayload, 'touchId'>): string => `send-${p.touchId}`;
 export const eventJobId = (eventId: string): string => `evt-${eventId.replace(/:/g, '_')}`;
 
 const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
@@ -71,11 +74,17 @@ export function delayUntil(at: Date, nowMs: number): number {
 }
 
 /** A wake-up job as every producer of one (a use case's scheduler, the sweeper) adds it. */
-export function wakeJob(p: WakePayload, at: Date, nowMs: number) {
-  return { name: WAKE_JOB, data: p, opts: { jobId: wakeJobId(p), delay: delayUntil(at, nowMs) } };
+export function wakeJob(p: Omit<WakePayload, 'due'>, at: Date, nowMs: number) {
+  const data: WakePayload = { ...dropUndefined(p), due: at.getTime() };
+  return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(p), delay: delayUntil(at, nowMs) } };
 }
 
 /** A send job as every producer of one adds it; no `at` means now. */
 export function sendJob(p: SendPayload, at: Date | undefined, nowMs: number) {
-  return { name: SEND_JOB, data: p, opts: { jobId: sendJobId(p), delay: at ? delayUntil(at, nowMs) : 0 } };
+  return { name: SEND_JOB, data: dropUndefined(p), opts: { jobId: sendJobId(p), delay: at ? delayUntil(at, nowMs) : 0 } };
+}
+
+/** Job data is JSON: an absent correlation id is left out rather than stored as nothing. */
+function dropUndefined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
 }

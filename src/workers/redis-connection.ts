@@ -97,3 +97,23 @@ export async function resolveRedis(
   const owned = await launchPrivateRedis(opts.dataDir, opts.log, port);
   return { url: owned.url, owned };
 }
+
+/**
+ * Redis's `appendonly` setting at `url`, or undefined when CONFIG GET is refused (some managed
+ * Redis rename or forbid it). Throws when Redis does not answer.
+ */
+export async function redisAppendOnly(url: string): Promise<string | undefined> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000, enableOfflineQueue: false });
+  probe.on('error', () => {});
+  try {
+    await probe.connect();
+    try {
+      const answer = (await probe.config('GET', 'appendonly')) as unknown;
+      return Array.isArray(answer) && typeof answer[1] === 'string' ? answer[1] : undefined;
+    } catch {
+      return undefined;
+    }
+  } finally {
+    probe.disconnect();
+  }
+}

@@ -8,6 +8,11 @@ import type { HttpContext } from '../http/context.js';
 import { readinessProbes } from '../http/readiness-probes.js';
 import type { RunningHttpServer } from '../http/start-server.js';
 import { startHttpServer } from '../http/start-server.js';
+import { healthRoutes } from '../http/routes/health.js';
+import { metricsRoutes } from '../http/routes/metrics.js';
+import { knownEventTypes } from '../app/metrics.js';
+import { countStuck } from '../queries/stuck-enrollments.js';
+import { PrometheusMetrics } from './prometheus-metrics.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
@@ -16,6 +21,7 @@ import { startEmbeddedServer } from '../db/embedded-server.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { LoadedSequence } from '../sequences/load.js';
+import type { Topic } from '../sequences/topics.js';
 import { TemplateCache } from '../templates/compile.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
@@ -31,6 +37,8 @@ import { redisConnection, resolveRedis } from './redis-connection.js';
 import { startSendsWorker } from './sends.worker.js';
 import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
+import { ScoreSweep } from './score-sweep.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
@@ -53,6 +61,10 @@ export interface EngineOptions {
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Serve HTTP (NURTURE_HTTP_HOST:NURTURE_HTTP_PORT) from this process. */
   http?: boolean;
+  /** The scoring rules (--scoring); absent: no scoring. */
+  scoring?: ScoringRules | undefined;
+  /** Topics of the preference page and of sequences' `topic:` (topics.yaml). */
+  topics?: readonly Topic[];
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -70,6 +82,8 @@ export interface RunningEngine {
   mailHealth: TransportMonitor | undefined;
   /** Where the HTTP server listens, when this process serves one. */
   http: RunningHttpServer | undefined;
+  /** The server of /metrics and /healthz alone, in a process without HTTP and with NURTURE_METRICS_PORT set. */
+  metricsServer: RunningHttpServer | undefined;
   /** Drains in-flight jobs, then closes everything this engine opened. Idempotent. */
   stop(): Promise<void>;
 }
@@ -125,14 +139,18 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       await registry.refresh();
     }
     const templates = new TemplateCache(o.templatesDir);
-    const deps: EngineDeps = engineDeps(store.db, registry, templates, config);
+    const deps: EngineDeps = engineDeps(store.db, registry, templates, config, o.scoring);
     if (o.reload) {
-      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, registry, templates, log, db: store.db });
+      const watcher = watchSequences({ ...o.reload, templatesDir: o.templatesDir, topics: o.topics ?? [], registry, templates, log, db: store.db });
       cleanups.push(async () => watcher.close());
     }
     const transport = o.mail ? undefined : openMailTransport({ config, db: store.db, log });
     const mail = o.mail ?? transport!.mail;
     if (transport) cleanups.push(() => transport.close());
+
+    const metrics = new PrometheusMetrics(knownEventTypes(config.promotion.onEvents), log);
+    metrics.collectQueues([queues.events, queues.wakes, queues.sends]);
+    metrics.collectStuck(() => countStuck(store.db));
 
     const ctx: WorkerContext = {
       app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
@@ -140,6 +158,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       queues,
       mail,
       log,
+      metrics,
       clock,
       horizonMs: config.horizonMs,
       concurrency: config.concurrency,
@@ -164,32 +183,47 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     // No refresh timer: every event and wake-up transaction checks the live set's revision stamp itself.
     let sweeper: Sweeper | undefined;
     if (o.sweeper) {
-      sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log });
+      sweeper = new Sweeper(store.db, queues, { horizonMs: config.horizonMs, intervalMs: config.sweepIntervalMs, log, metrics });
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
+      if (o.scoring) {
+        const scores = new ScoreSweep(ctx.app, o.scoring, clock);
+        scores.start();
+        cleanups.push(() => scores.stop());
+      }
     }
 
+    const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
+    const httpContext: HttpContext = {
+      app: ctx.app,
+      read: store.db,
+      config,
+      links: deps.links,
+      clock,
+      readiness: () => checkReadiness(probes),
+      intake: queueIntake(queues),
+      metrics,
+      queues: [queues.events, queues.wakes, queues.sends],
+      topics: o.topics ?? [],
+    };
     let http: RunningHttpServer | undefined;
     if (o.http) {
-      const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
-      const httpContext: HttpContext = {
-        app: ctx.app,
-        read: store.db,
-        config,
-        links: deps.links,
-        clock,
-        readiness: () => checkReadiness(probes),
-        intake: queueIntake(queues),
-      };
       http = await startHttpServer(httpContext, { host: config.http.host, port: config.http.port });
       if (!config.http.publicUrlGiven) deps.links.listening(http.url);
       cleanups.push(() => http!.close());
+    }
+    // A worker process serves no HTTP, but Prometheus and a container's health check still ask it.
+    let metricsServer: RunningHttpServer | undefined;
+    if (!o.http && config.http.metricsPort !== undefined) {
+      metricsServer = await startHttpServer(httpContext, { host: config.http.host, port: config.http.metricsPort, routes: [healthRoutes, metricsRoutes] });
+      cleanups.push(() => metricsServer!.close());
     }
 
     log.info(
       {
         store: store.describe,
         http: http?.url,
+        metrics: metricsServer ? `${metricsServer.url}/metrics` : http ? `${http.url}/metrics` : undefined,
         redis: redis.url,
         mail: mail.describe(),
         sequences: registry.activePrograms().map((p) => `${p.sequenceId}@${p.version}`),
@@ -198,7 +232,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       'nurture is running',
     );
     let stopping: Promise<void> | undefined;
-    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, stop: () => (stopping ??= stopAll()) };
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, metricsServer, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

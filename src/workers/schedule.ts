@@ -9,11 +9,11 @@ import { sendJob, wakeJob } from './queues.js';
  */
 export async function scheduleAfterCommit(queues: Queues, after: AfterCommit, nowMs: number, horizonMs: number): Promise<void> {
   if (after.sends.length > 0) {
-    await queues.sends.addBulk(after.sends.map((s) => sendJob({ touchId: s.touchId }, s.at, nowMs)));
+    await queues.sends.addBulk(after.sends.map((s) => sendJob({ touchId: s.touchId, correlationId: s.correlationId }, s.at, nowMs)));
   }
   const near = after.wakes.filter((w) => w.at.getTime() - nowMs <= horizonMs);
   if (near.length > 0) {
-    await queues.wakes.addBulk(near.map((w) => wakeJob({ enrollmentId: w.enrollmentId, version: w.version }, w.at, nowMs)));
+    await queues.wakes.addBulk(near.map((w) => wakeJob({ enrollmentId: w.enrollmentId, version: w.version, correlationId: w.correlationId }, w.at, nowMs)));
   }
 }
 

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { finishSend } from '../db/touch-repository.js';
+import { isTransientDbError } from '../db/transient.js';
 import { sendEmail } from '../app/send-email.js';
 import { TemplateError } from '../errors.js';
 import type { SendPayload } from './queues.js';
@@ -12,19 +13,30 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job<SendPayload>): Promise<string> => {
     const payload = sendPayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
+    const { touchId, correlationId } = payload.data;
+    const log = ctx.log.child({ touchId, ...(correlationId ? { correlationId } : {}) });
     try {
-      const r = await sendEmail(ctx.app, ctx.mail, job.data.touchId, ctx.clock());
-      if (r.status === 'sent' && r.inDoubt) ctx.log.warn({ touchId: job.data.touchId, messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');
-      if (r.status === 'failed') ctx.log.error({ touchId: job.data.touchId, reason: r.reason }, 'email failed permanently');
-      if (r.status === 'bounced') ctx.log.warn({ touchId: job.data.touchId, reason: r.reason }, 'address refused (hard bounce): suppressed, the contact gets no more email');
+      const r = await sendEmail(ctx.app, ctx.mail, touchId, ctx.clock());
+      ctx.metrics.send(r.status, { inDoubt: r.status === 'sent' && r.inDoubt });
+      if (r.status === 'sent' && r.inDoubt) log.warn({ messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');
+      else if (r.status === 'sent') log.info({ messageId: r.messageId }, 'email sent');
+      if (r.status === 'failed') {
+        ctx.metrics.serviceError('smtp');
+        log.error({ reason: r.reason }, 'email failed permanently');
+      }
+      if (r.status === 'bounced') log.warn({ reason: r.reason }, 'address refused (hard bounce): suppressed, the contact gets no more email');
       return r.status;
     } catch (err) {
       if (err instanceof TemplateError) {
-        await finishSend(ctx.deps.db, job.data.touchId, { status: 'failed', error: err.message });
+        ctx.metrics.send('failed');
+        await finishSend(ctx.deps.db, touchId, { status: 'failed', error: err.message });
         throw new UnrecoverableError(err.message);
       }
-      if (job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS)) {
-        await finishSend(ctx.deps.db, job.data.touchId, { status: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${(err as Error).message}` });
+      ctx.metrics.serviceError(isTransientDbError(err) ? 'database' : 'smtp');
+      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS);
+      ctx.metrics.send(last ? 'failed' : 'retry');
+      if (last) {
+        await finishSend(ctx.deps.db, touchId, { status: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${(err as Error).message}` });
       }
       throw err;
     }

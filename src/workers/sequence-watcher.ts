@@ -7,6 +7,7 @@ import type { SequenceRegistry } from '../engine/sequence-registry.js';
 import { validateProject } from '../app/validate-project.js';
 import type { Logger } from '../logger.js';
 import type { TemplateCache } from '../templates/compile.js';
+import type { Topic } from '../sequences/topics.js';
 
 const SETTLE_MS = 300;
 
@@ -19,6 +20,8 @@ const SETTLE_MS = 300;
 export function watchSequences(o: {
   sequencesDir: string;
   templatesDir: string;
+  /** The topics sequences may name (read once at start). */
+  topics?: readonly Topic[];
   registry: SequenceRegistry;
   templates: TemplateCache;
   log: Logger;
@@ -29,7 +32,7 @@ export function watchSequences(o: {
   let running: Promise<boolean> = Promise.resolve(true);
 
   const reload = async (): Promise<boolean> => {
-    const check = await validateProject(o.sequencesDir, o.templatesDir);
+    const check = await validateProject(o.sequencesDir, o.templatesDir, o.topics);
     const errors = check.problems.filter((p) => p.severity === 'error');
     if (errors.length > 0) {
       for (const p of errors) o.log.error({ problem: formatProblem(p) }, 'sequence edit rejected');

@@ -2,9 +2,11 @@ import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { dueWakes } from '../db/enrollment-repository.js';
+import { isTransientDbError } from '../db/transient.js';
 import type { Database } from '../db/schema.js';
 import type { PageCursor } from '../db/touch-repository.js';
 import { unsentEmails } from '../db/touch-repository.js';
+import type { Metrics } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
 import { sendJob, sendJobId, wakeJob, wakeJobId } from './queues.js';
@@ -39,6 +41,8 @@ export class Sweeper {
       horizonMs: number;
       intervalMs: number;
       log: Logger;
+      /** Where a sweep's duration and what it offered are reported. */
+      metrics?: Metrics;
       onTick?: () => Promise<void>;
       /** Overrides BATCH (tests). */
       batch?: number;
@@ -125,8 +129,11 @@ export class Sweeper {
     const tick = async (): Promise<void> => {
       try {
         await this.opts.onTick?.();
-        await this.sweepOnce(clock());
+        const started = performance.now();
+        const r = await this.sweepOnce(clock());
+        if (!r.skipped) this.opts.metrics?.sweep((performance.now() - started) / 1000, r);
       } catch (err) {
+        if (isTransientDbError(err)) this.opts.metrics?.serviceError('database');
         this.opts.log.warn({ err: (err as Error).message }, 'sweep failed; will try again');
       }
     };

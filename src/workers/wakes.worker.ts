@@ -1,5 +1,6 @@
 import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
+import { lagSeconds } from '../app/metrics.js';
 import { runWakeUp } from '../app/run-wake-up.js';
 import type { WakePayload } from './queues.js';
 import { WAKE_ATTEMPTS, WAKES_QUEUE, wakePayloadSchema } from './queues.js';
@@ -10,20 +11,30 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
   const process = async (job: Job<WakePayload>): Promise<string> => {
     const payload = wakePayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${payload.error.issues[0]?.message}`);
-    const { enrollmentId, version } = payload.data;
+    const { enrollmentId, version, correlationId } = payload.data;
+    const log = ctx.log.child({ enrollmentId, ...(correlationId ? { correlationId } : {}) });
     const now = ctx.clock();
+    // Jobs queued before `due` was carried: the time the job was to run stands in.
+    const due = payload.data.due ?? job.timestamp + (job.delay ?? 0);
     const r = await runWakeUp(ctx.app, enrollmentId, version, now, {
       maxTries: WAKE_ATTEMPTS,
-      onRetry: (err, attempt) => ctx.log.warn({ enrollmentId, attempt, err: (err as Error).message }, 'database away during a wake-up; trying again'),
+      correlationId,
+      onRetry: (err, attempt) => {
+        ctx.metrics.serviceError('database');
+        log.warn({ attempt, err: (err as Error).message }, 'database away during a wake-up; trying again');
+      },
     });
+    // Only the first try's lag says how late the engine is; a retry is late by its backoff.
+    if (job.attemptsMade === 0) ctx.metrics.wakeUp(lagSeconds(due, now.toMillis()), r.status);
     if (r.status === 'failed') {
       if (r.quarantined) {
-        ctx.log.error({ enrollmentId, tries: r.failures, err: r.error }, 'wake-up quarantined (see nurture enrollments stuck)');
+        log.error({ tries: r.failures, err: r.error }, 'wake-up quarantined (see nurture enrollments stuck)');
         throw new UnrecoverableError(`quarantined after ${r.failures} tries: ${r.error}`);
       }
-      ctx.log.warn({ enrollmentId, tries: r.failures, of: WAKE_ATTEMPTS, err: r.error }, 'wake-up failed; will try again');
+      log.warn({ tries: r.failures, of: WAKE_ATTEMPTS, err: r.error }, 'wake-up failed; will try again');
       throw new Error(r.error);
     }
+    log.debug({ status: r.status }, 'wake-up ran');
     return r.status;
   };
   return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));

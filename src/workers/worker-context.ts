@@ -2,6 +2,7 @@ import type { WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
+import type { Metrics } from '../app/metrics.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
 import type { Logger } from '../logger.js';
 import type { DurationSpec } from '../sequences/time-types.js';
@@ -16,6 +17,8 @@ export interface WorkerContext {
   queues: Queues;
   mail: MailSender;
   log: Logger;
+  /** Where the workers report what they do (Prometheus in the engine, nowhere in tests that do not ask). */
+  metrics: Metrics;
   clock: () => DateTime;
   horizonMs: number;
   concurrency: { events: number; wakes: number; sends: number };

@@ -30,7 +30,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     address: 'jsonb?', attributes: 'jsonb', tags: 'jsonb', score: 'int4', status: 'text',
     opted_in_at: 'timestamptz?', promoted_at: 'timestamptz?', promotion_reason: 'text?',
     unsubscribed_at: 'timestamptz?', bounced_at: 'timestamptz?', created_at: 'timestamptz', updated_at: 'timestamptz',
-    paused_at: 'timestamptz?',
+    paused_at: 'timestamptz?', fit_score: 'float8', engagement_score: 'float8', score_at: 'timestamptz?',
   },
   events: {
     id: 'text', contact_id: 'uuid', type: 'text', occurred_at: 'timestamptz', received_at: 'timestamptz',
@@ -52,6 +52,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'uuid', key: 'text', enrollment_id: 'uuid?', contact_id: 'uuid', sequence_id: 'text?', step_id: 'text',
     kind: 'text', template: 'text?', status: 'text', attempts: 'int4', in_doubt: 'bool', message_id: 'text?',
     subject: 'text?', error: 'text?', due_at: 'timestamptz', sent_at: 'timestamptz?', failed_at: 'timestamptz?', created_at: 'timestamptz',
+    last_clicked_at: 'timestamptz?',
   },
   tasks: {
     id: 'int4', touch_id: 'uuid?', contact_id: 'uuid', enrollment_id: 'uuid?', kind: 'text', priority: 'text',
@@ -67,10 +68,11 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'int8', contact_id: 'uuid?', address_hash: 'text', kind: 'text', at: 'timestamptz', source: 'text', form_id: 'text?', form_version: 'text?',
     ip: 'text?', user_agent: 'text?', wording: 'text?', wording_hash: 'text?', event_id: 'text?', detail: 'jsonb',
   },
+  topic_opt_outs: { contact_id: 'uuid', topic: 'text', source: 'text', at: 'timestamptz' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

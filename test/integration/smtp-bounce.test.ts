@@ -103,7 +103,7 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
     const shown = await runCli(['contacts', 'show', 'gone@example.com'], { env: cs.env });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/status\s+subscriber; email bounced .*, so no email is sent/);
-    expect(shown.stdout).toMatch(/suppressed\s+hard_bounce \(smtp, .*\): no email goes to this address/);
+    expect(shown.stdout).toMatch(/suppressed\s+hard bounce \(smtp, .*\); no email is sent/);
     const json = await runCli(['contacts', 'show', 'gone@example.com', '--json'], { env: cs.env });
     expect(JSON.parse(json.stdout).contact.emailStanding).toBe('bounced');
   });

@@ -14,9 +14,11 @@ import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { SequenceRegistry } from '../../src/engine/sequence-registry.js';
 import { DEFAULT_PROMOTION_RULES } from '../../src/sequences/lifecycle.js';
 import { TemplateCache } from '../../src/templates/compile.js';
+import type { Logger } from '../../src/logger.js';
 import { createLogger } from '../../src/logger.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
+import type { Topic } from '../../src/sequences/topics.js';
 import type { MailSender } from '../../src/templates/mail-sender.js';
 import { EVENT_JOB, eventJobId } from '../../src/workers/queues.js';
 import type { RunningEngine } from '../../src/workers/runtime.js';
@@ -78,6 +80,11 @@ export async function startTestEngine(o: {
   clock?: () => DateTime;
   /** Serve HTTP too (on a free port: `engine.http.url`). */
   http?: boolean;
+  /** A logger of the test's own (to read what the engine logs); silent by default. */
+  log?: Logger;
+  workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
+  /** Topics of the preference page (topics.yaml). */
+  topics?: readonly Topic[];
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -88,9 +95,11 @@ export async function startTestEngine(o: {
     sweeper: o.sweeper ?? true,
     mayLaunchRedis: false,
     serveEmbedded: false,
-    log: createLogger(config.logLevel),
+    log: o.log ?? createLogger(config.logLevel),
     store: o.store,
+    ...(o.workers ? { workers: o.workers } : {}),
     http: o.http ?? false,
+    ...(o.topics ? { topics: o.topics } : {}),
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });
@@ -176,6 +185,8 @@ export async function createTestDeps(
       promotion: DEFAULT_PROMOTION_RULES,
       leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
       from: 'Nurture <nurture@example.com>',
+      tracking: { clicks: true, opens: true },
+      unsubscribeMailto: 'unsubscribe@example.com',
     },
     links: new MessageLinks(TEST_LINK_CONFIG),
   };

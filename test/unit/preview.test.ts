@@ -171,6 +171,9 @@ describe('nurture preview: broken inputs are reported, not crashes', () => {
   beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'nurture-preview-'));
     await cp(path.join(ROOT, 'examples/templates/welcome.hbs'), path.join(dir, 'welcome.hbs'));
+    // Its layout and the partial the layout includes.
+    await cp(path.join(ROOT, 'examples/templates/layouts'), path.join(dir, 'layouts'), { recursive: true });
+    await cp(path.join(ROOT, 'examples/templates/partials'), path.join(dir, 'partials'), { recursive: true });
     await writeFile(path.join(dir, 'bad.yaml'), 'id: bad\ntrigger: { event: opt_in }\nsteps:\n  - wait: 3 munths\n');
   });
   afterAll(async () => {

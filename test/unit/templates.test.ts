@@ -329,7 +329,7 @@ describe('checkTemplateVariables', () => {
         line: 5,
         severity: 'error',
         message:
-          'unknown variable {{fisrtName}} (known: email, firstName, lastName, phone, address, attributes, tags); did you mean {{firstName}}?',
+          'unknown variable {{fisrtName}} (known: contact, sender, links, touch, sequence, email, firstName, lastName, phone, address, attributes, tags); did you mean {{firstName}}?',
       },
     ]);
   });
@@ -400,14 +400,14 @@ describe('checkTemplateVariables', () => {
     expect(problems).toEqual([
       expect.objectContaining({
         line: 2,
-        message: 'unknown helper {{formatDate}} (available: if, unless, each, with, lookup, default)',
+        message: 'unknown helper {{formatDate}} (available: if, unless, each, with, lookup, default, date, plural)',
       }),
       expect.objectContaining({ line: 3, message: expect.stringContaining('unknown helper {{repeat}}') }),
     ]);
   });
 
-  it('reports partials, mustache-style sections and a default without fallback', () => {
-    expect(messages(checkTemplateVariables(source('{{> footer}}')))).toEqual([expect.stringContaining('partials')]);
+  it('reports partials that are not there, mustache-style sections and a default without fallback', () => {
+    expect(messages(checkTemplateVariables(source('{{> footer}}')))).toEqual(['partial "footer" not found: expected the file partials/footer.hbs']);
     expect(messages(checkTemplateVariables(source('{{#firstName}}x{{/firstName}}')))).toEqual([
       expect.stringContaining('write {{#if firstName}}'),
     ]);

@@ -8,6 +8,10 @@ import * as sequencesRevision from './2026-12-01T130000-sequences-revision.js';
 import * as manualControl from './2026-12-01T140000-manual-control.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 import * as suppressionConsent from './2026-12-02T090000-suppression-consent.js';
+import * as topicOptOuts from './2026-12-02T120000-topic-opt-outs.js';
+import * as touchClicks from './2026-12-02T140000-touch-clicks.js';
+import * as scores from './2026-12-02T150000-scores.js';
+import * as reportIndexes from './2026-12-02T160000-report-indexes.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -25,6 +29,10 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-01T140000-manual-control': manualControl,
   '2026-12-01T150000-stage-changes': stageChanges,
   '2026-12-02T090000-suppression-consent': suppressionConsent,
+  '2026-12-02T120000-topic-opt-outs': topicOptOuts,
+  '2026-12-02T140000-touch-clicks': touchClicks,
+  '2026-12-02T150000-scores': scores,
+  '2026-12-02T160000-report-indexes': reportIndexes,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -1,9 +1,21 @@
 import type { RouteModule } from '../server.js';
+import { dashboardRoutes } from './dashboard.js';
 import { bounceRoutes } from './bounces.js';
 import { healthRoutes } from './health.js';
+import { metricsRoutes } from './metrics.js';
+import { queueBoardRoutes } from './queue-board.js';
+import { trackingRoutes } from './tracking.js';
+import { preferencesRoutes } from './preferences.js';
+import { unsubscribeRoutes } from './unsubscribe.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
   healthRoutes,
+  metricsRoutes,
+  queueBoardRoutes,
+  dashboardRoutes,
+  trackingRoutes,
+  unsubscribeRoutes,
+  preferencesRoutes,
   bounceRoutes,
 ];

@@ -1,0 +1,74 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import type { ScoredEvent } from '../scoring/score.js';
+import type { ContactRow } from './contact-repository.js';
+import type { Database } from './schema.js';
+
+/** The cached score of a contact (contacts.score, fit_score, engagement_score, score_at). */
+export interface CachedScore {
+  contactId: string;
+  score: number;
+  fit: number;
+  engagement: number;
+}
+
+/**
+ * The events of these contacts that some scoring rule reads (`types`), by contact. Read through
+ * events_contact_id_seq_idx; the order does not matter to the score.
+ */
+export async function scoredEventsOf(db: Kysely<Database>, contactIds: readonly string[], types: readonly string[]): Promise<Map<string, ScoredEvent[]>> {
+  const out = new Map<string, ScoredEvent[]>();
+  if (contactIds.length === 0 || types.length === 0) return out;
+  const rows = await db
+    .selectFrom('events')
+    .select(['contact_id', 'id', 'type', 'occurred_at', 'data'])
+    .where('contact_id', '=', sql<string>`any(${sql.val([...contactIds])}::uuid[])`)
+    .where('type', '=', sql<string>`any(${sql.val([...types])}::text[])`)
+    .execute();
+  for (const r of rows) {
+    let list = out.get(r.contact_id);
+    if (!list) out.set(r.contact_id, (list = []));
+    list.push({ id: r.id, type: r.type, at: r.occurred_at.getTime(), data: r.data ?? {} });
+  }
+  return out;
+}
+
+/** Writes many cached scores in one statement. */
+export async function writeScores(db: Kysely<Database>, scores: readonly CachedScore[], at: Date): Promise<void> {
+  if (scores.length === 0) return;
+  await sql`
+    update contacts c set score = v.score, fit_score = v.fit, engagement_score = v.engagement, score_at = ${at}
+    from unnest(${sql.val(scores.map((s) => s.contactId))}::uuid[], ${sql.val(scores.map((s) => s.score))}::int4[],
+                ${sql.val(scores.map((s) => s.fit))}::float8[], ${sql.val(scores.map((s) => s.engagement))}::float8[])
+      as v(id, score, fit, engagement)
+    where c.id = v.id`.execute(db);
+}
+
+export function cachedScoreOf(r: Pick<ContactRow, 'id' | 'score' | 'fit_score' | 'engagement_score'>): CachedScore {
+  return { contactId: r.id, score: r.score, fit: r.fit_score, engagement: r.engagement_score };
+}
+
+/** A page of contacts in id order (the rebuild walks everyone this way). */
+export async function contactsPage(db: Kysely<Database>, after: string | undefined, limit: number): Promise<ContactRow[]> {
+  let q = db.selectFrom('contacts').selectAll().orderBy('id').limit(limit);
+  if (after !== undefined) q = q.where('id', '>', after);
+  return q.execute();
+}
+
+export async function countContacts(db: Kysely<Database>): Promise<number> {
+  const r = await db.selectFrom('contacts').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow();
+  return r.n;
+}
+
+/** Contacts whose engagement is still decaying and whose cache is older than `before`, oldest first. */
+export async function staleDecayingContacts(db: Kysely<Database>, before: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('contacts')
+    .select('id')
+    .where('engagement_score', '>', 0)
+    .where((w) => w.or([w('score_at', '<', before), w('score_at', 'is', null)]))
+    .orderBy('score_at')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => r.id);
+}

@@ -1,0 +1,69 @@
+import { sql } from 'kysely';
+import type { Cohort, Journey, TimeToFigures } from '../../reports/figures.js';
+import { cohorts, timeTo } from '../../reports/figures.js';
+import type { ReadDb } from '../read-db.js';
+import type { ReportFilter } from './opt-in-cohort.js';
+import { optInCohort } from './opt-in-cohort.js';
+
+/**
+ * `nurture report time-to-lead`: from a contact's first opt-in to its first stage change to lead
+ * (or beyond), and to its first conversation with staff: a call task completed with a
+ * conversation outcome, or an `appointment_requested` event (the person asked to talk). Median,
+ * mean, p90 and the distribution in buckets, and the same by weekly opt-in cohort.
+ */
+
+/** Call outcomes that mean someone talked with the contact (compared trimmed, case-insensitively). */
+export const CONVERSATION_OUTCOMES = ['connected', 'appointment_booked'] as const;
+
+export interface TimeToLeadReport {
+  since: string | null;
+  source: string | null;
+  sequence: string | null;
+  asOf: string;
+  optedIn: number;
+  toLead: TimeToFigures;
+  toConversation: TimeToFigures;
+  cohorts: Cohort[];
+}
+
+export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<TimeToLeadReport> {
+  const outcomes = sql.join(CONVERSATION_OUTCOMES.map((o) => sql`${o}`));
+  const journeys = await sql<{ opted_in_at: Date; lead_at: Date | null; conversation_at: Date | null }>`
+    with o as (${optInCohort(f)}),
+    l as (
+      select o.contact_id, min(sc.at) as lead_at
+      from o join stage_changes sc on sc.contact_id = o.contact_id and sc.kind = 'stage'
+        and sc.to_stage in ('lead', 'customer') and sc.at >= o.opted_in_at
+      group by o.contact_id
+    ),
+    cv as (
+      select contact_id, min(at) as at from (
+        select o.contact_id, t.completed_at as at
+        from o join tasks t on t.contact_id = o.contact_id and t.kind = 'call' and t.outcome is not null
+          and lower(trim(t.outcome)) in (${outcomes}) and t.completed_at >= o.opted_in_at
+        union all
+        select o.contact_id, e.occurred_at
+        from o join events e on e.type = 'appointment_requested' and e.contact_id = o.contact_id and e.occurred_at >= o.opted_in_at
+      ) x group by contact_id
+    )
+    select o.opted_in_at, l.lead_at, cv.at as conversation_at
+    from o left join l on l.contact_id = o.contact_id left join cv on cv.contact_id = o.contact_id
+    where l.lead_at is not null or cv.at is not null`.execute(db);
+  // The same week as weekOf(): date_trunc('week') starts on Monday, read in UTC.
+  const weeks = await sql<{ week: string; opted_in: number }>`
+    with o as (${optInCohort(f)})
+    select to_char(date_trunc('week', o.opted_in_at at time zone 'UTC'), 'YYYY-MM-DD') as week, count(*)::int as opted_in
+    from o group by 1 order by 1`.execute(db);
+  const list: Journey[] = journeys.rows.map((r) => ({ optedInAt: new Date(r.opted_in_at), leadAt: r.lead_at && new Date(r.lead_at), conversationAt: r.conversation_at && new Date(r.conversation_at) }));
+  const optInsByWeek = weeks.rows.map((r) => ({ week: r.week, optedIn: Number(r.opted_in) }));
+  return {
+    since: f.since ? f.since.toISOString() : null,
+    source: f.source ?? null,
+    sequence: f.sequence ?? null,
+    asOf: f.now.toISOString(),
+    optedIn: optInsByWeek.reduce((n, w) => n + w.optedIn, 0),
+    toLead: timeTo(list, (j) => j.leadAt),
+    toConversation: timeTo(list, (j) => j.conversationAt),
+    cohorts: cohorts(optInsByWeek, list),
+  };
+}

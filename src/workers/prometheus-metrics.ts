@@ -1,0 +1,150 @@
+import type { Queue } from 'bullmq';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventOutcome, Metrics, SendResult } from '../app/metrics.js';
+import { eventTypeLabel } from '../app/metrics.js';
+import type { Logger } from '../logger.js';
+
+/** Job states a queue's depth is reported in (BullMQ's names). */
+const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
+
+/**
+ * The Metrics port on prom-client, with a registry of its own (not prom-client's global one), so
+ * two engines in one test process do not share counters. Figures that live in Redis or Postgres
+ * (queue depths, quarantined enrollments) are read when Prometheus scrapes, not on a timer.
+ */
+export class PrometheusMetrics implements Metrics {
+  readonly registry = new Registry();
+  private readonly events: Counter<'type' | 'outcome'>;
+  private readonly wakeLag: Histogram;
+  private readonly wakeUps: Counter<'outcome'>;
+  private readonly sends: Counter<'result'>;
+  private readonly inDoubt: Counter;
+  private readonly sweepDuration: Histogram;
+  private readonly sweepOffered: Counter<'kind'>;
+  private readonly errors: Counter<'service'>;
+
+  constructor(
+    private readonly knownTypes: ReadonlySet<string>,
+    private readonly log: Logger,
+  ) {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry, prefix: 'nurture_' });
+    this.events = new Counter({ name: 'nurture_events_total', help: 'Event jobs handled, by event type (known types, else "other") and outcome', labelNames: ['type', 'outcome'], registers });
+    this.wakeLag = new Histogram({
+      name: 'nurture_wake_up_lag_seconds',
+      help: 'Time from when a wake-up was due to when it ran',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600],
+      registers,
+    });
+    this.wakeUps = new Counter({ name: 'nurture_wake_ups_total', help: 'Wake-up jobs run, by outcome', labelNames: ['outcome'], registers });
+    this.sends = new Counter({ name: 'nurture_sends_total', help: 'Send jobs, by result (retry: the transport refused for now)', labelNames: ['result'], registers });
+    this.inDoubt = new Counter({ name: 'nurture_sends_in_doubt_total', help: 'Messages resent after an attempt was cut off mid-send (the recipient may have two)', registers });
+    this.sweepDuration = new Histogram({ name: 'nurture_sweep_duration_seconds', help: 'Time one sweep took (sweeps skipped for another process are not counted)', buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers });
+    this.sweepOffered = new Counter({ name: 'nurture_sweep_offered_total', help: 'Items the sweeper offered to the queues, by kind', labelNames: ['kind'], registers });
+    this.errors = new Counter({ name: 'nurture_service_errors_total', help: 'Failures seen talking to a service (smtp, database, redis)', labelNames: ['service'], registers });
+    // Zeros from the start: a rate() over a series that appears only on the first failure misses it.
+    for (const service of ['smtp', 'database', 'redis']) this.errors.inc({ service }, 0);
+    this.inDoubt.inc(0);
+  }
+
+  event(type: string, outcome: EventOutcome): void {
+    this.events.inc({ type: eventTypeLabel(type, this.knownTypes), outcome });
+  }
+
+  wakeUp(lagSeconds: number, outcome: string): void {
+    this.wakeLag.observe(lagSeconds);
+    this.wakeUps.inc({ outcome });
+  }
+
+  send(result: SendResult, o: { inDoubt?: boolean } = {}): void {
+    this.sends.inc({ result });
+    if (o.inDoubt) this.inDoubt.inc();
+  }
+
+  sweep(durationSeconds: number, offered: { wakes: number; sends: number }): void {
+    this.sweepDuration.observe(durationSeconds);
+    this.sweepOffered.inc({ kind: 'wake' }, offered.wakes);
+    this.sweepOffered.inc({ kind: 'send' }, offered.sends);
+  }
+
+  serviceError(service: 'smtp' | 'database' | 'redis'): void {
+    this.errors.inc({ service });
+  }
+
+  /** Queue depths by state, and the age of the oldest job ready to run, read from Redis on scrape. */
+  collectQueues(queues: readonly Queue[]): void {
+    const log = this.log;
+    const errors = this.errors;
+    new Gauge({
+      name: 'nurture_queue_jobs',
+      help: 'Jobs in each queue, by state',
+      labelNames: ['queue', 'state'],
+      registers: [this.registry],
+      async collect() {
+        for (const q of queues) {
+          try {
+            const counts = await q.getJobCounts(...JOB_STATES);
+            for (const state of JOB_STATES) this.set({ queue: q.name, state }, counts[state] ?? 0);
+          } catch (err) {
+            errors.inc({ service: 'redis' });
+            log.warn({ err: (err as Error).message, queue: q.name }, 'metrics: could not read queue depth');
+          }
+        }
+      },
+    });
+    new Gauge({
+      name: 'nurture_queue_oldest_waiting_seconds',
+      help: 'How long the oldest job ready to run has been waiting for a worker (0 when none waits)',
+      labelNames: ['queue'],
+      registers: [this.registry],
+      async collect() {
+        const now = Date.now();
+        for (const q of queues) {
+          try {
+            const [oldest] = await q.getJobs(['wait'], 0, 0, true);
+            // A delayed job became ready when its delay ran out, not when it was added.
+            const ready = oldest ? oldest.timestamp + (oldest.delay ?? 0) : now;
+            this.set({ queue: q.name }, Math.max(0, now - ready) / 1000);
+          } catch (err) {
+            errors.inc({ service: 'redis' });
+            log.warn({ err: (err as Error).message, queue: q.name }, 'metrics: could not read queue age');
+          }
+        }
+      },
+    });
+  }
+
+  /** Work set aside for an operator (`nurture enrollments stuck`), read from the database on scrape. */
+  collectStuck(count: () => Promise<{ enrollments: number; sends: number }>): void {
+    const log = this.log;
+    const errors = this.errors;
+    const read = (): Promise<{ enrollments: number; sends: number } | undefined> =>
+      count().catch((err: Error) => {
+        errors.inc({ service: 'database' });
+        log.warn({ err: err.message }, 'metrics: could not count stuck work');
+        return undefined;
+      });
+    new Gauge({
+      name: 'nurture_quarantined_enrollments',
+      help: 'Active enrollments whose wake-up failed too often and waits for an operator',
+      registers: [this.registry],
+      async collect() {
+        const c = await read();
+        if (c) this.set(c.enrollments);
+      },
+    });
+    new Gauge({
+      name: 'nurture_failed_sends',
+      help: 'Emails that failed for good (nurture enrollments stuck)',
+      registers: [this.registry],
+      async collect() {
+        const c = await read();
+        if (c) this.set(c.sends);
+      },
+    });
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

@@ -1,0 +1,76 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runDoctor } from '../../src/app/doctor.js';
+import { ROOT, buildCli, runCli } from '../support/cli.js';
+import { freePort } from '../support/net.js';
+import { POSTGRES_TEST_URL, REDIS_TEST_URL } from '../support/services.js';
+import type { TestSmtp } from '../support/smtp.js';
+import { startTestSmtp } from '../support/smtp.js';
+
+/** `nurture doctor` against the real services of this machine, and against services that are not there. */
+describe('nurture doctor', () => {
+  let smtp: TestSmtp;
+  let dir: string;
+  let keyFile: string;
+  let appendonly: string;
+
+  beforeAll(async () => {
+    smtp = await startTestSmtp();
+    dir = await mkdtemp(path.join(tmpdir(), 'nurture-doctor-'));
+    keyFile = path.join(dir, 'dkim.pem');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    const r = new Redis(REDIS_TEST_URL);
+    appendonly = ((await r.config('GET', 'appendonly')) as string[])[1]!;
+    r.disconnect();
+  });
+  afterAll(async () => {
+    await smtp?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const healthy = () => ({ DATABASE_URL: POSTGRES_TEST_URL, REDIS_URL: REDIS_TEST_URL, SMTP_URL: smtp.url, NURTURE_DATA_DIR: dir });
+  const examples = { sequencesDir: path.join(ROOT, 'examples/sequences'), templatesDir: path.join(ROOT, 'examples/templates') };
+
+  it('finds nothing to fix on a healthy installation', async () => {
+    const report = await runDoctor({ env: healthy(), ...examples, dkimKeyFile: keyFile });
+    const status = Object.fromEntries(report.checks.map((c) => [c.name, c.status]));
+    expect(status).toEqual({
+      configuration: 'ok',
+      database: 'ok',
+      clock: 'ok',
+      redis: 'ok',
+      // This machine's Redis decides: CI starts one without AOF.
+      'redis persistence': appendonly === 'yes' ? 'ok' : 'warn',
+      smtp: 'ok',
+      'dkim key': 'ok',
+      'sequences and templates': 'ok',
+    });
+    expect(report.ok).toBe(true);
+  });
+
+  it('names every service that is down, each with a fix, and the CLI exits 1 (also with --json)', async () => {
+    const dead = await freePort();
+    const env = { ...process.env, DATABASE_URL: `postgres://nobody@127.0.0.1:${dead}/x`, REDIS_URL: `redis://127.0.0.1:${dead}`, SMTP_URL: `smtp://127.0.0.1:${dead}`, NURTURE_DATA_DIR: dir, NURTURE_TYPO: 'x' };
+    const report = await runDoctor({ env, ...examples, dkimKeyFile: path.join(dir, 'missing.pem'), timeoutMs: 3_000 });
+    const failed = report.checks.filter((c) => c.status === 'fail');
+    expect(failed.map((c) => c.name)).toEqual(['database', 'redis', 'smtp', 'dkim key']);
+    for (const c of failed) expect(c.fix).toBeTruthy();
+    expect(report.checks.find((c) => c.name === 'configuration')).toMatchObject({ status: 'warn', detail: expect.stringContaining('NURTURE_TYPO') });
+
+    buildCli();
+    const cli = await runCli(['doctor', '--json', '--sequences', examples.sequencesDir, '--templates', examples.templatesDir], { env });
+    expect(cli.code).toBe(1);
+    const json = JSON.parse(cli.stdout) as { ok: boolean; checks: { name: string; status: string }[] };
+    expect(json.ok).toBe(false);
+    expect(json.checks.filter((c) => c.status === 'fail').map((c) => c.name)).toEqual(['database', 'redis', 'smtp']);
+    const text = await runCli(['doctor', '--sequences', examples.sequencesDir, '--templates', examples.templatesDir], { env });
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^FAIL redis: Redis is not answering/m);
+    expect(text.stdout).toContain('fix: start Redis or correct REDIS_URL');
+  }, 180_000);
+});

@@ -1,0 +1,40 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { OTHER_EVENT_TYPE, eventTypeLabel, knownEventTypes, lagSeconds } from '../../src/app/metrics.js';
+import { correlated, emptyAfterCommit } from '../../src/engine/engine-deps.js';
+
+describe('metric labels', () => {
+  const known = knownEventTypes(['demo_booked']);
+
+  it('names built-in and configured event types, and every other value "other"', () => {
+    expect(eventTypeLabel('opt_in', known)).toBe('opt_in');
+    expect(eventTypeLabel('demo_booked', known)).toBe('demo_booked');
+    expect(eventTypeLabel('x.customer-42', known)).toBe(OTHER_EVENT_TYPE);
+    expect(eventTypeLabel(undefined, known)).toBe(OTHER_EVENT_TYPE);
+  });
+
+  it('keeps the set of labels bounded whatever producers send', () => {
+    fc.assert(
+      fc.property(fc.array(fc.anything()), (types) => {
+        const labels = new Set(types.map((t) => eventTypeLabel(t, known)));
+        for (const l of labels) expect(l === OTHER_EVENT_TYPE || known.has(l)).toBe(true);
+      }),
+    );
+  });
+
+  it('measures lag from the due time, never negative', () => {
+    expect(lagSeconds(1_000, 3_500)).toBe(2.5);
+    fc.assert(fc.property(fc.integer(), fc.integer(), (due, now) => lagSeconds(due, now) >= 0));
+  });
+});
+
+describe('correlated follow-up work', () => {
+  it('tags work with the id of its cause, keeping a tag it already has', () => {
+    const at = new Date('2026-03-02T09:00:00Z');
+    const after = { ...emptyAfterCommit(), sends: [{ touchId: 't1', at }, { touchId: 't2', at, correlationId: 'older' }], wakes: [{ enrollmentId: 'e1', version: 2, at }] };
+    const tagged = correlated(after, 'evt-1');
+    expect(tagged.sends.map((s) => s.correlationId)).toEqual(['evt-1', 'older']);
+    expect(tagged.wakes[0]).toEqual({ enrollmentId: 'e1', version: 2, at, correlationId: 'evt-1' });
+    expect(correlated(after, undefined)).toBe(after);
+  });
+});
