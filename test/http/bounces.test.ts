@@ -114,8 +114,12 @@ describe('POST /v1/bounces and /v1/bounces/postmark', () => {
     await optIn('spam@example.com');
     const res = await signed({ type: 'complaint', email: 'spam@example.com', reason: 'abuse report' });
     expect(res.status).toBe(202);
-    expect(await suppressions('spam@example.com')).toEqual([{ reason: 'complaint', source: 'webhook' }]);
+    expect((await suppressions('spam@example.com'))[0]).toEqual({ reason: 'complaint', source: 'webhook' });
     await eventually(async () => (await contact('spam@example.com'))?.unsubscribed_at, 'the contact unsubscribed');
+    expect(await suppressions('spam@example.com')).toEqual([
+      { reason: 'complaint', source: 'webhook' },
+      { reason: 'unsubscribed', source: 'event' },
+    ]);
     const enrollment = await db().selectFrom('enrollments').select(['status', 'exit_reason']).where('contact_id', '=', (await contact('spam@example.com'))!.id).executeTakeFirstOrThrow();
     expect(enrollment).toEqual({ status: 'exited', exit_reason: 'unsubscribed' });
   });
@@ -184,6 +188,8 @@ describe('POST /v1/bounces and /v1/bounces/postmark', () => {
     expect(await suppressions('john@example.com')).toEqual([
       { reason: 'complaint', source: 'postmark' },
       { reason: 'hard_bounce', source: 'postmark' },
+      // The complaint ends nurture as an unsubscribe, which the engine lists too (a resubscribe lifts only that one).
+      { reason: 'unsubscribed', source: 'event' },
     ]);
     await eventually(async () => Object.values(await t.engine.queues.events.getJobCounts('waiting', 'active', 'delayed', 'prioritized')).every((c) => c === 0), 'the events queue drained');
     const types = (await events('john@example.com')).map((e) => e.type);
