@@ -159,6 +159,10 @@ const envSchema = z.object({
     .regex(/^[^:]+:.{12,}$/, 'must be user:password, the password 12 characters or more')
     .transform((s) => ({ user: s.slice(0, s.indexOf(':')), password: s.slice(s.indexOf(':') + 1) }))
     .optional(),
+  /** How long a double opt-in's confirmation link stays good (a form's `double_opt_in.expires` overrides it). */
+  NURTURE_CONFIRM_EXPIRY: durationText('7 days'),
+  /** Form posts accepted per client address per minute (POST /v1/forms/:formId). */
+  NURTURE_FORM_RATE_LIMIT: int(10),
 });
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
@@ -242,6 +246,7 @@ export interface Config {
   webhookSecrets: readonly string[];
   /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
   postmarkWebhookAuth: { user: string; password: string } | undefined;
+  forms: { confirmExpiry: DurationSpec; ratePerMinute: number };
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -304,6 +309,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND },
     webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
+    forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -193,3 +193,11 @@ export class ScoringError extends NurtureError {
     super(problems.map(formatProblem).join('\n'));
   }
 }
+
+/** A field of a request (a form post) is not acceptable; `field` names it as the request gave it. */
+export class FieldError extends NurtureError {
+  readonly code = 'INPUT_INVALID' as const;
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}

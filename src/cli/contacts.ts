@@ -11,6 +11,7 @@ import { withReadDb } from '../app/composition-root.js';
 import { registerManage } from './contacts-manage.js';
 import { registerScore } from './contacts-score.js';
 import { registerPrivacy } from './contacts-privacy.js';
+import { registerConsent } from './contacts-consent.js';
 
 /**
  * `nurture contacts show EMAIL` and `nurture contacts list`: the read models in
@@ -171,6 +172,7 @@ export function register(program: Command): void {
   registerManage(contacts);
   registerScore(contacts);
   registerPrivacy(contacts);
+  registerConsent(contacts);
   contacts
     .command('show')
     .description("everything about one contact, with times in your zone and the contact's")

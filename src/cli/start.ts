@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../logger.js';
 import { formatProblem } from '../errors.js';
 import { validateProject } from '../app/validate-project.js';
+import { validateForms } from '../app/validate-forms.js';
 import { startEngine } from '../workers/runtime.js';
 import { onShutdown } from '../workers/shutdown.js';
 import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';
@@ -12,9 +13,10 @@ export function register(program: Command): void {
   addTopicsOption(addScoringOption(addDirOptions(program.command('start'))))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
     .option('--no-http', 'do not serve HTTP from this process (run `nurture api` elsewhere)')
+    .option('--forms <file>', 'hosted opt-in forms (a file that does not exist: no forms)', './forms.yaml')
     .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; topics: string; watch?: boolean; http: boolean; scoring: string }) => {
+      action(async (opts: { sequences: string; templates: string; topics: string; forms: string; watch?: boolean; http: boolean; scoring: string }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const topics = await readTopics(opts.topics);
@@ -23,10 +25,12 @@ export function register(program: Command): void {
           return EXIT_INVALID;
         }
         const check = await validateProject(opts.sequences, opts.templates, topics);
-        const errors = check.problems.filter((p) => p.severity === 'error');
-        for (const p of check.problems) stdout.error(formatProblem(p));
+        const forms = await validateForms(opts.forms, opts.templates);
+        const problems = [...check.problems, ...forms.problems];
+        const errors = problems.filter((p) => p.severity === 'error');
+        for (const p of problems) stdout.error(formatProblem(p));
         if (errors.length > 0) {
-          stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} (run \`nurture validate\`)`);
+          stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} / ${opts.forms} (run \`nurture validate\`)`);
           return EXIT_INVALID;
         }
         const scoring = await scoringRulesFrom(opts.scoring);
@@ -40,6 +44,7 @@ export function register(program: Command): void {
           mayLaunchRedis: cfg.redisUrl === undefined,
           serveEmbedded: true,
           http: opts.http,
+          forms: forms.forms?.forms,
           log,
           reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
           scoring,

@@ -232,3 +232,14 @@ export async function leadsByReason(db: Kysely<Database>, since?: Date): Promise
   const rows = await q.groupBy('promotion_reason').orderBy(sql`count(*)`, 'desc').orderBy('promotion_reason').execute();
   return rows.map((r) => ({ reason: r.reason, leads: Number(r.leads) }));
 }
+
+/**
+ * The contact row of an address, created bare (no field, no opt-in) when there is none, for
+ * something that must refer to the person before any event of theirs is applied (a double
+ * opt-in's confirmation email). An existing contact is left as it is.
+ */
+export async function ensureContactRow(db: Kysely<Database>, email: string): Promise<ContactRow> {
+  const key = email.toLowerCase();
+  await db.insertInto('contacts').values({ email: key, attributes: '{}', tags: '[]' }).onConflict((oc) => oc.column('email').doNothing()).execute();
+  return db.selectFrom('contacts').selectAll().where('email', '=', key).executeTakeFirstOrThrow();
+}

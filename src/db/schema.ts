@@ -239,6 +239,30 @@ export interface TopicOptOutsTable {
   at: GeneratedTimestamp;
 }
 
+export type PendingOptInStatus = 'pending' | 'confirmed' | 'expired';
+
+/** A double opt-in waiting for its confirmation click (src/app/confirm-opt-in.ts). */
+export interface PendingOptInsTable {
+  id: Generated<string>; // uuid
+  contact_id: string;
+  form_id: string;
+  form_version: string;
+  /** The contact as the form gave it (the event `contact` shape). */
+  contact: Json<Record<string, unknown>>;
+  /** The opt_in event's data (source, form, version). */
+  data: Json<Record<string, unknown>>;
+  ip: string | null;
+  user_agent: string | null;
+  wording: string;
+  wording_hash: string;
+  status: Generated<PendingOptInStatus>;
+  touch_id: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  confirmed_at: Timestamp | null;
+  expired_at: Timestamp | null;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -254,4 +278,5 @@ export interface Database {
   suppressions: SuppressionsTable;
   consent_records: ConsentRecordsTable;
   topic_opt_outs: TopicOptOutsTable;
+  pending_opt_ins: PendingOptInsTable;
 }

@@ -166,3 +166,9 @@ export async function trackedTouch(db: Kysely<Database>, touchId: string): Promi
     .executeTakeFirst();
   return row ? { contactId: row.contact_id, email: row.email, sentAt: row.sent_at, previousClickAt: null } : undefined;
 }
+
+/** Cancels an email not sent yet (pending, held, or failed); one being sent or sent already is left alone. */
+export async function cancelUnsentEmail(db: Kysely<Database>, id: string, reason: string): Promise<boolean> {
+  const r = await db.updateTable('touches').set({ status: 'cancelled', error: reason }).where('id', '=', id).where('status', 'in', ['pending', 'held', 'failed']).executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}

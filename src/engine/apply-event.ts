@@ -7,6 +7,8 @@ import type { EnrollmentRow } from '../db/enrollment-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } from '../db/enrollment-repository.js';
 import { insertEvent, insertEvents, recentHistory, storedEventBodies } from '../db/event-repository.js';
 import type { Database } from '../db/schema.js';
+import type { ConsentChange } from '../db/consent-repository.js';
+import { recordConsents } from '../db/consent-repository.js';
 import { EventRaceError } from '../errors.js';
 import { liftSuppression, suppress } from '../db/suppression-repository.js';
 import { cancelOpenNurtureTasks, insertTask } from '../db/task-repository.js';
@@ -75,6 +77,7 @@ export async function applyEventsIn(tx: Kysely<Database>, deps: EngineDeps, even
   const at = (i: number) => Date.parse(events[i]!.occurredAt);
   oneByOne.sort((x, y) => at(x) - at(y) || x - y);
   for (const i of oneByOne) results[i] = await applyOne(tx, deps, events[i]!, now);
+  await recordOptIns(tx, events, results);
   return results;
 }
 
@@ -85,6 +88,29 @@ export async function applyEvent(deps: EngineDeps, event: NurtureEvent, now: Dat
     if (alongside) await alongside(tx);
     return result!;
   });
+}
+
+/**
+ * Every opt-in applied is a consent given, recorded in the same transaction. One recorded at the
+ * edge for the same event (a form's, with its wording and IP) was written first and is kept.
+ */
+async function recordOptIns(tx: Kysely<Database>, events: readonly NurtureEvent[], results: readonly ApplyResult[]): Promise<void> {
+  const changes: ConsentChange[] = [];
+  events.forEach((e, i) => {
+    const r = results[i];
+    if (e.type !== 'opt_in' || r?.status !== 'applied') return;
+    const dataSource = typeof e.data['source'] === 'string' ? e.data['source'] : undefined;
+    changes.push({
+      email: e.contact.email,
+      contactId: r.contactId,
+      kind: 'opt_in',
+      at: new Date(e.occurredAt),
+      source: e.id.startsWith('import-') ? 'import' : 'queue',
+      eventId: e.id,
+      detail: dataSource === undefined ? {} : { dataSource },
+    });
+  });
+  await recordConsents(tx, changes);
 }
 
 /** Events whose effect depends only on the contact's stored state, not on contact-wide rules. */

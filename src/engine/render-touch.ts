@@ -18,14 +18,23 @@ export async function renderTouch(
   deps: Pick<EngineDeps, 'registry' | 'links' | 'config'>,
   tx: Kysely<Database>,
   template: CompiledTemplate,
-  at: { contact: Contact; touch: Pick<TouchRow, 'id' | 'step_id' | 'template' | 'sequence_id'>; version: string | undefined; now: DateTime },
+  at: {
+    contact: Contact;
+    touch: Pick<TouchRow, 'id' | 'step_id' | 'template' | 'sequence_id'>;
+    version: string | undefined;
+    now: DateTime;
+    /** Variables of one kind of message (a confirmation's `confirmUrl`), beside the standard context. */
+    extra?: Readonly<Record<string, unknown>> | undefined;
+    /** false: no tracked links nor pixel whatever the settings (a confirmation email). */
+    tracking?: boolean;
+  },
 ): Promise<RenderedMessage> {
   const { touch } = at;
   const program = touch.sequence_id && at.version ? await deps.registry.version(touch.sequence_id, at.version, tx) : undefined;
   const definition = program?.definition;
   const links = deps.links.standard({ touchId: touch.id });
-  const rendered = template.render(
-    renderContext({
+  const rendered = template.render({
+    ...renderContext({
       contact: at.contact,
       links,
       touch: { id: touch.id, stepId: touch.step_id, template: touch.template ?? template.name },
@@ -34,9 +43,10 @@ export async function renderTouch(
       now: at.now,
       defaultZone: deps.config.defaultZone,
     }),
-  );
-  const clicks = deps.config.tracking.clicks && definition?.tracking?.clicks !== false;
-  const opens = deps.config.tracking.opens && definition?.tracking?.opens !== false;
+    ...at.extra,
+  });
+  const clicks = at.tracking !== false && deps.config.tracking.clicks && definition?.tracking?.clicks !== false;
+  const opens = at.tracking !== false && deps.config.tracking.opens && definition?.tracking?.opens !== false;
   if (!clicks && !opens) return rendered;
   const html = addTracking(rendered.html, {
     click: clicks ? (url, index) => clickUrl(deps.links, { touchId: touch.id, index, url }) : undefined,

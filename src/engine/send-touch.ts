@@ -12,6 +12,7 @@ import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { EngineDeps } from './engine-deps.js';
+import { confirmationMailOf, isConfirmationTouch, recordConfirmationSent } from './confirmation-mail.js';
 import { templateOfVersion } from './published-templates.js';
 import { renderTouch } from './render-touch.js';
 
@@ -41,7 +42,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     if (touch.status !== 'pending' && touch.status !== 'sending') return { skip: `already ${touch.status}` } as const;
     const contactRow = await tx.selectFrom('contacts').selectAll().where('id', '=', touch.contact_id).executeTakeFirstOrThrow();
     const contact = toContact(contactRow);
-    const reach = mayReceive(contact, 'email');
+    const confirmation = isConfirmationTouch(touch) ? await confirmationMailOf(tx, deps, touch.id, contact, now) : undefined;
+    const reach = confirmation ? confirmation.reach : mayReceive(contact, 'email');
     const stop = reach.ok ? null : reach.reason;
     const enrollment = touch.enrollment_id
       ? await tx.selectFrom('enrollments').select(['status', 'exit_reason', 'sequence_version', 'held_at']).where('id', '=', touch.enrollment_id).executeTakeFirst()
@@ -54,7 +56,9 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     }
     // The suppression list is keyed by the address: it holds for every contact that ever has it
     // (an erased contact's address that opts in again as a new contact is still refused).
-    const suppressed = stop || ended ? null : suppressedReason(await suppressionsOf(tx, contact.email));
+    // A confirmation email answers a fresh request to subscribe: an old unsubscribe does not stop it (a bounce, a complaint or an erase does).
+    const suppressions = stop || ended ? [] : (await suppressionsOf(tx, contact.email)).filter((x) => !confirmation || x.reason !== 'unsubscribed');
+    const suppressed = suppressedReason(suppressions);
     if (stop || ended || suppressed) {
       const reason = stop ?? ended ?? suppressed!;
       await finishSend(tx, touchId, { status: 'cancelled', error: reason });
@@ -68,11 +72,11 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       return { skip: reason } as const;
     }
     const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
-    const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now });
+    const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now, extra: confirmation?.vars, tracking: !confirmation });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
     const headers = listUnsubscribeHeaders(deps.links.standard({ touchId: touch.id }).unsubscribe, deps.config.unsubscribeMailto);
-    return { to: contact.email, rendered, messageId, inDoubt, headers } as const;
+    return { to: contact.email, contactId: contact.id, rendered, messageId, inDoubt, headers, confirmation } as const;
   });
   if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };
 
@@ -99,6 +103,7 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     throw err;
   }
   await finishSend(deps.db, touchId, { status: 'sent', at: now.toJSDate() });
+  if (prepared.confirmation) await recordConfirmationSent(deps.db, prepared.confirmation, { email: prepared.to, contactId: prepared.contactId }, prepared.messageId, now);
   return { status: 'sent', messageId: prepared.messageId, inDoubt: prepared.inDoubt };
 }
 

@@ -5,6 +5,7 @@ import type { ReadinessReport } from '../app/check-readiness.js';
 import type { EventIntake } from '../app/event-intake.js';
 import type { MetricsExposition } from '../app/metrics.js';
 import type { Config } from '../config.js';
+import type { FormDefinition } from '../forms/form-config.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { MessageLinks } from '../security/message-links.js';
 import type { Topic } from '../sequences/topics.js';
@@ -29,4 +30,6 @@ export interface HttpContext {
   queues: readonly Queue[];
   /** Topics of the preference page (topics.yaml). */
   topics: readonly Topic[];
+  /** The hosted opt-in forms of forms.yaml, by id. */
+  forms: ReadonlyMap<string, FormDefinition>;
 }

@@ -106,10 +106,9 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
   // Off by default: each public route names its own limit (forms per IP, events per key).
   await server.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_req, c) => ({
-      statusCode: c.statusCode,
-      ...errorBody('RATE_LIMITED', `rate limit exceeded: at most ${c.max} requests per ${c.after}; try again in ${Math.ceil(c.ttl / 1000)} s`),
-    }),
+    // What this returns is thrown to the error handler above, which answers an Error's message under its status.
+    errorResponseBuilder: (_req, c) =>
+      Object.assign(new Error(`rate limit exceeded: at most ${c.max} requests per ${c.after}; try again in ${Math.ceil(c.ttl / 1000)} s`), { statusCode: c.statusCode }),
   });
   for (const routes of o.routes) await routes(server, ctx);
   return server;

@@ -39,6 +39,8 @@ import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
 import { ScoreSweep } from './score-sweep.js';
 import type { ScoringRules } from '../scoring/rules.js';
+import { ConsentExpiry } from './consent-expiry.js';
+import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
@@ -65,6 +67,8 @@ export interface EngineOptions {
   scoring?: ScoringRules | undefined;
   /** Topics of the preference page and of sequences' `topic:` (topics.yaml). */
   topics?: readonly Topic[];
+  /** The hosted opt-in forms it serves (forms.yaml). */
+  forms?: ReadonlyMap<string, FormDefinition>;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -191,6 +195,9 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         scores.start();
         cleanups.push(() => scores.stop());
       }
+      const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
+      expiry.start();
+      cleanups.push(() => expiry.stop());
     }
 
     const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });
@@ -205,6 +212,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       metrics,
       queues: [queues.events, queues.wakes, queues.sends],
       topics: o.topics ?? [],
+      forms: o.forms ?? new Map(),
     };
     let http: RunningHttpServer | undefined;
     if (o.http) {

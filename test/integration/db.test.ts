@@ -69,10 +69,15 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     ip: 'text?', user_agent: 'text?', wording: 'text?', wording_hash: 'text?', event_id: 'text?', detail: 'jsonb',
   },
   topic_opt_outs: { contact_id: 'uuid', topic: 'text', source: 'text', at: 'timestamptz' },
+  pending_opt_ins: {
+    id: 'uuid', contact_id: 'uuid', form_id: 'text', form_version: 'text', contact: 'jsonb', data: 'jsonb', ip: 'text?', user_agent: 'text?', wording: 'text',
+    wording_hash: 'text', status: 'text', touch_id: 'uuid?', created_at: 'timestamptz', expires_at: 'timestamptz', confirmed_at: 'timestamptz?',
+    expired_at: 'timestamptz?',
+  },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

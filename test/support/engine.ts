@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
 import type { Config } from '../../src/config.js';
+import type { FormDefinition } from '../../src/forms/form-config.js';
 import { loadConfig } from '../../src/config.js';
 import type { Store } from '../../src/db/database.js';
 import type { AppContext } from '../../src/app/context.js';
@@ -85,6 +86,8 @@ export async function startTestEngine(o: {
   workers?: { events?: boolean; wakes?: boolean; sends?: boolean };
   /** Topics of the preference page (topics.yaml). */
   topics?: readonly Topic[];
+  /** Hosted opt-in forms the server takes (parseForms of a forms.yaml text). */
+  forms?: ReadonlyMap<string, FormDefinition>;
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -100,6 +103,7 @@ export async function startTestEngine(o: {
     ...(o.workers ? { workers: o.workers } : {}),
     http: o.http ?? false,
     ...(o.topics ? { topics: o.topics } : {}),
+    ...(o.forms ? { forms: o.forms } : {}),
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
   });

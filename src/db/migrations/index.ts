@@ -8,6 +8,7 @@ import * as sequencesRevision from './2026-12-01T130000-sequences-revision.js';
 import * as manualControl from './2026-12-01T140000-manual-control.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 import * as suppressionConsent from './2026-12-02T090000-suppression-consent.js';
+import * as pendingOptIns from './2026-12-02T110000-pending-opt-ins.js';
 import * as topicOptOuts from './2026-12-02T120000-topic-opt-outs.js';
 import * as touchClicks from './2026-12-02T140000-touch-clicks.js';
 import * as scores from './2026-12-02T150000-scores.js';
@@ -29,6 +30,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-01T140000-manual-control': manualControl,
   '2026-12-01T150000-stage-changes': stageChanges,
   '2026-12-02T090000-suppression-consent': suppressionConsent,
+  '2026-12-02T110000-pending-opt-ins': pendingOptIns,
   '2026-12-02T120000-topic-opt-outs': topicOptOuts,
   '2026-12-02T140000-touch-clicks': touchClicks,
   '2026-12-02T150000-scores': scores,

@@ -1,6 +1,7 @@
 import type { RouteModule } from '../server.js';
 import { dashboardRoutes } from './dashboard.js';
 import { bounceRoutes } from './bounces.js';
+import { formRoutes } from './forms.js';
 import { healthRoutes } from './health.js';
 import { metricsRoutes } from './metrics.js';
 import { queueBoardRoutes } from './queue-board.js';
@@ -18,4 +19,5 @@ export const ROUTES: readonly RouteModule[] = [
   unsubscribeRoutes,
   preferencesRoutes,
   bounceRoutes,
+  formRoutes,
 ];
