@@ -86,15 +86,17 @@ describe('data subject requests: export and erase', () => {
     expect(x.enrollments).toHaveLength(1);
     expect(x.enrollments[0]).toMatchObject({ sequence_id: 'hello', status: 'active' });
     expect(x.stageChanges).toEqual([]);
-    expect(x.consentRecords).toHaveLength(1);
-    expect(x.consentRecords[0]).toMatchObject({ kind: 'opt_in', ip: '203.0.113.7', user_agent: 'Mozilla/5.0 (Ann)', wording: 'Send me the guide' });
+    // The engine's record of the opt_in event, then the form's (with where and what was agreed to).
+    expect(x.consentRecords).toHaveLength(2);
+    expect(x.consentRecords[0]).toMatchObject({ kind: 'opt_in', source: 'queue', ip: null });
+    expect(x.consentRecords[1]).toMatchObject({ kind: 'opt_in', ip: '203.0.113.7', user_agent: 'Mozilla/5.0 (Ann)', wording: 'Send me the guide' });
     expect(x.suppressions).toEqual([]);
     expect(typeof x.exportedAt).toBe('string');
 
     // Without --yes: what would go, and nothing changes.
     const preview = await cli('erase', ANN);
     expect(preview.code, preview.stderr).toBe(0);
-    expect(preview.stdout).toContain('2 event(s), 2 touch(es), 1 task(s), 1 enrollment(s), 1 consent record(s)');
+    expect(preview.stdout).toContain('2 event(s), 2 touch(es), 1 task(s), 1 enrollment(s), 2 consent record(s)');
     expect(preview.stdout).toContain('Nothing changed');
     expect((await db().selectFrom('contacts').select('first_name').where('id', '=', contact.id).executeTakeFirstOrThrow()).first_name).toBe('Ann');
 
@@ -116,6 +118,7 @@ describe('data subject requests: export and erase', () => {
     const consent = await db().selectFrom('consent_records').select(['kind', 'ip', 'user_agent', 'address_hash']).orderBy('id').execute();
     expect(consent).toEqual([
       { kind: 'opt_in', ip: null, user_agent: null, address_hash: addressHash(ANN) },
+      { kind: 'opt_in', ip: null, user_agent: null, address_hash: addressHash(ANN) },
       { kind: 'erased', ip: null, user_agent: null, address_hash: addressHash(ANN) },
     ]);
     expect(await db().selectFrom('suppressions').select(['reason', 'email', 'address_hash']).execute()).toEqual([{ reason: 'erased', email: null, address_hash: addressHash(ANN) }]);
@@ -125,7 +128,7 @@ describe('data subject requests: export and erase', () => {
     const y = JSON.parse(after.stdout);
     expect(y.contact).toBeNull();
     expect(y.suppressions).toMatchObject([{ reason: 'erased', email: null }]);
-    expect(y.consentRecords.map((c: { kind: string }) => c.kind)).toEqual(['opt_in', 'erased']);
+    expect(y.consentRecords.map((c: { kind: string }) => c.kind)).toEqual(['opt_in', 'opt_in', 'erased']);
     expect(after.stdout.replace(`"email": "${ANN}"`, '')).not.toContain(ANN);
 
     // The same person opts in again: a new contact, enrolled, but no email goes to the address.
