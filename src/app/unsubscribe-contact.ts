@@ -7,6 +7,7 @@ import { suppress, suppressionsOf } from '../db/suppression-repository.js';
 import { retryTransient } from '../db/transient.js';
 import type { LinkSubject } from '../security/message-links.js';
 import type { NurtureEvent } from '../sequences/event.js';
+import { unsubscribeTokenOfSubject } from '../templates/list-unsubscribe.js';
 import type { AppContext } from './context.js';
 import { scheduleOrLeave } from './scheduler.js';
 
@@ -74,4 +75,20 @@ export async function unsubscribeContact(ctx: AppContext, req: UnsubscribeReques
   );
   await scheduleOrLeave(ctx, outcome.after, now);
   return outcome.result;
+}
+
+/**
+ * A mail sent to the List-Unsubscribe mailto: address, for whatever reads that mailbox: its
+ * subject carries the token (`unsubscribe TOKEN`, a "Re:" before it is fine). `invalid` when the
+ * subject holds no token that verifies: nothing is changed.
+ */
+export async function unsubscribeByMail(
+  ctx: AppContext,
+  mail: { subject: string },
+  now: DateTime,
+): Promise<UnsubscribeResult | { status: 'invalid' }> {
+  const token = unsubscribeTokenOfSubject(mail.subject);
+  const subject = token === undefined ? undefined : ctx.deps.links.subjectOf('unsubscribe', token);
+  if (!subject) return { status: 'invalid' };
+  return unsubscribeContact(ctx, { subject, source: 'mailto' }, now);
 }

@@ -11,7 +11,8 @@ import type { EngineDeps } from './engine-deps.js';
 
 /**
  * Templates travel with the sequence version that uses them. At publish, the source of every
- * template a version names is stored beside it, and the version id covers their content: an
+ * template a version names (with its layout and the partials it uses: they are part of its
+ * TemplateSource) is stored beside it, and the version id covers their content: an
  * edit of a template alone makes a new version, so a contact pinned with `on_edit: stay` keeps
  * the text it was published with, and every process renders the same thing without reading
  * the templates folder.

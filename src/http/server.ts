@@ -62,7 +62,7 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
     trustProxy: ctx.config.http.trustProxy,
     return503OnClosing: true,
     // Signed tokens are path parameters: a click token carries its target URL (find-my-way's default is 100).
-    maxParamLength: 4096,
+    routerOptions: { maxParamLength: 4096 },
   }).withTypeProvider<ZodTypeProvider>();
   server.setValidatorCompiler(validatorCompiler);
   server.setSerializerCompiler(serializerCompiler);

@@ -1,5 +1,6 @@
 import { assertNever } from '../sequences/compile.js';
 import type { Contact } from '../sequences/contact.js';
+import { countsAsEngagement } from '../sequences/engagement.js';
 import type { EngagementRule, FitRule, ScoringRules, Test } from './rules.js';
 
 /**
@@ -127,7 +128,8 @@ const decay = (ageMs: number, halfLifeMs: number | null) => (halfLifeMs === null
 
 /** `past` is in time order. */
 function engagementOf(r: EngagementRule, past: readonly ScoredEvent[], now: number): EventLine[] {
-  const matched = past.filter((e) => e.type === r.event && matchesData(r.where, e.data));
+  // A hit flagged as a link scanner's (src/sequences/engagement.ts) is nobody's engagement.
+  const matched = past.filter((e) => e.type === r.event && countsAsEngagement(e.data) && matchesData(r.where, e.data));
   if (matched.length === 0) return [];
   const credit = matched.map(() => r.points);
   if (r.perDay !== undefined) {

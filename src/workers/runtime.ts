@@ -10,6 +10,7 @@ import type { RunningHttpServer } from '../http/start-server.js';
 import { startHttpServer } from '../http/start-server.js';
 import { healthRoutes } from '../http/routes/health.js';
 import { metricsRoutes } from '../http/routes/metrics.js';
+import type { MetricsExposition } from '../app/metrics.js';
 import { knownEventTypes } from '../app/metrics.js';
 import { countStuck } from '../queries/stuck-enrollments.js';
 import { PrometheusMetrics } from './prometheus-metrics.js';
@@ -88,6 +89,8 @@ export interface RunningEngine {
   http: RunningHttpServer | undefined;
   /** The server of /metrics and /healthz alone, in a process without HTTP and with NURTURE_METRICS_PORT set. */
   metricsServer: RunningHttpServer | undefined;
+  /** This process's figures, as /metrics serves them. */
+  metrics: MetricsExposition;
   /** Drains in-flight jobs, then closes everything this engine opened. Idempotent. */
   stop(): Promise<void>;
 }
@@ -240,7 +243,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       'nurture is running',
     );
     let stopping: Promise<void> | undefined;
-    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, metricsServer, stop: () => (stopping ??= stopAll()) };
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, metricsServer, metrics, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;

@@ -3,7 +3,11 @@ import { DateTime } from 'luxon';
 import { simpleParser } from 'mailparser';
 import type { ParsedMail } from 'mailparser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unsubscribeByMail } from '../../src/app/unsubscribe-contact.js';
+import { sweeperScheduler } from '../../src/app/scheduler.js';
 import { suppress, suppressionsOf } from '../../src/db/suppression-repository.js';
+import { createLogger } from '../../src/logger.js';
+import { contactTimeline } from '../../src/queries/contact-timeline.js';
 import type { TestEngine } from '../support/engine.js';
 import { TEST_TEMPLATES, eventually, startTestEngine, testConfig, writeTemplates } from '../support/engine.js';
 import type { TestStore } from '../support/postgres.js';
@@ -174,7 +178,10 @@ describe('unsubscribe and preferences over HTTP', () => {
     const enrollments = await store.db.selectFrom('enrollments').select(['status', 'exit_reason']).where('contact_id', '=', ann.id).execute();
     expect(enrollments).toEqual([{ status: 'exited', exit_reason: 'unsubscribed' }]);
 
-    const again = await oneClick(url);
+    // RFC 8058 asks mail clients for multipart/form-data: the same request that way is a repeat too.
+    const form = new FormData();
+    form.set('List-Unsubscribe', 'One-Click');
+    const again = await fetch(url, { method: 'POST', body: form });
     expect(again.status).toBe(200);
     expect(await consent('ann@example.com')).toHaveLength(1);
     expect(await suppressionsOf(store.db, 'ann@example.com')).toHaveLength(1);
@@ -237,6 +244,7 @@ describe('unsubscribe and preferences over HTTP', () => {
       return second && second.status !== 'pending' && second.status !== 'sending' ? second : undefined;
     }, 'the second news email to be settled');
     expect(settled).toMatchObject({ status: 'cancelled', error: 'the contact unsubscribed from topic "newsletter"' });
+    expect((await contactTimeline(store.db, 'carol@example.com')).topicsLeft).toEqual(['newsletter']);
     expect(mailTo('carol@example.com').filter((m) => m.subject === 'News')).toHaveLength(1);
   });
 
@@ -274,6 +282,22 @@ describe('unsubscribe and preferences over HTTP', () => {
     await t.emit({ type: 'opt_in', email: 'erin@example.com', data: { source: 'webinar' } });
     await eventually(async () => (await suppressionsOf(store.db, 'erin@example.com')).length === 0, 'erin off the list after a later opt-in');
     expect((await contact('erin@example.com')).unsubscribed_at).toBeNull();
+  });
+
+  it('unsubscribes by a mail to the mailto: address, whose subject carries the token', async () => {
+    await t.emit({ type: 'opt_in', email: 'fred@example.com', data: { source: 'website' } });
+    const p = await parsedMail('fred@example.com', 0);
+    const mailto = /<mailto:([^>]+)>/.exec(header(p, 'list-unsubscribe')!)![1]!;
+    const subject = new URL(`mailto:${mailto}`).searchParams.get('subject')!;
+    const app = { deps: t.engine.deps, scheduler: sweeperScheduler, log: createLogger('silent') };
+    expect(await unsubscribeByMail(app, { subject: `Re: ${subject.slice(0, -1)}${subject.endsWith('x') ? 'y' : 'x'}` }, DateTime.utc())).toEqual({ status: 'invalid' });
+    expect(await suppressionsOf(store.db, 'fred@example.com')).toEqual([]);
+    expect(await unsubscribeByMail(app, { subject: `Re: ${subject}` }, DateTime.utc())).toEqual({ status: 'unsubscribed', email: 'fred@example.com', already: false });
+    expect((await suppressionsOf(store.db, 'fred@example.com')).map((x) => x.source)).toEqual(['mailto']);
+    // What `nurture contacts show` prints comes from here.
+    const report = await contactTimeline(store.db, 'fred@example.com');
+    expect(report.suppressions.map((x) => [x.reason, x.source])).toEqual([['unsubscribed', 'mailto']]);
+    expect(report.contact.emailStanding).toBe('unsubscribed');
   });
 
   it('refuses an altered preferences token and an undeclared topic', async () => {

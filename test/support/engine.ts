@@ -189,7 +189,8 @@ export async function createTestDeps(
       promotion: DEFAULT_PROMOTION_RULES,
       leadCallDue: { kind: 'calendar', parts: { hours: 1 }, text: '1 hour' },
       from: 'Nurture <nurture@example.com>',
-      tracking: { clicks: true, opens: true },
+      // Off: these tests compare rendered bodies; tracking is tested through the real runtime (test/http/tracking.test.ts).
+      tracking: { clicks: false, opens: false },
       unsubscribeMailto: 'unsubscribe@example.com',
     },
     links: new MessageLinks(TEST_LINK_CONFIG),

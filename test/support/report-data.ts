@@ -167,6 +167,8 @@ export async function seedReportData(db: Kysely<Database>): Promise<void> {
         .executeTakeFirstOrThrow();
       if (x.opened) await event('email_opened', t(x.at.toISOString(), H), {}, touch.id);
       if (x.clicked) await event('email_clicked', t(x.at.toISOString(), 2 * H), {}, touch.id);
+      // A link scanner's click on every other email: flagged, so no report counts it.
+      else if (x.kind === 'email') await event('email_clicked', x.at, { suspectedScanner: true, scannerReason: 'after_delivery' }, touch.id);
       if (x.task)
         await db
           .insertInto('tasks')

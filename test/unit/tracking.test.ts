@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
+import { NO_SCORING } from '../../src/scoring/rules.js';
+import { computeScore } from '../../src/scoring/score.js';
 import { MessageLinks } from '../../src/security/message-links.js';
 import { clickOf, clickUrl, openOf, openPixelUrl } from '../../src/security/tracking-links.js';
 import type { HistoryEntry } from '../../src/sequences/conditions.js';
@@ -112,6 +114,14 @@ describe('link scanners', () => {
       expect(evaluate(c, scope([entry(flagged)])), JSON.stringify(c)).toBe(false);
       expect(evaluate(c, scope([entry(flagged), entry(person)])), JSON.stringify(c)).toBe(true);
     }
+  });
+
+  it('earn no score', () => {
+    const rules = { ...NO_SCORING, engagement: [{ label: 'click', event: 'email_clicked', where: {}, points: 5, perDay: undefined, max: undefined, group: undefined, halfLifeMs: null }] };
+    const who = { email: 'a@example.com', firstName: null, lastName: null, phone: null, timezone: null, address: null, attributes: {}, tags: [] };
+    const at = T.toMillis();
+    expect(computeScore(rules, who, [{ id: 'a', type: 'email_clicked', at, data: flagged }], at).engagement).toBe(0);
+    expect(computeScore(rules, who, [{ id: 'a', type: 'email_clicked', at, data: flagged }, { id: 'b', type: 'email_clicked', at, data: person }], at).engagement).toBe(5);
   });
 
   it('do not promote a contact, even when clicks are a lead signal', () => {

@@ -70,12 +70,11 @@ describe('topic: in sequence files', () => {
 });
 
 describe('links in templates', () => {
-  it('accepts links.unsubscribe, links.preferences and links.view, and nothing else under links', () => {
+  it('accepts links.unsubscribe, links.preferences and links.view, and no other name under links', () => {
     expect(checkTemplateVariables(template('<a href="{{links.unsubscribe}}">u</a> {{links.preferences}} {{links.view}}'))).toEqual([]);
     expect(checkTemplateVariables(template('{{links.unsubscrib}}')).map((p) => p.message)).toEqual([
       'unknown variable {{links.unsubscrib}} (links has: unsubscribe, preferences, view); did you mean {{links.unsubscribe}}?',
     ]);
-    expect(checkTemplateVariables(template('{{links}}'))).toHaveLength(1);
   });
 
   it('renders the links given to the template', () => {

@@ -11,7 +11,7 @@ import type { ReadDb } from '../read-db.js';
  *
  * - entered: enrollments with a touch at the step (touch steps only: a wait leaves no row);
  * - sent: touches sent (emails) or done (tasks);
- * - opened / clicked: touches with at least one such event;
+ * - opened / clicked: touches with at least one such event (hits flagged as a link scanner's not counted);
  * - converted: last-touch attribution: enrollments that converted (a goal, or the contact became
  *   a lead while enrolled) whose last touch that went out before it was at this step;
  * - exited: enrollments that ended early (exit rule, unsubscribe, promotion, removed, retired)
@@ -79,7 +79,9 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
   const steps = await sql<{ sequence_id: string; step_id: string; kind: string; entered: number; sent: number; opened: number; clicked: number }>`
     with eng as (
       select touch_id, bool_or(type = 'email_opened') as opened, bool_or(type = 'email_clicked') as clicked
-      from events where touch_id is not null and type in ('email_opened', 'email_clicked') group by touch_id
+      from events where touch_id is not null and type in ('email_opened', 'email_clicked')
+        and (data->>'suspectedScanner') is distinct from 'true'
+      group by touch_id
     )
     select t.sequence_id, t.step_id, min(t.kind) as kind,
       count(distinct t.enrollment_id)::int as entered,
