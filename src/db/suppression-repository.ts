@@ -47,21 +47,6 @@ export async function suppressionsOf(db: Kysely<Database>, email: string): Promi
   return rows.map((r) => ({ reason: r.reason, source: r.source, detail: r.detail, at: r.created_at }));
 }
 
-/**
- * The reason that stops email to this address now (the oldest), or undefined. Every reason stops
- * it: the list holds only addresses that must not be mailed.
- */
-export async function blockingSuppression(db: Kysely<Database>, email: string): Promise<SuppressionReason | undefined> {
-  const row = await db
-    .selectFrom('suppressions')
-    .select('reason')
-    .where('address_hash', '=', addressHash(email))
-    .orderBy('created_at')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.reason;
-}
-
 /** Drops the address itself from every entry (an erase): the hash alone keeps it from being mailed. */
 export async function forgetSuppressedAddress(db: Kysely<Database>, email: string): Promise<number> {
   const r = await db.updateTable('suppressions').set({ email: null }).where('address_hash', '=', addressHash(email)).executeTakeFirst();

@@ -143,6 +143,9 @@ describe('data subject requests: export and erase', () => {
       return w?.status === 'cancelled' ? w : undefined;
     }, 'the welcome email refused');
     expect(welcome.error).toMatch(/^suppressed: erased \(/);
+    const shown = await cli('show', ANN);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/suppressed\s+erased \(cli, .*\); no email is sent/);
     expect(smtp.received.filter((m) => m.to === ANN)).toHaveLength(1);
   });
 

@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises';
+import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli, runCli } from '../support/cli.js';
 import type { CliStore } from '../support/cli-store.js';
@@ -19,9 +20,9 @@ id: three
 trigger: { event: opt_in }
 steps:
   - email: welcome
-  - wait: 1 second
+  - wait: 1 day
   - email: guide
-  - wait: 1 second
+  - wait: 1 day
   - email: nudge
 `;
 
@@ -35,6 +36,14 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
   let t: TestEngine;
   let templatesDir: string;
   const rcpt = new Map<string, number>();
+  // The engine's clock: a day's wait passes when the test says so, never while an email is in flight.
+  let offsetMs = 0;
+  const clock = () => DateTime.utc().plus({ milliseconds: offsetMs });
+  /** One day (and a minute) passes; resolves once the contact's next touch is made. */
+  const nextDay = async (email: string, touchesBefore: number) => {
+    offsetMs += 24 * 3600_000 + 60_000;
+    await eventually(async () => (await touches(email)).length > touchesBefore, `the next step for ${email}`);
+  };
 
   const contact = (email: string) => cs.store.db.selectFrom('contacts').selectAll().where('email', '=', email).executeTakeFirst();
   const touches = (email: string) =>
@@ -69,7 +78,7 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
         },
       },
     });
-    t = await startTestEngine({ store: cs.store, sequences: [THREE], templatesDir, config: testConfig({ SMTP_URL: smtp.url }) });
+    t = await startTestEngine({ store: cs.store, sequences: [THREE], templatesDir, config: testConfig({ SMTP_URL: smtp.url }), clock });
   }, 300_000);
   afterAll(async () => {
     await t?.stop();
@@ -82,6 +91,8 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
     await t.emit({ type: 'opt_in', email: 'gone@example.com' });
     await eventually(async () => (await contact('gone@example.com'))?.bounced_at, 'the contact marked bounced');
     // The enrollment walks on to its end (mail pieces and calls would still go); its emails do not.
+    await nextDay('gone@example.com', 1);
+    await nextDay('gone@example.com', 2);
     await eventually(async () => (await enrollment('gone@example.com'))?.status === 'completed', 'the sequence run to its end');
     const rows = await touches('gone@example.com');
     expect(rows.map((r) => [r.step_id, r.status])).toEqual([
@@ -103,12 +114,16 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
     const shown = await runCli(['contacts', 'show', 'gone@example.com'], { env: cs.env });
     expect(shown.code, shown.stderr).toBe(0);
     expect(shown.stdout).toMatch(/status\s+subscriber; email bounced .*, so no email is sent/);
+    expect(shown.stdout).toMatch(/suppressed\s+hard bounce \(smtp, .*\); no email is sent/);
     const json = await runCli(['contacts', 'show', 'gone@example.com', '--json'], { env: cs.env });
     expect(JSON.parse(json.stdout).contact.emailStanding).toBe('bounced');
   });
 
   it('a refused message (552 5.2.2 mailbox full) fails that email only: the address stays mailable', async () => {
     await t.emit({ type: 'opt_in', email: 'full@example.com' });
+    await eventually(async () => (await touches('full@example.com'))[0]?.status === 'failed', 'the welcome email refused');
+    await nextDay('full@example.com', 1);
+    await nextDay('full@example.com', 2);
     await eventually(async () => (await enrollment('full@example.com'))?.status === 'completed', 'the sequence run to its end');
     await eventually(async () => (await touches('full@example.com')).every((r) => r.status === 'failed'), 'every email failed');
     const rows = await touches('full@example.com');
@@ -120,6 +135,9 @@ describe('SMTP answers: hard bounce, refused message, greylisting', () => {
   it('a 451 is tried again with backoff, and each email goes out once the server takes it', async () => {
     // The server greylists the first two tries at this address, whichever of its emails they carry.
     await t.emit({ type: 'opt_in', email: 'grey@example.com' });
+    await eventually(async () => (await touches('grey@example.com')).length === 1, 'grey enrolled');
+    await nextDay('grey@example.com', 1);
+    await nextDay('grey@example.com', 2);
     await eventually(async () => {
       const rows = await touches('grey@example.com');
       return rows.length === 3 && rows.every((r) => r.status === 'sent');
