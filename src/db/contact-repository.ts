@@ -7,7 +7,13 @@ import type { ContactsTable, Database, StageChangesTable } from './schema.js';
 
 export type ContactRow = Selectable<ContactsTable>;
 
-export function toContact(r: ContactRow): Contact {
+/** The columns a Contact is made of (a read may select just these). */
+export type ContactFields = Pick<
+  ContactRow,
+  'id' | 'email' | 'first_name' | 'last_name' | 'phone' | 'timezone' | 'address' | 'attributes' | 'tags' | 'score' | 'status' | 'unsubscribed_at' | 'bounced_at' | 'paused_at'
+>;
+
+export function toContact(r: ContactFields): Contact {
   return {
     id: r.id,
     email: r.email,

@@ -154,7 +154,7 @@ async function applyBulk(
       const history = contacts.get(e.contact.email)!.inserted ? (types.includes(e.type) ? [scoredEventOf(e)] : []) : (histories.get(row.id) ?? []);
       return { scope, cached: cachedScoreOf(row), history, eventId: e.id };
     });
-    for (const m of await refreshScores(tx, deps.scoring, targets, now)) {
+    for (const m of (await refreshScores(tx, deps.scoring, targets, now)).moves) {
       for (const v of scopes.values()) if (v.scope === m.scope) v.moves.push(m);
     }
   }
@@ -181,7 +181,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   if (deps.scoring) {
     const types = scoredEventTypes(deps.scoring);
     const history = inserted ? (types.includes(event.type) ? [scoredEventOf(event)] : []) : ((await scoredEventsOf(tx, [row.id], types)).get(row.id) ?? []);
-    moves.push(...(await refreshScores(tx, deps.scoring, [{ scope, cached: cachedScoreOf(row), history, eventId: event.id }], now)));
+    moves.push(...(await refreshScores(tx, deps.scoring, [{ scope, cached: cachedScoreOf(row), history, eventId: event.id }], now)).moves);
   }
 
   const facts: EventFacts = {
@@ -204,8 +204,14 @@ function scoredEventOf(e: NurtureEvent): ScoredEvent {
  * Feeds a stage change to a contact's sequences as a `stage_changed` event, for changes made
  * outside an event (the decay sweep, a rebuild). The caller's transaction holds the contact's lock.
  */
-export async function applyStageChanged(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, move: StageMove, now: DateTime): Promise<string[]> {
-  const enrollments = await enrollmentsOfContact(tx, scope.contact.id);
+export async function applyStageChanged(
+  tx: Kysely<Database>,
+  deps: EngineDeps,
+  scope: ContactScope,
+  move: StageMove,
+  enrollments: EnrollmentRow[],
+  now: DateTime,
+): Promise<string[]> {
   return applyToEnrollments(tx, deps, scope, stageChangedFacts(move.change), enrollments, now);
 }
 

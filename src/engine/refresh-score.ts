@@ -1,9 +1,8 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
-import { insertStageChanges, updateContact } from '../db/contact-repository.js';
 import type { Database } from '../db/schema.js';
 import type { CachedScore } from '../db/score-repository.js';
-import { writeScores } from '../db/score-repository.js';
+import { writeScores, writeStageMoves } from '../db/score-repository.js';
 import type { ScoringRules } from '../scoring/rules.js';
 import type { Score, ScoredEvent } from '../scoring/score.js';
 import { computeScore } from '../scoring/score.js';
@@ -61,13 +60,16 @@ export async function refreshScores(
   targets: readonly ScoreTarget[],
   now: DateTime,
   o: { writeAll?: boolean } = {},
-): Promise<StageMove[]> {
+): Promise<{ moves: StageMove[]; changed: number }> {
+  let changed = 0;
   const writes: CachedScore[] = [];
   const moves: StageMove[] = [];
   const at = now.toUTC().toISO()!;
   for (const t of targets) {
     const { score, move } = decideRefresh(rules, t, now);
-    if (o.writeAll || scoreChanged(t.cached, score)) {
+    const differs = scoreChanged(t.cached, score);
+    if (differs) changed++;
+    if (o.writeAll || differs) {
       writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement });
     }
     t.scope.contact.score = Math.round(score.total);
@@ -76,12 +78,12 @@ export async function refreshScores(
     }
   }
   await writeScores(tx, writes, now.toJSDate());
-  for (const { scope, change } of moves) {
-    await updateContact(tx, scope.contact.id, { status: change.to });
-    await insertStageChanges(tx, scope.contact.id, [change]);
-    scope.contact.status = change.to;
-  }
-  return moves;
+  await writeStageMoves(
+    tx,
+    moves.map(({ scope, change }) => ({ contactId: scope.contact.id, ...change })),
+  );
+  for (const { scope, change } of moves) scope.contact.status = change.to;
+  return { moves, changed };
 }
 
 /** A stage change as the event sequences trigger on: `trigger: { event: stage_changed, where: { to: mql } }`. */
