@@ -35,14 +35,20 @@ export async function scoredEventsOf(db: Kysely<Database>, contactIds: readonly 
   return out;
 }
 
-/** Writes many cached scores in one statement. */
-export async function writeScores(db: Kysely<Database>, scores: readonly CachedScore[], at: Date): Promise<void> {
+/**
+ * Writes many cached scores in one statement, with the new stage of those whose stage moved
+ * (one row version per contact, not two: a rebuild may move most of them).
+ */
+export async function writeScores(db: Kysely<Database>, scores: readonly (CachedScore & { stage?: Stage | undefined })[], at: Date): Promise<void> {
   if (scores.length === 0) return;
+  const moved = scores.some((s) => s.stage !== undefined);
   await sql`
     update contacts c set score = v.score, fit_score = v.fit, engagement_score = v.engagement, score_at = ${at}
+      ${moved ? sql`, status = coalesce(v.stage, c.status), updated_at = case when v.stage is null then c.updated_at else now() end` : sql``}
     from unnest(${sql.val(scores.map((s) => s.contactId))}::uuid[], ${sql.val(scores.map((s) => s.score))}::int4[],
-                ${sql.val(scores.map((s) => s.fit))}::float8[], ${sql.val(scores.map((s) => s.engagement))}::float8[])
-      as v(id, score, fit, engagement)
+                ${sql.val(scores.map((s) => s.fit))}::float8[], ${sql.val(scores.map((s) => s.engagement))}::float8[],
+                ${sql.val(scores.map((s) => s.stage ?? null))}::text[])
+      as v(id, score, fit, engagement, stage)
     where c.id = v.id`.execute(db);
 }
 
@@ -88,16 +94,12 @@ export async function staleDecayingContacts(db: Kysely<Database>, before: Date, 
   return rows.map((r) => r.id);
 }
 
-/** Moves many contacts' stages in two statements: the status, and one stage_changes row each. */
-export async function writeStageMoves(
+/** One stage_changes row per move, in one statement (the contacts' status is set by writeScores). */
+export async function insertStageMoves(
   db: Kysely<Database>,
   moves: readonly { contactId: string; from: Stage; to: Stage; reason: string; eventId: string | null; at: string }[],
 ): Promise<void> {
   if (moves.length === 0) return;
-  await sql`
-    update contacts c set status = v.status, updated_at = now()
-    from unnest(${sql.val(moves.map((m) => m.contactId))}::uuid[], ${sql.val(moves.map((m) => m.to))}::text[]) as v(id, status)
-    where c.id = v.id`.execute(db);
   await db
     .insertInto('stage_changes')
     .values(moves.map((m) => ({ contact_id: m.contactId, kind: 'stage' as const, from_stage: m.from, to_stage: m.to, reason: m.reason, event_id: m.eventId, at: m.at })))

@@ -2,14 +2,14 @@ import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { CachedScore } from '../db/score-repository.js';
-import { writeScores, writeStageMoves } from '../db/score-repository.js';
+import { insertStageMoves, writeScores } from '../db/score-repository.js';
 import type { ScoringRules } from '../scoring/rules.js';
 import type { Score, ScoredEvent } from '../scoring/score.js';
 import { computeScore } from '../scoring/score.js';
 import type { ScoreStageChange } from '../scoring/stages.js';
 import { decideScoreStage } from '../scoring/stages.js';
 import type { EventFacts } from '../sequences/match.js';
-import type { StageChange } from '../sequences/stage.js';
+import type { Stage, StageChange } from '../sequences/stage.js';
 import type { ContactScope } from './engine-deps.js';
 
 /**
@@ -62,27 +62,27 @@ export async function refreshScores(
   o: { writeAll?: boolean } = {},
 ): Promise<{ moves: StageMove[]; changed: number }> {
   let changed = 0;
-  const writes: CachedScore[] = [];
+  const writes: (CachedScore & { stage?: Stage | undefined })[] = [];
   const moves: StageMove[] = [];
   const at = now.toUTC().toISO()!;
   for (const t of targets) {
     const { score, move } = decideRefresh(rules, t, now);
     const differs = scoreChanged(t.cached, score);
     if (differs) changed++;
-    if (o.writeAll || differs) {
-      writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement });
+    if (o.writeAll || differs || move) {
+      writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement, stage: move?.to });
     }
     t.scope.contact.score = Math.round(score.total);
     if (move) {
       moves.push({ scope: t.scope, change: { kind: 'stage', from: move.from, to: move.to, reason: move.reason, eventId: t.eventId, at } });
+      t.scope.contact.status = move.to;
     }
   }
   await writeScores(tx, writes, now.toJSDate());
-  await writeStageMoves(
+  await insertStageMoves(
     tx,
     moves.map(({ scope, change }) => ({ contactId: scope.contact.id, ...change })),
   );
-  for (const { scope, change } of moves) scope.contact.status = change.to;
   return { moves, changed };
 }
 
