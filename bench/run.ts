@@ -189,7 +189,7 @@ const redis = new Redis(REDIS_URL);
 try {
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
-  const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);
+  const imported = process.env.BENCH_ONLY === 'nurture' || process.env.BENCH_ONLY === 'scoring' ? undefined : await benchImport(ADMIN_URL, importRows);
   if (imported) console.log(`nurture contacts import: ${importRows} CSV rows in ${imported.seconds.toFixed(1)} s, ${imported.rate.toFixed(0)} rows/s (parsed, validated, upserted)`);
   if (process.env.BENCH_ONLY === 'import') {
     redis.disconnect();
