@@ -1,7 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
 import type { ContactRow } from '../db/contact-repository.js';
-import type { ContactPatch } from '../db/contact-repository.js';
+import type { ContactPatch, ScoreIfNew } from '../db/contact-repository.js';
 import { insertStageChanges, toContact, updateContact, upsertContactForEvent, upsertContactsForEvents } from '../db/contact-repository.js';
 import type { EnrollmentRow } from '../db/enrollment-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } from '../db/enrollment-repository.js';
@@ -24,7 +24,8 @@ import { cachedScoreOf, scoredEventsOf } from '../db/score-repository.js';
 import { scoredEventTypes } from '../scoring/score.js';
 import type { ScoredEvent } from '../scoring/score.js';
 import type { StageMove } from './refresh-score.js';
-import { refreshScores, stageChangedFacts } from './refresh-score.js';
+import { refreshScores, scoreNow, stageChangedFacts } from './refresh-score.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import { advanceEnrollment, enroll } from './advance-enrollment.js';
 import { displayName } from './touch-rows.js';
 import { emptyAfterCommit } from './engine-deps.js';
@@ -126,7 +127,7 @@ async function applyBulk(
   now: DateTime,
 ): Promise<void> {
   const batch = indices.map((i) => events[i]!);
-  const contacts = await upsertContactsForEvents(tx, batch);
+  const contacts = await upsertContactsForEvents(tx, batch, deps.scoring ? newContactScore(deps.scoring, now) : undefined);
   const fresh = await insertEvents(
     tx,
     batch.map((e) => ({ event: e, contactId: contacts.get(e.contact.email)!.row.id, touchId: null })),
@@ -194,6 +195,32 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   // What the event changed in the stage reaches the sequences after the event itself.
   for (const m of moves) enrolled.push(...(await applyToEnrollments(tx, deps, scope, stageChangedFacts(m.change), enrollments, now)));
   return { status: 'applied', contactId: scope.contact.id, enrolled, promoted, after: scope.after };
+}
+
+/**
+ * A contact this event creates is scored from the event alone, and the score goes in with the
+ * insert: the opt-in path then writes each new contact once. The same inputs give the same score
+ * later (refreshScores finds nothing to write); contacts that already existed keep their row's
+ * cached score until refreshScores compares it.
+ */
+function newContactScore(rules: ScoringRules, now: DateTime): ScoreIfNew {
+  const types = scoredEventTypes(rules);
+  return (e) => {
+    const c = e.contact;
+    const contact = {
+      email: c.email,
+      firstName: c.firstName ?? null,
+      lastName: c.lastName ?? null,
+      phone: c.phone ?? null,
+      timezone: c.timezone ?? null,
+      address: c.address ?? null,
+      attributes: c.attributes ?? {},
+      tags: [],
+    };
+    const history = types.includes(e.type) ? [scoredEventOf(e)] : [];
+    const s = scoreNow(rules, contact, history, now);
+    return { score: Math.round(s.total), fit_score: s.fit, engagement_score: s.engagement, score_at: now.toJSDate() };
+  };
 }
 
 function scoredEventOf(e: NurtureEvent): ScoredEvent {

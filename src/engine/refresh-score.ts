@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.js';
 import type { CachedScore } from '../db/score-repository.js';
 import { insertStageMoves, writeScores } from '../db/score-repository.js';
 import type { ScoringRules } from '../scoring/rules.js';
-import type { Score, ScoredEvent } from '../scoring/score.js';
+import type { Score, ScoredContact, ScoredEvent } from '../scoring/score.js';
 import { computeScore } from '../scoring/score.js';
 import type { ScoreStageChange } from '../scoring/stages.js';
 import { decideScoreStage } from '../scoring/stages.js';
@@ -46,11 +46,14 @@ export function scoreChanged(a: CachedScore, b: Score): boolean {
 
 /** The decision for one contact, without writing anything (the rebuild's dry run uses it too). */
 export function decideRefresh(rules: ScoringRules, t: Pick<ScoreTarget, 'scope' | 'history'>, now: DateTime): ScoreRefresh {
-  const nowMs = now.toMillis();
-  // An event dated a little ahead (within the allowed clock skew) counts from now, not later.
-  const history = t.history.map((e) => (e.at > nowMs ? { ...e, at: nowMs } : e));
-  const score = computeScore(rules, t.scope.contact, history, nowMs);
+  const score = scoreNow(rules, t.scope.contact, t.history, now);
   return { score, move: decideScoreStage(t.scope.contact.status, score, rules) };
+}
+
+/** The score as the engine takes it at `now`: an event dated a little ahead (within the allowed clock skew) counts from now. */
+export function scoreNow(rules: ScoringRules, contact: ScoredContact, history: readonly ScoredEvent[], now: DateTime): Score {
+  const nowMs = now.toMillis();
+  return computeScore(rules, contact, history.map((e) => (e.at > nowMs ? { ...e, at: nowMs } : e)), nowMs);
 }
 
 /** `writeAll`: store every cache (and its score_at), changed or not: the sweep's mark that it looked. */
