@@ -26,7 +26,7 @@ export async function sweepScores(
   for (let page = 0; page < (o.pages ?? PAGES); page++) {
     const ids = await staleDecayingContacts(ctx.deps.db, new Date(now.toMillis() - (o.staleAfterMs ?? SCORE_STALE_AFTER_MS)), limit);
     if (ids.length === 0) break;
-    const r = await rescoreContacts(ctx.deps, rules, ids, now);
+    const r = await rescoreContacts(ctx.deps, rules, ids, now, { writeAll: true });
     await scheduleOrLeave(ctx, r.after, now);
     const moves = [...r.moves.values()].reduce((a, b) => a + b, 0);
     if (moves > 0) ctx.log.info({ contacts: r.contacts, moves: Object.fromEntries(r.moves) }, 'scores: decay moved stages');

@@ -33,7 +33,8 @@ export async function rescoreContacts(
   rules: ScoringRules,
   ids: readonly string[],
   now: DateTime,
-  o: { dryRun?: boolean } = {},
+  /** `writeAll` (the sweep): store every score and its score_at, changed or not, so the contact is not swept again at once. */
+  o: { dryRun?: boolean; writeAll?: boolean } = {},
 ): Promise<RescoreResult> {
   const result: RescoreResult = { contacts: 0, changed: 0, moves: new Map(), after: emptyAfterCommit() };
   if (ids.length === 0) return result;
@@ -57,7 +58,7 @@ export async function rescoreContacts(
     // In id order, as every path that locks several contacts does, so two rescores never deadlock.
     const targets = await targetsOf(await scoredContacts(tx, ids, true), tx);
     result.contacts = targets.length;
-    const { moves, changed } = await refreshScores(tx, rules, targets, now, { writeAll: true });
+    const { moves, changed } = await refreshScores(tx, rules, targets, now, { writeAll: o.writeAll });
     result.changed = changed;
     const enrollments = moves.length > 0 ? await enrollmentsOfContacts(tx, moves.map((m) => m.scope.contact.id)) : new Map<string, EnrollmentRow[]>();
     for (const m of moves) {
