@@ -7,6 +7,10 @@
  * Needs local Redis and PostgreSQL (REDIS_URL, BENCH_DATABASE_URL default postgres://127.0.0.1:5432/postgres,
  * where it creates and drops a scratch database). BENCH_N sets the number of opt-ins.
  * Also: one-click unsubscribe latency under load (bench/unsubscribe.ts) and the CSV import.
+ *
+ * Lead scoring (BENCH_ONLY=scoring runs these alone): `scores rebuild` over BENCH_SCORE_CONTACTS
+ * contacts (100,000 by default) with 20 events each, and the opt-in throughput with scoring off
+ * and on (examples/scoring.yaml, opt-ins carrying the attributes fit rules read), in the same run.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
@@ -24,6 +28,8 @@ import { withUser } from '../test/support/services.js';
 import { benchHttpEvents } from './http-events.js';
 import { benchImport } from './import-contacts.js';
 import { benchUnsubscribe } from './unsubscribe.js';
+import type { ScoringRules } from '../src/scoring/rules.js';
+import { benchRebuild, exampleScoring } from './scores-rebuild.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -39,12 +45,21 @@ async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   } while (cursor !== '0');
 }
 
-function optIn(i: number, run: string) {
+interface RunOptions {
+  scoring?: ScoringRules | undefined;
+  /** Opt-ins carry attributes and an address that fit rules read. */
+  profile?: boolean;
+}
+
+function optIn(i: number, run: string, o: RunOptions = {}) {
+  const profile = o.profile
+    ? { attributes: { company_size: (i * 37) % 400, role: i % 2 ? 'vp' : 'staff' }, address: { line1: '1 Main St', city: 'Austin', postalCode: '73301', country: i % 3 ? 'US' : 'DE' } }
+    : {};
   return {
     id: `bench-${run}-${i}`,
     type: 'opt_in',
     occurredAt: new Date().toISOString(),
-    contact: { email: `bench-${run}-${i}@example.com`, firstName: 'Bench', timezone: 'America/Chicago' },
+    contact: { email: `bench-${run}-${i}@example.com`, firstName: 'Bench', timezone: 'America/Chicago', ...profile },
     data: { source: 'website' },
   };
 }
@@ -88,7 +103,7 @@ const nullMail: MailSender = {
   describe: () => 'bench: discard',
 };
 
-async function nurture(redis: Redis): Promise<{ rate: number; concurrency: number }> {
+async function nurture(redis: Redis, o: RunOptions = {}): Promise<{ rate: number; concurrency: number }> {
   const dbName = `nurture_bench_${randomBytes(4).toString('hex')}`;
   const prefix = `benchn${randomBytes(3).toString('hex')}`;
   const admin = new pg.Client({ connectionString: ADMIN_URL });
@@ -96,7 +111,7 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
   await admin.query(`create database ${dbName}`);
   // The scratch database and queue keys go whatever happens, so a failed run leaves nothing.
   try {
-    return await measure(redis, dbName, prefix);
+    return await measure(redis, dbName, prefix, o);
   } finally {
     await deleteKeys(redis, prefix);
     await admin.query(`drop database if exists ${dbName} with (force)`);
@@ -104,7 +119,7 @@ async function nurture(redis: Redis): Promise<{ rate: number; concurrency: numbe
   }
 }
 
-async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ rate: number; concurrency: number }> {
+async function measure(redis: Redis, dbName: string, prefix: string, o: RunOptions): Promise<{ rate: number; concurrency: number }> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${dbName}`;
   const config = loadConfig({
@@ -121,7 +136,7 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
   const queue = new Queue(EVENTS_QUEUE, { connection: redis, prefix });
   try {
     const loaded = await loadSequences(path.join(ROOT, 'examples/sequences'));
-    const jobs = Array.from({ length: N }, (_, i) => ({ name: EVENT_JOB, data: optIn(i, prefix) }));
+    const jobs = Array.from({ length: N }, (_, i) => ({ name: EVENT_JOB, data: optIn(i, prefix, o) }));
     const engine = await startEngine({
       config,
       templatesDir: path.join(ROOT, 'examples/templates'),
@@ -133,6 +148,7 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
       store,
       mail: nullMail,
       workers: { events: true, wakes: false, sends: false },
+      scoring: o.scoring,
     });
     try {
       const start = performance.now();
@@ -154,6 +170,25 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
     await queue.close();
     await store.close();
   }
+}
+
+async function benchScoring(redis: Redis): Promise<void> {
+  const contacts = Number(process.env.BENCH_SCORE_CONTACTS ?? 100_000);
+  // BENCH_SCORE_CONTACTS=0 leaves the rebuild out (the opt-in comparison alone).
+  if (contacts > 0) {
+    const rebuilt = await benchRebuild(ADMIN_URL, contacts, 20);
+    const moved = rebuilt.report.moves.reduce((s, m) => s + m.contacts, 0);
+    console.log(`nurture scores rebuild: ${contacts} contacts with 20 events each in ${rebuilt.seconds.toFixed(1)} s (${moved} stage changes; target: under 60 s)`);
+  }
+  const scoring = await exampleScoring();
+  // Off, on, off, on: the machine's load drifts, so each figure is the better of two runs.
+  const best = { off: 0, on: 0 };
+  for (let i = 0; i < 2; i++) {
+    best.off = Math.max(best.off, (await nurture(redis, { profile: true })).rate);
+    best.on = Math.max(best.on, (await nurture(redis, { profile: true, scoring })).rate);
+  }
+  console.log(`opt-ins with scoring off: ${best.off.toFixed(0)}/s, on: ${best.on.toFixed(0)}/s (examples/scoring.yaml; N=${N}, best of two runs each)`);
+  console.log(`scoring cost: ${((1 - best.on / best.off) * 100).toFixed(1)}% of the opt-in throughput (ratio on/off ${(best.on / best.off).toFixed(3)}; target: under 10%)`);
 }
 
 const redis = new Redis(REDIS_URL);
@@ -183,9 +218,14 @@ try {
   }
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
-  const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);
+  const imported = process.env.BENCH_ONLY === 'nurture' || process.env.BENCH_ONLY === 'scoring' ? undefined : await benchImport(ADMIN_URL, importRows);
   if (imported) console.log(`nurture contacts import: ${importRows} CSV rows in ${imported.seconds.toFixed(1)} s, ${imported.rate.toFixed(0)} rows/s (parsed, validated, upserted)`);
   if (process.env.BENCH_ONLY === 'import') {
+    redis.disconnect();
+    process.exit(0);
+  }
+  if (process.env.BENCH_ONLY === 'scoring') {
+    await benchScoring(redis);
     redis.disconnect();
     process.exit(0);
   }
@@ -198,6 +238,7 @@ try {
   console.log(`raw BullMQ no-op baseline: ${base.toFixed(0)} jobs/s`);
   console.log(`nurture opt-ins end to end: ${n.rate.toFixed(0)} opt-ins/s (contact stored, enrolled, first touch recorded)`);
   console.log(`ratio: ${ratio.toFixed(2)}  (targets: >= 2000 opt-ins/s, ratio >= 0.25)`);
+  await benchScoring(redis);
 } finally {
   redis.disconnect();
 }

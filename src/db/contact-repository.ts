@@ -7,7 +7,13 @@ import type { ContactsTable, Database, StageChangesTable } from './schema.js';
 
 export type ContactRow = Selectable<ContactsTable>;
 
-export function toContact(r: ContactRow): Contact {
+/** The columns a Contact is made of (a read may select just these). */
+export type ContactFields = Pick<
+  ContactRow,
+  'id' | 'email' | 'first_name' | 'last_name' | 'phone' | 'timezone' | 'address' | 'attributes' | 'tags' | 'score' | 'status' | 'unsubscribed_at' | 'bounced_at' | 'paused_at'
+>;
+
+export function toContact(r: ContactFields): Contact {
   return {
     id: r.id,
     email: r.email,
@@ -87,8 +93,17 @@ export function mergedContactFields() {
   };
 }
 
-export async function upsertContactsForEvents(db: Kysely<Database>, events: readonly NurtureEvent[]): Promise<Map<string, { row: ContactRow; inserted: boolean }>> {
-  const values = events.map(contactValues).sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+/** The cached score a contact would have if this event created it (scoring on): stored with the insert, not by a second write. */
+export type ScoreIfNew = (e: NurtureEvent) => { score: number; fit_score: number; engagement_score: number; score_at: Date };
+
+export async function upsertContactsForEvents(
+  db: Kysely<Database>,
+  events: readonly NurtureEvent[],
+  scoreIfNew?: ScoreIfNew,
+): Promise<Map<string, { row: ContactRow; inserted: boolean }>> {
+  const values = events
+    .map((e) => (scoreIfNew ? { ...contactValues(e), ...scoreIfNew(e) } : contactValues(e)))
+    .sort((a, b) => (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
   const rows = await db
     .insertInto('contacts')
     .values(values)

@@ -1,7 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
 import type { ContactRow } from '../db/contact-repository.js';
-import type { ContactPatch } from '../db/contact-repository.js';
+import type { ContactPatch, ScoreIfNew } from '../db/contact-repository.js';
 import { insertStageChanges, toContact, updateContact, upsertContactForEvent, upsertContactsForEvents } from '../db/contact-repository.js';
 import type { EnrollmentRow } from '../db/enrollment-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact, enrollmentsOfContacts } from '../db/enrollment-repository.js';
@@ -27,7 +27,8 @@ import { cachedScoreOf, scoredEventsOf } from '../db/score-repository.js';
 import { scoredEventTypes } from '../scoring/score.js';
 import type { ScoredEvent } from '../scoring/score.js';
 import type { StageMove } from './refresh-score.js';
-import { refreshScores, stageChangedFacts } from './refresh-score.js';
+import { refreshScores, scoreNow, stageChangedFacts } from './refresh-score.js';
+import type { ScoringRules } from '../scoring/rules.js';
 import { resolveSubjects } from './resolve-subjects.js';
 import { advanceEnrollment, enroll } from './advance-enrollment.js';
 import { displayName } from './touch-rows.js';
@@ -191,7 +192,7 @@ async function applyBulk(
   now: DateTime,
 ): Promise<void> {
   const batch = indices.map((i) => events[i]!);
-  const contacts = await upsertContactsForEvents(tx, batch);
+  const contacts = await upsertContactsForEvents(tx, batch, deps.scoring ? newContactScore(deps.scoring, now) : undefined);
   const fresh = await insertEvents(
     tx,
     batch.map((e) => ({ event: e, contactId: contacts.get(e.contact.email)!.row.id, touchId: null })),
@@ -219,7 +220,7 @@ async function applyBulk(
       const history = contacts.get(e.contact.email)!.inserted ? (types.includes(e.type) ? [scoredEventOf(e)] : []) : (histories.get(row.id) ?? []);
       return { scope, cached: cachedScoreOf(row), history, eventId: e.id };
     });
-    for (const m of await refreshScores(tx, deps.scoring, targets, now)) {
+    for (const m of (await refreshScores(tx, deps.scoring, targets, now)).moves) {
       for (const v of scopes.values()) if (v.scope === m.scope) v.moves.push(m);
     }
   }
@@ -246,7 +247,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   if (deps.scoring) {
     const types = scoredEventTypes(deps.scoring);
     const history = inserted ? (types.includes(event.type) ? [scoredEventOf(event)] : []) : ((await scoredEventsOf(tx, [row.id], types)).get(row.id) ?? []);
-    moves.push(...(await refreshScores(tx, deps.scoring, [{ scope, cached: cachedScoreOf(row), history, eventId: event.id }], now)));
+    moves.push(...(await refreshScores(tx, deps.scoring, [{ scope, cached: cachedScoreOf(row), history, eventId: event.id }], now)).moves);
   }
 
   const facts: EventFacts = {
@@ -261,6 +262,32 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
   return { status: 'applied', contactId: scope.contact.id, enrolled, promoted, after: scope.after };
 }
 
+/**
+ * A contact this event creates is scored from the event alone, and the score goes in with the
+ * insert: the opt-in path then writes each new contact once. The same inputs give the same score
+ * later (refreshScores finds nothing to write); contacts that already existed keep their row's
+ * cached score until refreshScores compares it.
+ */
+function newContactScore(rules: ScoringRules, now: DateTime): ScoreIfNew {
+  const types = scoredEventTypes(rules);
+  return (e) => {
+    const c = e.contact;
+    const contact = {
+      email: c.email,
+      firstName: c.firstName ?? null,
+      lastName: c.lastName ?? null,
+      phone: c.phone ?? null,
+      timezone: c.timezone ?? null,
+      address: c.address ?? null,
+      attributes: c.attributes ?? {},
+      tags: [],
+    };
+    const history = types.includes(e.type) ? [scoredEventOf(e)] : [];
+    const s = scoreNow(rules, contact, history, now);
+    return { score: Math.round(s.total), fit_score: s.fit, engagement_score: s.engagement, score_at: now.toJSDate() };
+  };
+}
+
 function scoredEventOf(e: NurtureEvent): ScoredEvent {
   return { id: e.id, type: e.type, at: Date.parse(e.occurredAt), data: e.data };
 }
@@ -269,8 +296,14 @@ function scoredEventOf(e: NurtureEvent): ScoredEvent {
  * Feeds a stage change to a contact's sequences as a `stage_changed` event, for changes made
  * outside an event (the decay sweep, a rebuild). The caller's transaction holds the contact's lock.
  */
-export async function applyStageChanged(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, move: StageMove, now: DateTime): Promise<string[]> {
-  const enrollments = await enrollmentsOfContact(tx, scope.contact.id);
+export async function applyStageChanged(
+  tx: Kysely<Database>,
+  deps: EngineDeps,
+  scope: ContactScope,
+  move: StageMove,
+  enrollments: EnrollmentRow[],
+  now: DateTime,
+): Promise<string[]> {
   return applyToEnrollments(tx, deps, scope, stageChangedFacts(move.change), enrollments, now);
 }
 

@@ -1,16 +1,15 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
-import { insertStageChanges, updateContact } from '../db/contact-repository.js';
 import type { Database } from '../db/schema.js';
 import type { CachedScore } from '../db/score-repository.js';
-import { writeScores } from '../db/score-repository.js';
+import { insertStageMoves, writeScores } from '../db/score-repository.js';
 import type { ScoringRules } from '../scoring/rules.js';
-import type { Score, ScoredEvent } from '../scoring/score.js';
+import type { Score, ScoredContact, ScoredEvent } from '../scoring/score.js';
 import { computeScore } from '../scoring/score.js';
 import type { ScoreStageChange } from '../scoring/stages.js';
 import { decideScoreStage } from '../scoring/stages.js';
 import type { EventFacts } from '../sequences/match.js';
-import type { StageChange } from '../sequences/stage.js';
+import type { Stage, StageChange } from '../sequences/stage.js';
 import type { ContactScope } from './engine-deps.js';
 
 /**
@@ -47,11 +46,14 @@ export function scoreChanged(a: CachedScore, b: Score): boolean {
 
 /** The decision for one contact, without writing anything (the rebuild's dry run uses it too). */
 export function decideRefresh(rules: ScoringRules, t: Pick<ScoreTarget, 'scope' | 'history'>, now: DateTime): ScoreRefresh {
-  const nowMs = now.toMillis();
-  // An event dated a little ahead (within the allowed clock skew) counts from now, not later.
-  const history = t.history.map((e) => (e.at > nowMs ? { ...e, at: nowMs } : e));
-  const score = computeScore(rules, t.scope.contact, history, nowMs);
+  const score = scoreNow(rules, t.scope.contact, t.history, now);
   return { score, move: decideScoreStage(t.scope.contact.status, score, rules) };
+}
+
+/** The score as the engine takes it at `now`: an event dated a little ahead (within the allowed clock skew) counts from now. */
+export function scoreNow(rules: ScoringRules, contact: ScoredContact, history: readonly ScoredEvent[], now: DateTime): Score {
+  const nowMs = now.toMillis();
+  return computeScore(rules, contact, history.map((e) => (e.at > nowMs ? { ...e, at: nowMs } : e)), nowMs);
 }
 
 /** `writeAll`: store every cache (and its score_at), changed or not: the sweep's mark that it looked. */
@@ -61,27 +63,30 @@ export async function refreshScores(
   targets: readonly ScoreTarget[],
   now: DateTime,
   o: { writeAll?: boolean } = {},
-): Promise<StageMove[]> {
-  const writes: CachedScore[] = [];
+): Promise<{ moves: StageMove[]; changed: number }> {
+  let changed = 0;
+  const writes: (CachedScore & { stage?: Stage | undefined })[] = [];
   const moves: StageMove[] = [];
   const at = now.toUTC().toISO()!;
   for (const t of targets) {
     const { score, move } = decideRefresh(rules, t, now);
-    if (o.writeAll || scoreChanged(t.cached, score)) {
-      writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement });
+    const differs = scoreChanged(t.cached, score);
+    if (differs) changed++;
+    if (o.writeAll || differs || move) {
+      writes.push({ contactId: t.cached.contactId, score: Math.round(score.total), fit: score.fit, engagement: score.engagement, stage: move?.to });
     }
     t.scope.contact.score = Math.round(score.total);
     if (move) {
       moves.push({ scope: t.scope, change: { kind: 'stage', from: move.from, to: move.to, reason: move.reason, eventId: t.eventId, at } });
+      t.scope.contact.status = move.to;
     }
   }
   await writeScores(tx, writes, now.toJSDate());
-  for (const { scope, change } of moves) {
-    await updateContact(tx, scope.contact.id, { status: change.to });
-    await insertStageChanges(tx, scope.contact.id, [change]);
-    scope.contact.status = change.to;
-  }
-  return moves;
+  await insertStageMoves(
+    tx,
+    moves.map(({ scope, change }) => ({ contactId: scope.contact.id, ...change })),
+  );
+  return { moves, changed };
 }
 
 /** A stage change as the event sequences trigger on: `trigger: { event: stage_changed, where: { to: mql } }`. */

@@ -1,8 +1,9 @@
 import type { DateTime } from 'luxon';
-import { sql } from 'kysely';
-import type { ContactRow } from '../db/contact-repository.js';
 import { toContact } from '../db/contact-repository.js';
-import { cachedScoreOf, scoredEventsOf } from '../db/score-repository.js';
+import type { EnrollmentRow } from '../db/enrollment-repository.js';
+import { enrollmentsOfContacts } from '../db/enrollment-repository.js';
+import type { ScoredContactRow } from '../db/score-repository.js';
+import { cachedScoreOf, scoredContacts, scoredEventsOf } from '../db/score-repository.js';
 import type { ScoringRules } from '../scoring/rules.js';
 import { scoredEventTypes } from '../scoring/score.js';
 import type { Stage } from '../sequences/stage.js';
@@ -32,19 +33,19 @@ export async function rescoreContacts(
   rules: ScoringRules,
   ids: readonly string[],
   now: DateTime,
-  o: { dryRun?: boolean } = {},
+  /** `writeAll` (the sweep): store every score and its score_at, changed or not, so the contact is not swept again at once. */
+  o: { dryRun?: boolean; writeAll?: boolean } = {},
 ): Promise<RescoreResult> {
   const result: RescoreResult = { contacts: 0, changed: 0, moves: new Map(), after: emptyAfterCommit() };
   if (ids.length === 0) return result;
   const count = (from: Stage, to: Stage) => result.moves.set(`${from}→${to}`, (result.moves.get(`${from}→${to}`) ?? 0) + 1);
   const types = scoredEventTypes(rules);
-  const targetsOf = async (rows: ContactRow[], db: typeof deps.db): Promise<ScoreTarget[]> => {
+  const targetsOf = async (rows: ScoredContactRow[], db: typeof deps.db): Promise<ScoreTarget[]> => {
     const histories = await scoredEventsOf(db, rows.map((r) => r.id), types);
     return rows.map((row) => ({ scope: scopeOf(row), cached: cachedScoreOf(row), history: histories.get(row.id) ?? [], eventId: null }));
   };
   if (o.dryRun) {
-    const rows = await deps.db.selectFrom('contacts').selectAll().where('id', '=', sql<string>`any(${sql.val([...ids])}::uuid[])`).execute();
-    for (const t of await targetsOf(rows, deps.db)) {
+    for (const t of await targetsOf(await scoredContacts(deps.db, ids, false), deps.db)) {
       const { score, move } = decideRefresh(rules, t, now);
       result.contacts++;
       if (scoreChanged(t.cached, score)) result.changed++;
@@ -55,13 +56,14 @@ export async function rescoreContacts(
   return deps.db.transaction().execute(async (tx) => {
     await deps.registry.sync(tx);
     // In id order, as every path that locks several contacts does, so two rescores never deadlock.
-    const rows = await tx.selectFrom('contacts').selectAll().where('id', '=', sql<string>`any(${sql.val([...ids])}::uuid[])`).orderBy('id').forUpdate().execute();
-    const targets = await targetsOf(rows, tx);
-    for (const t of targets) if (scoreChanged(t.cached, decideRefresh(rules, t, now).score)) result.changed++;
+    const targets = await targetsOf(await scoredContacts(tx, ids, true), tx);
     result.contacts = targets.length;
-    for (const m of await refreshScores(tx, rules, targets, now, { writeAll: true })) {
+    const { moves, changed } = await refreshScores(tx, rules, targets, now, { writeAll: o.writeAll });
+    result.changed = changed;
+    const enrollments = moves.length > 0 ? await enrollmentsOfContacts(tx, moves.map((m) => m.scope.contact.id)) : new Map<string, EnrollmentRow[]>();
+    for (const m of moves) {
       count(m.change.from, m.change.to);
-      await applyStageChanged(tx, deps, m.scope, m, now);
+      await applyStageChanged(tx, deps, m.scope, m, enrollments.get(m.scope.contact.id) ?? [], now);
       result.after.sends.push(...m.scope.after.sends);
       result.after.wakes.push(...m.scope.after.wakes);
     }
@@ -69,6 +71,6 @@ export async function rescoreContacts(
   });
 }
 
-function scopeOf(row: ContactRow): ContactScope {
+function scopeOf(row: ScoredContactRow): ContactScope {
   return { contact: toContact(row), history: undefined, recentEmails: undefined, after: emptyAfterCommit(), started: new Set(), buffer: undefined };
 }

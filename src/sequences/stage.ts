@@ -9,8 +9,9 @@ import { countsAsEngagement } from './engagement.js';
  * - The **stage**: where the person is in the funnel (how ready they are to talk to sales). It
  *   only moves forward under today's rules. `lead` is the sales-qualified lead (SQL): someone who
  *   asked for something specific (an appointment, information). It keeps the name users see in
- *   the CLI, the stats and `NURTURE_PROMOTE_ON`. `engaged`, `mql`, `customer` and `disqualified`
- *   are reserved for lead scoring and sales outcomes; no rule reaches them yet.
+ *   the CLI, the stats and `NURTURE_PROMOTE_ON`. `engaged` and `mql` are reached by lead scoring
+ *   (src/scoring/stages.ts, which may also move back between them under a `fall_back_below`);
+ *   `customer` and `disqualified` are reserved for sales outcomes; no rule reaches them yet.
  * - **Email standing**: consent (unsubscribed) and deliverability (bounced). These are facts about
  *   the address, not about interest: a lead who unsubscribes from the newsletter still asked for
  *   a call and stays a lead for sales; a bounced lead can still be phoned. So they sit beside the
