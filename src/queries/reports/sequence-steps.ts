@@ -11,7 +11,7 @@ import type { ReadDb } from '../read-db.js';
  *
  * - entered: enrollments with a touch at the step (touch steps only: a wait leaves no row);
  * - sent: touches sent (emails) or done (tasks);
- * - opened / clicked: touches with at least one such event;
+ * - opened / clicked: emails with at least one such event (percent of those sent);
  * - converted: last-touch attribution: enrollments that converted (a goal, or the contact became
  *   a lead while enrolled) whose last touch that went out before it was at this step;
  * - exited: enrollments that ended early (exit rule, unsubscribe, promotion, removed, retired)
@@ -129,7 +129,16 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
     for (const [id, kind] of order) row(id, kind, false);
     for (const t of mine(steps.rows)) {
       const r = row(t.step_id, t.kind, true);
-      Object.assign(r, { entered: t.entered, sent: t.sent, opened: t.opened, clicked: t.clicked, openPercent: percent(t.opened, t.sent), clickPercent: percent(t.clicked, t.sent) });
+      // Opens and clicks are about emails; a call or a postcard has none to count.
+      const email = t.kind === 'email';
+      Object.assign(r, {
+        entered: t.entered,
+        sent: t.sent,
+        opened: email ? t.opened : null,
+        clicked: email ? t.clicked : null,
+        openPercent: email ? percent(t.opened, t.sent) : null,
+        clickPercent: email ? percent(t.clicked, t.sent) : null,
+      });
     }
     let convertedTotal = 0;
     for (const c of mine(converted.rows)) {
