@@ -67,10 +67,14 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'int8', contact_id: 'uuid?', address_hash: 'text', kind: 'text', at: 'timestamptz', source: 'text', form_id: 'text?', form_version: 'text?',
     ip: 'text?', user_agent: 'text?', wording: 'text?', wording_hash: 'text?', event_id: 'text?', detail: 'jsonb',
   },
+  report_contacts: {
+    contact_id: 'uuid', opted_in_at: 'timestamptz', source: 'text', reached: 'int2', lead_at: 'timestamptz?', conversation_at: 'timestamptz?', sequences: '_text',
+  },
+  report_touch_engagement: { touch_id: 'uuid', opened_at: 'timestamptz?', clicked_at: 'timestamptz?' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T160000-report-indexes'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -9,6 +9,7 @@ import * as manualControl from './2026-12-01T140000-manual-control.js';
 import * as stageChanges from './2026-12-01T150000-stage-changes.js';
 import * as suppressionConsent from './2026-12-02T090000-suppression-consent.js';
 import * as reportIndexes from './2026-12-02T160000-report-indexes.js';
+import * as reportRollups from './2026-12-02T160500-report-rollups.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -27,6 +28,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-01T150000-stage-changes': stageChanges,
   '2026-12-02T090000-suppression-consent': suppressionConsent,
   '2026-12-02T160000-report-indexes': reportIndexes,
+  '2026-12-02T160500-report-rollups': reportRollups,
 });
 
 export const migrationProvider: MigrationProvider = {

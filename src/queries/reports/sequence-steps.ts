@@ -77,17 +77,13 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
     select en.sequence_id, en.step_id, en.exit_reason as reason, count(*)::int as n
     from enrollments en where ${where} and en.status = 'exited' group by 1, 2, 3 order by n desc, reason`.execute(db);
   const steps = await sql<{ sequence_id: string; step_id: string; kind: string; entered: number; sent: number; opened: number; clicked: number }>`
-    with eng as (
-      select touch_id, bool_or(type = 'email_opened') as opened, bool_or(type = 'email_clicked') as clicked
-      from events where touch_id is not null and type in ('email_opened', 'email_clicked') group by touch_id
-    )
     select t.sequence_id, t.step_id, min(t.kind) as kind,
       count(distinct t.enrollment_id)::int as entered,
       (count(*) filter (where t.status in ('sent', 'done')))::int as sent,
-      (count(*) filter (where eng.opened))::int as opened,
-      (count(*) filter (where eng.clicked))::int as clicked
+      (count(*) filter (where g.opened_at is not null))::int as opened,
+      (count(*) filter (where g.clicked_at is not null))::int as clicked
     from touches t join enrollments en on en.id = t.enrollment_id
-    left join eng on eng.touch_id = t.id
+    left join report_touch_engagement g on g.touch_id = t.id
     where ${where}
     group by 1, 2`.execute(db);
   // An enrollment converted at the instant its goal ended it, or at the contact's first stage
