@@ -42,16 +42,17 @@ export function summarize(seconds: readonly number[]): DurationSummary {
 /**
  * The buckets of the time-to-lead distribution. Upper edges are exclusive; months are calendar
  * months after the opt-in (a lead 1 month after a 31 January opt-in is on 28 or 29 February).
- * The last bucket catches anything later, so every duration has a bucket.
+ * The last bucket catches anything later, so every duration has a bucket. `within` names the
+ * upper edge, for cumulative figures ("leads within 7 d").
  */
 export const BUCKETS = [
-  { key: 'under_1h', label: 'under 1 h', upTo: { hours: 1 } },
-  { key: '1h_36h', label: '1–36 h', upTo: { hours: 36 } },
-  { key: '36h_7d', label: '36 h–7 d', upTo: { days: 7 } },
-  { key: '7d_30d', label: '7–30 d', upTo: { days: 30 } },
-  { key: '1m_6m', label: '1–6 months', upTo: { months: 6 } },
-  { key: '6m_18m', label: '6–18 months', upTo: { months: 18 } },
-  { key: 'over_18m', label: 'over 18 months', upTo: null },
+  { key: 'under_1h', label: 'under 1 h', within: '1 h', upTo: { hours: 1 } },
+  { key: '1h_36h', label: '1–36 h', within: '36 h', upTo: { hours: 36 } },
+  { key: '36h_7d', label: '36 h–7 d', within: '7 d', upTo: { days: 7 } },
+  { key: '7d_30d', label: '7–30 d', within: '30 d', upTo: { days: 30 } },
+  { key: '1m_6m', label: '1–6 months', within: '6 months', upTo: { months: 6 } },
+  { key: '6m_18m', label: '6–18 months', within: '18 months', upTo: { months: 18 } },
+  { key: 'over_18m', label: 'over 18 months', within: 'ever', upTo: null },
 ] as const;
 
 export type BucketKey = (typeof BUCKETS)[number]['key'];
