@@ -21,6 +21,7 @@ import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { withUser } from '../test/support/services.js';
 import { benchImport } from './import-contacts.js';
+import { benchReports } from './reports.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -155,6 +156,16 @@ async function measure(redis: Redis, dbName: string, prefix: string): Promise<{ 
 
 const redis = new Redis(REDIS_URL);
 try {
+  // BENCH_ONLY=reports runs the reports over 1,000,000 events and 100,000 contacts alone.
+  if (process.env.BENCH_ONLY === 'reports' || process.env.BENCH_ONLY === undefined) {
+    for (const r of await benchReports(ADMIN_URL)) {
+      console.log(`nurture report ${r.name}: ${r.ms.map((m) => m.toFixed(0)).join(', ')} ms (slowest ${Math.max(...r.ms).toFixed(0)} ms; target < 1000 ms)`);
+    }
+    if (process.env.BENCH_ONLY === 'reports') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
   const imported = process.env.BENCH_ONLY === 'nurture' ? undefined : await benchImport(ADMIN_URL, importRows);
