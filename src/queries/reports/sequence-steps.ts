@@ -82,9 +82,10 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
       (count(*) filter (where t.status in ('sent', 'done')))::int as sent,
       (count(*) filter (where g.opened_at is not null))::int as opened,
       (count(*) filter (where g.clicked_at is not null))::int as clicked
-    from touches t join enrollments en on en.id = t.enrollment_id
+    from touches t
+    ${f.since ? sql`join enrollments en on en.id = t.enrollment_id and en.enrolled_at >= ${f.since}` : sql``}
     left join report_touch_engagement g on g.touch_id = t.id
-    where ${where}
+    where t.enrollment_id is not null ${f.sequence !== undefined ? sql`and t.sequence_id = ${f.sequence}` : sql``}
     group by 1, 2`.execute(db);
   // An enrollment converted at the instant its goal ended it, or at the contact's first stage
   // change to lead (or beyond) while it was enrolled.
