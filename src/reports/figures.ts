@@ -1,5 +1,3 @@
-import { DateTime } from 'luxon';
-
 /**
  * The arithmetic of the reports, pure: percentiles, time buckets, weekly cohorts and funnel
  * conversion. The read models in src/queries/reports fetch rows; these functions turn them into
@@ -57,11 +55,30 @@ export const BUCKETS = [
 
 export type BucketKey = (typeof BUCKETS)[number]['key'];
 
+/**
+ * `at` plus whole calendar months in UTC, the day of the month clamped to the target month's
+ * last day (31 January + 1 month = 28 or 29 February), as luxon's `plus({ months })` does.
+ * Plain arithmetic: a report buckets tens of thousands of durations.
+ */
+export function plusMonthsUtc(at: Date, months: number): number {
+  const y = at.getUTCFullYear();
+  const m = at.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return Date.UTC(y, m, Math.min(at.getUTCDate(), lastDay), at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds(), at.getUTCMilliseconds());
+}
+
+const MS = { hours: 3_600_000, days: 86_400_000 } as const;
+
+function edgeOf(from: Date, upTo: { hours: number } | { days: number } | { months: number }): number {
+  if ('months' in upTo) return plusMonthsUtc(from, upTo.months);
+  // Days are 24 h: in UTC every day is.
+  return from.getTime() + ('hours' in upTo ? upTo.hours * MS.hours : upTo.days * MS.days);
+}
+
 /** Which bucket the time from `from` to `to` (not before `from`) falls in. */
 export function bucketOf(from: Date, to: Date): BucketKey {
-  const start = DateTime.fromJSDate(from, { zone: 'utc' });
   const end = to.getTime();
-  for (const b of BUCKETS) if (b.upTo === null || end < start.plus(b.upTo).toMillis()) return b.key;
+  for (const b of BUCKETS) if (b.upTo === null || end < edgeOf(from, b.upTo)) return b.key;
   return 'over_18m';
 }
 
@@ -82,7 +99,8 @@ export function histogram(spans: readonly { from: Date; to: Date }[]): BucketCou
 
 /** The Monday (UTC) of the ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name. */
 export function weekOf(at: Date): string {
-  return DateTime.fromJSDate(at, { zone: 'utc' }).startOf('week').toISODate()!;
+  const sinceMonday = (at.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
 }
 
 /** A contact's way from opt-in on: when it became a lead, when staff first talked with it. */
