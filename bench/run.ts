@@ -30,6 +30,7 @@ import { benchImport } from './import-contacts.js';
 import { benchUnsubscribe } from './unsubscribe.js';
 import type { ScoringRules } from '../src/scoring/rules.js';
 import { benchRebuild, exampleScoring } from './scores-rebuild.js';
+import { benchReports } from './reports.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -212,6 +213,16 @@ try {
     console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s (mean of a run before and one after: ${h.queueRuns.map((r) => r.toFixed(0)).join(', ')}); POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
     console.log(`ratio HTTP / queue: ${(h.httpRate / h.queueRate).toFixed(2)}  (target >= 0.8)`);
     if (process.env.BENCH_ONLY === 'http') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
+  // BENCH_ONLY=reports runs the reports over 1,000,000 events and 100,000 contacts alone.
+  if (process.env.BENCH_ONLY === 'reports' || process.env.BENCH_ONLY === undefined) {
+    for (const r of await benchReports(ADMIN_URL)) {
+      console.log(`nurture report ${r.name}: ${r.ms.map((m) => m.toFixed(0)).join(', ')} ms (slowest ${Math.max(...r.ms).toFixed(0)} ms; target < 1000 ms)`);
+    }
+    if (process.env.BENCH_ONLY === 'reports') {
       redis.disconnect();
       process.exit(0);
     }

@@ -96,7 +96,7 @@ function timeToLeadText(r: TimeToLeadReport, zone?: string): string {
   else
     lines.push(
       ...table(
-        ['week', 'opted in', 'leads', 'median', ...BUCKETS.map((b) => b.label.replace(/^.*–/, '').replace('under ', ''))],
+        ['week', 'opted in', 'leads', 'median', ...BUCKETS.map((b) => b.within)],
         r.cohorts.map((c) => [c.week, String(c.optedIn), String(c.leads), dur(c.toLead.summary.medianSeconds), ...c.cumulativePercent.map((p) => pct(p.percent))]),
       ),
     );

@@ -279,6 +279,29 @@ export interface WebhookReceiptsTable {
   received_at: GeneratedTimestamp;
 }
 
+/**
+ * Rollup of each opted-in contact for the reports, kept by triggers (migration
+ * 2026-12-02T160500-report-rollups): never written by the application.
+ */
+export interface ReportContactsTable {
+  contact_id: string;
+  opted_in_at: Timestamp;
+  /** The first opt-in's `data.source`, `(none)` when it had none. */
+  source: string;
+  /** Furthest funnel stage reached after the first opt-in: 0 subscriber, 1 engaged, 2 mql, 3 lead, 4 customer. */
+  reached: number;
+  lead_at: Timestamp | null;
+  conversation_at: Timestamp | null;
+  sequences: string[];
+}
+
+/** First open and first click of a touch, kept by a trigger on events. */
+export interface ReportTouchEngagementTable {
+  touch_id: string;
+  opened_at: Timestamp | null;
+  clicked_at: Timestamp | null;
+}
+
 export interface Database {
   contacts: ContactsTable;
   events: EventsTable;
@@ -297,4 +320,6 @@ export interface Database {
   pending_opt_ins: PendingOptInsTable;
   event_intake: EventIntakeTable;
   webhook_receipts: WebhookReceiptsTable;
+  report_contacts: ReportContactsTable;
+  report_touch_engagement: ReportTouchEngagementTable;
 }

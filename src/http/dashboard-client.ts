@@ -49,7 +49,7 @@ export const DASHBOARD_SCRIPT = `(() => {
         data: c.cumulativePercent.map((p) => p.percent),
         borderColor: palette[i % palette.length],
         backgroundColor: palette[i % palette.length],
-        tension: 0.2,
+        tension: 0,
       })),
     },
     options: { scales: { y: { beginAtZero: true, suggestedMax: 100, title: { display: true, text: '% of the cohort who became leads' } } } },

@@ -2,6 +2,7 @@ import { humanDuration } from '../queries/durations.js';
 import type { FunnelReport } from '../queries/reports/funnel.js';
 import type { SequencesReport } from '../queries/reports/sequence-steps.js';
 import type { Cell, Table } from '../queries/reports/tables.js';
+import { BUCKETS } from '../reports/figures.js';
 import type { TimeToLeadReport } from '../queries/reports/time-to-lead.js';
 
 /**
@@ -32,8 +33,15 @@ function shown(header: string, v: Cell): string {
   return String(v);
 }
 
+const BUCKET_LABELS = new Map<string, string>(BUCKETS.map((b) => [b.key, b.label]));
+
+/** A column's name for people: durations are shown as durations, buckets by their label. */
+function heading(h: string): string {
+  return BUCKET_LABELS.get(h) ?? h.replace(/_seconds$/, '').replace(/_percent$/, ' %').replace(/_/g, ' ');
+}
+
 function tableHtml(id: string, t: Table): string {
-  const head = t.headers.map((h) => `<th>${esc(h.replace(/_/g, ' '))}</th>`).join('');
+  const head = t.headers.map((h) => `<th>${esc(heading(h))}</th>`).join('');
   const rows = t.rows
     .map((r) => `<tr>${r.map((v, i) => `<td data-value="${v === null ? '' : esc(String(v))}"${typeof v === 'number' ? ' class="n"' : ''}>${esc(shown(t.headers[i]!, v))}</td>`).join('')}</tr>`)
     .join('\n');
@@ -56,6 +64,7 @@ export function dashboardPage(d: DashboardData): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Nurture dashboard</title>
+<link rel="icon" href="data:,">
 <style>
   body { font: 14px/1.4 system-ui, sans-serif; margin: 0; color: #1d2733; background: #f5f7fa; }
   header { background: #1d3557; color: #fff; padding: 12px 24px; display: flex; gap: 24px; align-items: baseline; flex-wrap: wrap; }

@@ -1,5 +1,3 @@
-import { DateTime } from 'luxon';
-
 /**
  * The arithmetic of the reports, pure: percentiles, time buckets, weekly cohorts and funnel
  * conversion. The read models in src/queries/reports fetch rows; these functions turn them into
@@ -42,25 +40,45 @@ export function summarize(seconds: readonly number[]): DurationSummary {
 /**
  * The buckets of the time-to-lead distribution. Upper edges are exclusive; months are calendar
  * months after the opt-in (a lead 1 month after a 31 January opt-in is on 28 or 29 February).
- * The last bucket catches anything later, so every duration has a bucket.
+ * The last bucket catches anything later, so every duration has a bucket. `within` names the
+ * upper edge, for cumulative figures ("leads within 7 d").
  */
 export const BUCKETS = [
-  { key: 'under_1h', label: 'under 1 h', upTo: { hours: 1 } },
-  { key: '1h_36h', label: '1–36 h', upTo: { hours: 36 } },
-  { key: '36h_7d', label: '36 h–7 d', upTo: { days: 7 } },
-  { key: '7d_30d', label: '7–30 d', upTo: { days: 30 } },
-  { key: '1m_6m', label: '1–6 months', upTo: { months: 6 } },
-  { key: '6m_18m', label: '6–18 months', upTo: { months: 18 } },
-  { key: 'over_18m', label: 'over 18 months', upTo: null },
+  { key: 'under_1h', label: 'under 1 h', within: '1 h', upTo: { hours: 1 } },
+  { key: '1h_36h', label: '1–36 h', within: '36 h', upTo: { hours: 36 } },
+  { key: '36h_7d', label: '36 h–7 d', within: '7 d', upTo: { days: 7 } },
+  { key: '7d_30d', label: '7–30 d', within: '30 d', upTo: { days: 30 } },
+  { key: '1m_6m', label: '1–6 months', within: '6 months', upTo: { months: 6 } },
+  { key: '6m_18m', label: '6–18 months', within: '18 months', upTo: { months: 18 } },
+  { key: 'over_18m', label: 'over 18 months', within: 'ever', upTo: null },
 ] as const;
 
 export type BucketKey = (typeof BUCKETS)[number]['key'];
 
+/**
+ * `at` plus whole calendar months in UTC, the day of the month clamped to the target month's
+ * last day (31 January + 1 month = 28 or 29 February), as luxon's `plus({ months })` does.
+ * Plain arithmetic: a report buckets tens of thousands of durations.
+ */
+export function plusMonthsUtc(at: Date, months: number): number {
+  const y = at.getUTCFullYear();
+  const m = at.getUTCMonth() + months;
+  const lastDay = new Date(Date.UTC(y, m + 1, 0)).getUTCDate();
+  return Date.UTC(y, m, Math.min(at.getUTCDate(), lastDay), at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds(), at.getUTCMilliseconds());
+}
+
+const MS = { hours: 3_600_000, days: 86_400_000 } as const;
+
+function edgeOf(from: Date, upTo: { hours: number } | { days: number } | { months: number }): number {
+  if ('months' in upTo) return plusMonthsUtc(from, upTo.months);
+  // Days are 24 h: in UTC every day is.
+  return from.getTime() + ('hours' in upTo ? upTo.hours * MS.hours : upTo.days * MS.days);
+}
+
 /** Which bucket the time from `from` to `to` (not before `from`) falls in. */
 export function bucketOf(from: Date, to: Date): BucketKey {
-  const start = DateTime.fromJSDate(from, { zone: 'utc' });
   const end = to.getTime();
-  for (const b of BUCKETS) if (b.upTo === null || end < start.plus(b.upTo).toMillis()) return b.key;
+  for (const b of BUCKETS) if (b.upTo === null || end < edgeOf(from, b.upTo)) return b.key;
   return 'over_18m';
 }
 
@@ -81,7 +99,8 @@ export function histogram(spans: readonly { from: Date; to: Date }[]): BucketCou
 
 /** The Monday (UTC) of the ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name. */
 export function weekOf(at: Date): string {
-  return DateTime.fromJSDate(at, { zone: 'utc' }).startOf('week').toISODate()!;
+  const sinceMonday = (at.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
 }
 
 /** A contact's way from opt-in on: when it became a lead, when staff first talked with it. */

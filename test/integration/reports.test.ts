@@ -91,7 +91,7 @@ describe('nurture report', () => {
       'welcome-wait': ['wait', null, null, null, null, 0, 2, [{ reason: 'event:unsubscribed', enrollments: 1 }, { reason: 'promoted', enrollments: 1 }]],
       guide: ['email', 3, 3, 1, 1, 1, 0, []],
       'guide-wait': ['wait', null, null, null, null, 0, 1, [{ reason: 'promoted', enrollments: 1 }]],
-      call: ['call', 1, 1, 0, 0, 1, 1, [{ reason: 'promoted', enrollments: 1 }]],
+      call: ['call', 1, 1, null, null, 1, 1, [{ reason: 'promoted', enrollments: 1 }]],
     });
     const since = (await runReport(store.db, 'sequences', { since: '2026-11-30' }, NOW)).data as SequencesReport;
     expect(since.sequences[0]!.enrolled).toBe(2);

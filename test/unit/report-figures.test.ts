@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { BUCKETS, bucketOf, cohorts, funnelSteps, histogram, percent, quantile, summarize, timeTo, weekOf } from '../../src/reports/figures.js';
+import { DateTime } from 'luxon';
+import { BUCKETS, bucketOf, cohorts, funnelSteps, histogram, percent, plusMonthsUtc, quantile, summarize, timeTo, weekOf } from '../../src/reports/figures.js';
 
 const at = (iso: string) => new Date(iso);
 const HOUR = 3_600_000;
@@ -137,6 +138,26 @@ describe('report figures (properties)', () => {
           if (s.fromPreviousPercent !== null) expect(s.fromPreviousPercent).toBeLessThanOrEqual(100);
           if (s.fromOptInPercent !== null) expect(s.fromOptInPercent).toBeLessThanOrEqual(100);
         }
+      }),
+    );
+  });
+});
+
+describe('calendar months in UTC', () => {
+  it('adds months like luxon, the day clamped to the end of a shorter month', () => {
+    fc.assert(
+      fc.property(instant, fc.integer({ min: 0, max: 24 }), (at, months) => {
+        expect(plusMonthsUtc(at, months)).toBe(DateTime.fromJSDate(at, { zone: 'utc' }).plus({ months }).toMillis());
+      }),
+    );
+  });
+});
+
+describe('weeks in UTC', () => {
+  it('names the Monday luxon names', () => {
+    fc.assert(
+      fc.property(instant, (at) => {
+        expect(weekOf(at)).toBe(DateTime.fromJSDate(at, { zone: 'utc' }).startOf('week').toISODate());
       }),
     );
   });

@@ -14,6 +14,7 @@ import * as topicOptOuts from './2026-12-02T120000-topic-opt-outs.js';
 import * as touchClicks from './2026-12-02T140000-touch-clicks.js';
 import * as scores from './2026-12-02T150000-scores.js';
 import * as reportIndexes from './2026-12-02T160000-report-indexes.js';
+import * as reportRollups from './2026-12-02T160500-report-rollups.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -37,6 +38,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-02T140000-touch-clicks': touchClicks,
   '2026-12-02T150000-scores': scores,
   '2026-12-02T160000-report-indexes': reportIndexes,
+  '2026-12-02T160500-report-rollups': reportRollups,
 });
 
 export const migrationProvider: MigrationProvider = {

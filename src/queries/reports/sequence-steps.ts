@@ -11,7 +11,7 @@ import type { ReadDb } from '../read-db.js';
  *
  * - entered: enrollments with a touch at the step (touch steps only: a wait leaves no row);
  * - sent: touches sent (emails) or done (tasks);
- * - opened / clicked: touches with at least one such event (hits flagged as a link scanner's not counted);
+ * - opened / clicked: emails with at least one such event (percent of those sent); hits flagged as a link scanner's are not counted (the rollup's triggers leave them out);
  * - converted: last-touch attribution: enrollments that converted (a goal, or the contact became
  *   a lead while enrolled) whose last touch that went out before it was at this step;
  * - exited: enrollments that ended early (exit rule, unsubscribe, promotion, removed, retired)
@@ -77,20 +77,15 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
     select en.sequence_id, en.step_id, en.exit_reason as reason, count(*)::int as n
     from enrollments en where ${where} and en.status = 'exited' group by 1, 2, 3 order by n desc, reason`.execute(db);
   const steps = await sql<{ sequence_id: string; step_id: string; kind: string; entered: number; sent: number; opened: number; clicked: number }>`
-    with eng as (
-      select touch_id, bool_or(type = 'email_opened') as opened, bool_or(type = 'email_clicked') as clicked
-      from events where touch_id is not null and type in ('email_opened', 'email_clicked')
-        and (data->>'suspectedScanner') is distinct from 'true'
-      group by touch_id
-    )
     select t.sequence_id, t.step_id, min(t.kind) as kind,
       count(distinct t.enrollment_id)::int as entered,
       (count(*) filter (where t.status in ('sent', 'done')))::int as sent,
-      (count(*) filter (where eng.opened))::int as opened,
-      (count(*) filter (where eng.clicked))::int as clicked
-    from touches t join enrollments en on en.id = t.enrollment_id
-    left join eng on eng.touch_id = t.id
-    where ${where}
+      (count(*) filter (where g.opened_at is not null))::int as opened,
+      (count(*) filter (where g.clicked_at is not null))::int as clicked
+    from touches t
+    ${f.since ? sql`join enrollments en on en.id = t.enrollment_id and en.enrolled_at >= ${f.since}` : sql``}
+    left join report_touch_engagement g on g.touch_id = t.id
+    where t.enrollment_id is not null ${f.sequence !== undefined ? sql`and t.sequence_id = ${f.sequence}` : sql``}
     group by 1, 2`.execute(db);
   // An enrollment converted at the instant its goal ended it, or at the contact's first stage
   // change to lead (or beyond) while it was enrolled.
@@ -131,7 +126,16 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
     for (const [id, kind] of order) row(id, kind, false);
     for (const t of mine(steps.rows)) {
       const r = row(t.step_id, t.kind, true);
-      Object.assign(r, { entered: t.entered, sent: t.sent, opened: t.opened, clicked: t.clicked, openPercent: percent(t.opened, t.sent), clickPercent: percent(t.clicked, t.sent) });
+      // Opens and clicks are about emails; a call or a postcard has none to count.
+      const email = t.kind === 'email';
+      Object.assign(r, {
+        entered: t.entered,
+        sent: t.sent,
+        opened: email ? t.opened : null,
+        clicked: email ? t.clicked : null,
+        openPercent: email ? percent(t.opened, t.sent) : null,
+        clickPercent: email ? percent(t.clicked, t.sent) : null,
+      });
     }
     let convertedTotal = 0;
     for (const c of mine(converted.rows)) {

@@ -12,7 +12,7 @@ import { optInCohort } from './opt-in-cohort.js';
  * mean, p90 and the distribution in buckets, and the same by weekly opt-in cohort.
  */
 
-/** Call outcomes that mean someone talked with the contact (compared trimmed, case-insensitively). */
+/** Call outcomes that mean someone talked with the contact (compared trimmed, case-insensitively); the report_contacts trigger (migration 2026-12-02T160500-report-rollups) holds the same list. */
 export const CONVERSATION_OUTCOMES = ['connected', 'appointment_booked'] as const;
 
 export interface TimeToLeadReport {
@@ -27,28 +27,10 @@ export interface TimeToLeadReport {
 }
 
 export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<TimeToLeadReport> {
-  const outcomes = sql.join(CONVERSATION_OUTCOMES.map((o) => sql`${o}`));
   const journeys = await sql<{ opted_in_at: Date; lead_at: Date | null; conversation_at: Date | null }>`
-    with o as (${optInCohort(f)}),
-    l as (
-      select o.contact_id, min(sc.at) as lead_at
-      from o join stage_changes sc on sc.contact_id = o.contact_id and sc.kind = 'stage'
-        and sc.to_stage in ('lead', 'customer') and sc.at >= o.opted_in_at
-      group by o.contact_id
-    ),
-    cv as (
-      select contact_id, min(at) as at from (
-        select o.contact_id, t.completed_at as at
-        from o join tasks t on t.contact_id = o.contact_id and t.kind = 'call' and t.outcome is not null
-          and lower(trim(t.outcome)) in (${outcomes}) and t.completed_at >= o.opted_in_at
-        union all
-        select o.contact_id, e.occurred_at
-        from o join events e on e.type = 'appointment_requested' and e.contact_id = o.contact_id and e.occurred_at >= o.opted_in_at
-      ) x group by contact_id
-    )
-    select o.opted_in_at, l.lead_at, cv.at as conversation_at
-    from o left join l on l.contact_id = o.contact_id left join cv on cv.contact_id = o.contact_id
-    where l.lead_at is not null or cv.at is not null`.execute(db);
+    with o as (${optInCohort(f)})
+    select o.opted_in_at, o.lead_at, o.conversation_at from o
+    where o.lead_at is not null or o.conversation_at is not null`.execute(db);
   // The same week as weekOf(): date_trunc('week') starts on Monday, read in UTC.
   const weeks = await sql<{ week: string; opted_in: number }>`
     with o as (${optInCohort(f)})
