@@ -149,7 +149,7 @@ const envSchema = z.object({
   /** Standard Webhooks secrets for signed webhooks (POST /v1/events, /v1/bounces), newest first: all verify. */
   NURTURE_WEBHOOK_SECRETS: z
     .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .transform((s) => s.split(/[\s,]+/).map((x) => x.trim()).filter(Boolean))
     .pipe(z.array(z.string().superRefine((s, ctx) => {
       const problem = webhookSecretProblem(s);
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
@@ -169,10 +169,11 @@ const envSchema = z.object({
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
 function webhookSecretProblem(s: string): string | undefined {
-  if (!s.startsWith('whsec_')) return s.length >= 32 ? undefined : 'each secret must be whsec_<base64> or at least 32 characters';
+  const whsec = s.startsWith('whsec_');
   const b64 = s.slice('whsec_'.length);
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'a whsec_ secret must be followed by base64';
-  return Buffer.from(b64, 'base64').length >= 24 ? undefined : 'a whsec_ secret must hold at least 24 bytes';
+  if (whsec && !/^[A-Za-z0-9+/]+={0,2}$/.test(b64)) return 'a whsec_ secret must be followed by base64';
+  const bytes = whsec ? Buffer.from(b64, 'base64').length : Buffer.byteLength(s, 'utf8');
+  return bytes >= 24 ? undefined : 'each secret must hold at least 24 bytes (`whsec_` then base64, e.g. `whsec_$(openssl rand -base64 32)`, or plain text)';
 }
 
 /** Settings whose values are credentials: never echoed in an error. */

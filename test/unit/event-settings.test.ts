@@ -7,7 +7,8 @@ describe('POST /v1/events settings', () => {
   const secret = `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`;
 
   it('takes several webhook secrets, by comma or space, for a rotation', () => {
-    expect(loadConfig({ NURTURE_WEBHOOK_SECRETS: `${secret}, plain-text-secret-of-24-bytes ${secret}x` }).webhookSecrets).toEqual([secret, 'plain-text-secret-of-24-bytes', `${secret}x`]);
+    const other = `whsec_${Buffer.from('fedcba9876543210fedcba9876543210').toString('base64')}`;
+    expect(loadConfig({ NURTURE_WEBHOOK_SECRETS: `${secret}, plain-text-secret-of-24-bytes ${other}` }).webhookSecrets).toEqual([secret, 'plain-text-secret-of-24-bytes', other]);
     expect(loadConfig({}).webhookSecrets).toEqual([]);
   });
 
