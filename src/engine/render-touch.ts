@@ -51,8 +51,8 @@ export async function renderTouch(
   const html = addTracking(rendered.html, {
     click: clicks ? (url, index) => clickUrl(deps.links, { touchId: touch.id, index, url }) : undefined,
     openPixel: opens ? openPixelUrl(deps.links, touch.id) : undefined,
-    // Unsubscribing and managing preferences must work without going through a redirect.
-    keep: new Set([links.unsubscribe, links.preferences]),
+    // Unsubscribing, managing preferences and viewing in the browser work without a redirect (and are not engagement).
+    keep: new Set([links.unsubscribe, links.preferences, links.view]),
   });
   return { ...rendered, html };
 }

@@ -37,7 +37,7 @@ const TEMPLATES = {
   ...TEST_TEMPLATES,
   confirm: '---\nsubject: Please confirm your address\n---\n<p>Hi {{default firstName "there"}}, <a href="{{confirmUrl}}">confirm</a>.</p>\n',
   welcome:
-    '---\nsubject: "Welcome {{default firstName \\"friend\\"}}"\n---\n<p>Hi {{contact.firstName}}, <a href="https://www.example.com/guide.pdf">your guide</a>.</p>\n<p><a href="{{links.unsubscribe}}">Unsubscribe</a></p>\n',
+    '---\nsubject: "Welcome {{default firstName \\"friend\\"}}"\n---\n<p>Hi {{contact.firstName}}, <a href="https://www.example.com/guide.pdf">your guide</a>.</p>\n<p><a href="{{links.unsubscribe}}">Unsubscribe</a> <a href="{{links.view}}">View in your browser</a></p>\n',
 };
 
 describe('a person from form post to one-click unsubscribe', () => {
@@ -95,6 +95,16 @@ describe('a person from form post to one-click unsubscribe', () => {
     const oneClick = /<(https?:\/\/[^>]+\/u\/[^>]+)>/.exec(listUnsubscribe)?.[1];
     expect(oneClick, listUnsubscribe).toBeDefined();
     expect(listUnsubscribe).toMatch(/<mailto:[^>]+>/);
+
+    // The "view in the browser" link shows the email as sent, untracked; an altered one shows nothing.
+    const view = /href="([^"]+\/v\/[^"]+)"/.exec(String(welcome.html))?.[1];
+    expect(view).toBeDefined();
+    const viewed = await fetch(view!);
+    expect(viewed.status).toBe(200);
+    const viewedHtml = await viewed.text();
+    expect(viewedHtml).toContain('Hi Jo');
+    expect(viewedHtml).not.toContain('/o/');
+    expect((await fetch(`${view!.slice(0, -2)}xx`)).status).toBe(400);
 
     const tracked = /href="([^"]+\/c\/[^"]+)"/.exec(String(welcome.html))?.[1];
     expect(tracked).toBeDefined();

@@ -45,6 +45,10 @@ export function invalidLinkPage(): string {
   return page('This link does not work', '<p>The link is incomplete or was changed. Please use the link from the email exactly as it came.</p>');
 }
 
+export function messageGonePage(): string {
+  return page('This email is not available', '<p>This email was not sent, or is no longer kept.</p>');
+}
+
 export function unknownContactPage(): string {
   return page('Not on our list', '<p>This address is not on our mailing list any more: we will not email it.</p>');
 }

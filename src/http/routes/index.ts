@@ -9,6 +9,7 @@ import { queueBoardRoutes } from './queue-board.js';
 import { trackingRoutes } from './tracking.js';
 import { preferencesRoutes } from './preferences.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
+import { viewRoutes } from './view.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
@@ -18,6 +19,7 @@ export const ROUTES: readonly RouteModule[] = [
   dashboardRoutes,
   trackingRoutes,
   unsubscribeRoutes,
+  viewRoutes,
   preferencesRoutes,
   bounceRoutes,
   formRoutes,
