@@ -74,7 +74,20 @@ describe('report rollups', () => {
     const at = (h: number) => T0.plus({ hours: h }).toJSDate();
     // Engaged before any opt-in: not counted until an opt-in precedes it.
     await db.insertInto('stage_changes').values({ contact_id: id, kind: 'stage', from_stage: 'subscriber', to_stage: 'engaged', reason: 'test', event_id: null, at: at(5) }).execute();
-    await db.insertInto('enrollments').values({ contact_id: id, sequence_id: 'other', sequence_version: 'v', status: 'active', exit_reason: null, state: '{}', step_id: null, next_wake_at: null, last_error: null, quarantined_at: null, enrolled_at: at(0), ended_at: null }).execute();
+    const en = await db
+      .insertInto('enrollments')
+      .values({ contact_id: id, sequence_id: 'other', sequence_version: 'v', status: 'active', exit_reason: null, state: '{}', step_id: null, next_wake_at: null, last_error: null, quarantined_at: null, enrolled_at: at(0), ended_at: null })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    // Two iterations of a step inside a repeat: one enrollment entered it, two emails went out.
+    for (const n of [1, 2]) {
+      await db
+        .insertInto('touches')
+        .values({ key: `${en.id}/monthly#${n}`, enrollment_id: en.id, contact_id: id, sequence_id: 'other', step_id: 'monthly', kind: 'email', template: 'monthly', status: 'sent', message_id: null, subject: null, error: null, due_at: at(n), sent_at: at(n), failed_at: null })
+        .execute();
+    }
+    const other = (await sequencesReport(db, { now: at(100), sequence: 'other' })).sequences[0]!;
+    expect(other.steps.map((s) => [s.stepId, s.entered, s.sent])).toEqual([['monthly', 1, 2]]);
     expect(await rollup('late@example.com')).toBeUndefined();
     await db.insertInto('events').values({ id: 'l2', contact_id: id, type: 'opt_in', occurred_at: at(6), data: JSON.stringify({ source: 'later' }) }).execute();
     expect(await rollup('late@example.com')).toMatchObject({ opted_in_at: at(6), source: 'later', reached: 0, sequences: ['other'] });

@@ -9,7 +9,8 @@ import type { ReadDb } from '../read-db.js';
  * how many of its touches went out, were opened and clicked (email_opened / email_clicked events
  * tied to the touch), converted and exited there (and why), so a marketer sees which touch works.
  *
- * - entered: enrollments with a touch at the step (touch steps only: a wait leaves no row);
+ * - entered: enrollments with a touch at the step (touch steps only: a wait leaves no row; inside
+ *   a repeat, those that had its first iteration);
  * - sent: touches sent (emails) or done (tasks);
  * - opened / clicked: emails with at least one such event (percent of those sent); hits flagged as a link scanner's are not counted (the rollup's triggers leave them out);
  * - converted: last-touch attribution: enrollments that converted (a goal, or the contact became
@@ -78,7 +79,10 @@ export async function sequencesReport(db: ReadDb, f: SequencesFilter): Promise<S
     from enrollments en where ${where} and en.status = 'exited' group by 1, 2, 3 order by n desc, reason`.execute(db);
   const steps = await sql<{ sequence_id: string; step_id: string; kind: string; entered: number; sent: number; opened: number; clicked: number }>`
     select t.sequence_id, t.step_id, min(t.kind) as kind,
-      count(distinct t.enrollment_id)::int as entered,
+      -- A touch's key is "<enrollment>/<step>" plus "#<n>" per enclosing repeat, so an enrollment's
+      -- first touch at a step is the one whose iterations are all 1: counted without count(distinct),
+      -- which would sort every touch.
+      (count(*) filter (where t.key !~ '#' or t.key ~ '^[^#]*(#1)+$'))::int as entered,
       (count(*) filter (where t.status in ('sent', 'done')))::int as sent,
       (count(*) filter (where g.opened_at is not null))::int as opened,
       (count(*) filter (where g.clicked_at is not null))::int as clicked
