@@ -12,6 +12,7 @@ import { importContacts, parseMapping } from '../app/import-contacts.js';
 import { pauseContact } from '../app/pause-contact.js';
 import { REMOVED_REASON, removeEnrollment } from '../app/remove-enrollment.js';
 import { resumeContact } from '../app/resume-contact.js';
+import { setContactStage } from '../app/set-contact-stage.js';
 import { InputError } from '../errors.js';
 import { emit } from './format.js';
 import { EXIT_INVALID, action, config } from './shared.js';
@@ -54,6 +55,20 @@ export function registerManage(contacts: Command): void {
       action(async (email: string, o: { sequence: string; json?: boolean }) => {
         const r = await withApp(config(), (app) => removeEnrollment(app.deps, email, o.sequence, DateTime.utc()));
         const text = `${r.email} removed from ${r.sequenceId} (exited, reason ${REMOVED_REASON}): ${plural(r.cancelledEmails, 'unsent email')} and ${plural(r.cancelledTasks, 'open task')} cancelled`;
+        emit({ data: r, text }, o.json);
+      }),
+    );
+  contacts
+    .command('stage')
+    .description("set a contact's stage by hand (a sale closed: customer; not a fit: disqualified): recorded with the reason, fed to sequences as stage_changed; customer and disqualified end nurture")
+    .argument('<email>', 'the contact')
+    .requiredOption('--to <stage>', 'subscriber, engaged, mql, lead, customer or disqualified')
+    .option('--reason <text>', 'why, kept in the contact\'s stage history')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (email: string, o: { to: string; reason?: string; json?: boolean }) => {
+        const r = await withApp(config(), (app) => setContactStage(app, { email, to: o.to, reason: o.reason }, DateTime.utc()));
+        const text = r.changed ? `${r.email}: ${r.from} -> ${r.to}` : `${r.email} is already ${r.to}; nothing changed`;
         emit({ data: r, text }, o.json);
       }),
     );

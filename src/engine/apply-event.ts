@@ -146,7 +146,7 @@ async function recordOptIns(tx: Kysely<Database>, events: readonly (NurtureEvent
 
 /** Events whose effect depends only on the contact's stored state, not on contact-wide rules. */
 function isPlain(deps: EngineDeps, e: NurtureEvent): boolean {
-  return e.type !== 'unsubscribed' && e.type !== 'bounced' && !deps.config.promotion.onEvents.includes(e.type) && touchRefOf(e) === undefined;
+  return e.type !== 'unsubscribed' && e.type !== 'bounced' && e.type !== 'stage_set' && !deps.config.promotion.onEvents.includes(e.type) && touchRefOf(e) === undefined;
 }
 
 function duplicate(): ApplyResult {

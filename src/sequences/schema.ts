@@ -43,6 +43,8 @@ export const BUILT_IN_EVENTS = [
   'bounced',
   // Made by the engine when a contact's stage changes (data: from, to, reason).
   'stage_changed',
+  // A person (or the CRM) sets the stage (data: to, reason): `nurture contacts stage`.
+  'stage_set',
 ] as const;
 
 // ---- leaves -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ import { countsAsEngagement } from './engagement.js';
  *   asked for something specific (an appointment, information). It keeps the name users see in
  *   the CLI, the stats and `NURTURE_PROMOTE_ON`. `engaged` and `mql` are reached by lead scoring
  *   (src/scoring/stages.ts, which may also move back between them under a `fall_back_below`);
- *   `customer` and `disqualified` are reserved for sales outcomes; no rule reaches them yet.
+ *   `customer` and `disqualified` are sales outcomes: a person sets them (`stage_set`).
  * - **Email standing**: consent (unsubscribed) and deliverability (bounced). These are facts about
  *   the address, not about interest: a lead who unsubscribes from the newsletter still asked for
  *   a call and stays a lead for sales; a bounced lead can still be phoned. So they sit beside the
@@ -96,7 +96,7 @@ export interface StageChange {
 /** Work the shell does for a decision, in order. */
 export type LifecycleEffect =
   /** End every active enrollment, cancel unsent emails and open nurture tasks. */
-  | { kind: 'end_nurture'; reason: 'unsubscribed' | 'promoted' }
+  | { kind: 'end_nurture'; reason: 'unsubscribed' | 'promoted' | 'customer' | 'disqualified' }
   /** Cancel unsent emails only. */
   | { kind: 'stop_email'; reason: 'bounced' }
   /** Sales' high-priority call to the new lead. */
@@ -144,6 +144,15 @@ export function decideLifecycle(contact: LifecycleContact, event: LifecycleEvent
     next.bouncedAt = actedAt;
     effects.push({ kind: 'stop_email', reason: 'bounced' });
   }
+  // A person's word moves the stage any way, the only way back, and the way to customer or disqualified.
+  const set = stageSetBy(event);
+  if (set && set.to !== next.status) {
+    const wasNurtured = isNurtured(next.status);
+    changes.push({ kind: 'stage', from: next.status, to: set.to, reason: set.reason, eventId: event.id, at });
+    next.status = set.to;
+    if (set.to === 'lead') effects.push({ kind: 'end_nurture', reason: 'promoted' }, { kind: 'lead_call', reason: set.reason });
+    else if (wasNurtured && (set.to === 'customer' || set.to === 'disqualified')) effects.push({ kind: 'end_nurture', reason: set.to });
+  }
   // A link scanner's click is nobody asking for sales.
   const promotion = event.data && !countsAsEngagement(event.data) ? null : promotionReason(next, event.type, rules);
   if (promotion) {
@@ -152,6 +161,15 @@ export function decideLifecycle(contact: LifecycleContact, event: LifecycleEvent
     effects.push({ kind: 'end_nurture', reason: 'promoted' }, { kind: 'lead_call', reason });
   }
   return { contact: next, changes, effects };
+}
+
+/** The stage a `stage_set` event asks for, and why; undefined for any other event or an unknown stage. */
+export function stageSetBy(event: LifecycleEvent): { to: Stage; reason: string } | undefined {
+  if (event.type !== 'stage_set') return undefined;
+  const to = event.data?.['to'];
+  if (typeof to !== 'string' || !(STAGES as readonly string[]).includes(to)) return undefined;
+  const why = event.data?.['reason'];
+  return { to: to as Stage, reason: typeof why === 'string' && why.trim() !== '' ? `set: ${why.trim()}` : 'set: by hand' };
 }
 
 /**

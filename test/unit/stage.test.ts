@@ -128,3 +128,36 @@ describe('emailStandingOf', () => {
     expect(emailStandingOf({ unsubscribedAt: iso(T0), bouncedAt: iso(T0) })).toBe('unsubscribed');
   });
 });
+
+describe('decideLifecycle: a stage set by a person (stage_set)', () => {
+  const set = (to: string, reason?: string): LifecycleEvent => ({ ...ev('stage_set'), data: { to, ...(reason ? { reason } : {}) } });
+
+  it('makes a lead a customer with the reason given, and ends what nurture is left', () => {
+    expect(decide({ ...subscriber, status: 'lead' }, set('customer', 'signed the annual plan'))).toEqual({
+      contact: { ...subscriber, status: 'customer' },
+      changes: [{ kind: 'stage', from: 'lead', to: 'customer', reason: 'set: signed the annual plan', eventId: 'e-stage_set', at: iso(T0) }],
+      effects: [],
+    });
+    expect(decide({ ...subscriber, status: 'mql' }, set('disqualified')).effects).toEqual([{ kind: 'end_nurture', reason: 'disqualified' }]);
+  });
+
+  it('is the one way back: a lead gone cold returns to nurture', () => {
+    const d = decide({ ...subscriber, status: 'lead' }, set('subscriber', 'no budget this year'));
+    expect(d.contact.status).toBe('subscriber');
+    expect(d.changes).toMatchObject([{ kind: 'stage', from: 'lead', to: 'subscriber', reason: 'set: no budget this year' }]);
+    expect(d.effects).toEqual([]);
+  });
+
+  it('hands a contact set to lead to sales, as a promotion does', () => {
+    expect(decide(subscriber, set('lead')).effects).toEqual([
+      { kind: 'end_nurture', reason: 'promoted' },
+      { kind: 'lead_call', reason: 'set: by hand' },
+    ]);
+  });
+
+  it('changes nothing for the stage it is already in, or a stage that does not exist', () => {
+    expect(decide(subscriber, set('subscriber')).changes).toEqual([]);
+    expect(decide(subscriber, set('vip')).changes).toEqual([]);
+    expect(decide(subscriber, { ...ev('stage_set'), data: {} }).changes).toEqual([]);
+  });
+});
