@@ -2,6 +2,7 @@ import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import { expirePendingOptIns } from '../app/expire-opt-ins.js';
 import type { Logger } from '../logger.js';
+import { Periodic } from './periodic.js';
 
 /**
  * Expires double opt-ins left unconfirmed, on a timer, in every process that sweeps. Each row is
@@ -9,8 +10,7 @@ import type { Logger } from '../logger.js';
  * record the same expiry twice. A failed round (database away) is logged and tried next time.
  */
 export class ConsentExpiry {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private loop: Periodic | undefined;
   private failing = false;
 
   constructor(
@@ -19,13 +19,8 @@ export class ConsentExpiry {
   ) {}
 
   start(): void {
-    const tick = () => {
-      this.running = this.round().finally(() => {
-        this.running = undefined;
-        if (this.timer !== undefined) this.timer = setTimeout(tick, this.opts.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.opts.intervalMs);
+    this.loop = new Periodic(() => this.round(), this.opts.intervalMs, this.opts.intervalMs);
+    this.loop.start();
   }
 
   private async round(): Promise<void> {
@@ -41,8 +36,6 @@ export class ConsentExpiry {
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop?.stop();
   }
 }

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { Periodic } from './periodic.js';
 import type { Kysely } from 'kysely';
 import type { IntakeRow } from '../db/intake-repository.js';
 import { intakeToOffer, markOffered, pruneWebhookReceipts, settleIntake } from '../db/intake-repository.js';
@@ -23,8 +24,7 @@ const PRUNE_EVERY_MS = 60_000;
  * id is the event's, and an applied event is applied once.
  */
 export class IntakeDrainer {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private loop: Periodic | undefined;
   private rounds = 0;
   private prunedAt = 0;
 
@@ -88,24 +88,17 @@ export class IntakeDrainer {
   }
 
   start(clock: () => number): void {
-    const tick = async (): Promise<void> => {
+    this.loop = new Periodic(async () => {
       try {
         await this.drainOnce(clock());
       } catch (err) {
         this.opts.log.warn({ err: (err as Error).message }, 'draining received events failed; will try again');
       }
-    };
-    const loop = (): void => {
-      this.running = tick().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(loop, this.opts.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    }, this.opts.intervalMs);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop?.stop();
   }
 }

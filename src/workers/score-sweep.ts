@@ -1,6 +1,7 @@
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import { sweepScores } from '../app/sweep-scores.js';
+import { Periodic } from './periodic.js';
 import type { ScoringRules } from '../scoring/rules.js';
 
 /**
@@ -9,8 +10,7 @@ import type { ScoringRules } from '../scoring/rules.js';
  * sweeps of one contact in turn, and the second finds nothing left to move.
  */
 export class ScoreSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private loop: Periodic | undefined;
 
   constructor(
     private readonly ctx: AppContext,
@@ -20,18 +20,12 @@ export class ScoreSweep {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = sweepScores(this.ctx, this.rules, this.clock())
-        .then(() => undefined)
-        .catch((err: unknown) => this.ctx.log.warn({ err }, 'score sweep failed; next run in a minute'))
-        .finally(() => (this.running = undefined));
-    }, this.intervalMs);
-    this.timer.unref();
+    const sweep = () => sweepScores(this.ctx, this.rules, this.clock()).catch((err: unknown) => this.ctx.log.warn({ err }, 'score sweep failed; next run in a minute'));
+    this.loop = new Periodic(sweep, this.intervalMs, this.intervalMs);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    await this.running;
+    await this.loop?.stop();
   }
 }

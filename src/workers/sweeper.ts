@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { Periodic } from './periodic.js';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { dueWakes } from '../db/enrollment-repository.js';
@@ -30,8 +31,7 @@ const REOFFER_MS = 20_000;
  * it often, in several processes, or after Redis lost everything, never duplicates work.
  */
 export class Sweeper {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
+  private loop: Periodic | undefined;
   private readonly offered = new Map<string, number>();
 
   constructor(
@@ -126,7 +126,7 @@ export class Sweeper {
   }
 
   start(clock: () => number): void {
-    const tick = async (): Promise<void> => {
+    this.loop = new Periodic(async () => {
       try {
         await this.opts.onTick?.();
         const started = performance.now();
@@ -136,18 +136,11 @@ export class Sweeper {
         if (isTransientDbError(err)) this.opts.metrics?.serviceError('database');
         this.opts.log.warn({ err: (err as Error).message }, 'sweep failed; will try again');
       }
-    };
-    const loop = (): void => {
-      this.running = tick().finally(() => {
-        if (this.timer !== undefined) this.timer = setTimeout(loop, this.opts.intervalMs);
-      });
-    };
-    this.timer = setTimeout(loop, 0);
+    }, this.opts.intervalMs);
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.running;
+    await this.loop?.stop();
   }
 }
