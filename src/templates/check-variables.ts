@@ -45,28 +45,19 @@ export function checkTemplateVariables(src: TemplateSource, opts: CheckTemplateO
       severity: 'error',
     });
   }
-  for (const part of templateParts(src)) {
+  const check = (part: TemplatePart, variables: typeof TEMPLATE_VARIABLES): void => {
     let ast: hbs.AST.Program;
     try {
       ast = parseTemplatePart(part);
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
       problems.push(...err.problems);
-      continue;
+      return;
     }
-    new Checker(part, problems, TEMPLATE_VARIABLES, src.partials ?? {}).program(ast, ROOT_SCOPE);
-  }
-  for (const part of src.layout ? layoutParts(src.layout) : []) {
-    let ast: hbs.AST.Program;
-    try {
-      ast = parseTemplatePart(part);
-    } catch (err) {
-      if (!(err instanceof TemplateError)) throw err;
-      problems.push(...err.problems);
-      continue;
-    }
-    new Checker(part, problems, LAYOUT_VARIABLES, src.partials ?? {}).program(ast, ROOT_SCOPE);
-  }
+    new Checker(part, problems, variables, src.partials ?? {}).program(ast, ROOT_SCOPE);
+  };
+  for (const part of templateParts(src)) check(part, TEMPLATE_VARIABLES);
+  for (const part of src.layout ? layoutParts(src.layout) : []) check(part, LAYOUT_VARIABLES);
   return dedupe(problems);
 }
 
