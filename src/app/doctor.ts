@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { redactUrl } from '../security/redact-url.js';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import { openStore } from '../db/database.js';
@@ -67,13 +68,15 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
 }
 
 async function redisChecks(config: Config): Promise<DoctorCheck[]> {
-  const url = config.redisUrl ?? DEFAULT_REDIS_URL;
-  if (!(await redisAnswers(url))) {
+  const real = config.redisUrl ?? DEFAULT_REDIS_URL;
+  // What the checks print: never the password.
+  const url = redactUrl(real);
+  if (!(await redisAnswers(real))) {
     if (!config.redisUrl) return [{ name: 'redis', status: 'warn', detail: `no REDIS_URL and nothing on ${url}: only \`nurture start\` works, with a private redis-server it launches`, fix: 'set REDIS_URL to a Redis every process shares' }];
     return [{ name: 'redis', status: 'fail', detail: `Redis is not answering at ${url}`, fix: 'start Redis or correct REDIS_URL (docker compose up -d redis)' }];
   }
   try {
-    return [{ name: 'redis', status: 'ok', detail: `Redis answers at ${url}` }, redisPersistenceCheck(await redisAppendOnly(url), url)];
+    return [{ name: 'redis', status: 'ok', detail: `Redis answers at ${url}` }, redisPersistenceCheck(await redisAppendOnly(real), url)];
   } catch (err) {
     return [{ name: 'redis', status: 'fail', detail: `Redis at ${url}: ${(err as Error).message}`, fix: 'check REDIS_URL (password, TLS)' }];
   }

@@ -23,16 +23,26 @@ export type OpenOutcome = { ok: true; recorded: boolean } | { ok: false };
 export async function recordClick(ctx: AppContext, intake: EventIntake, token: string, now: DateTime): Promise<ClickOutcome> {
   const link = clickOf(ctx.deps.links, token);
   if (!link) return { ok: false };
-  const touch = await markClicked(ctx.deps.db, link.touchId, now.toJSDate());
-  const recorded = await record(ctx, intake, touch, now, 'email_clicked', link.touchId, { url: link.url, link: link.index });
+  let recorded = false;
+  try {
+    const touch = await markClicked(ctx.deps.db, link.touchId, now.toJSDate());
+    recorded = await record(ctx, intake, touch, now, 'email_clicked', link.touchId, { url: link.url, link: link.index });
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message, touchId: link.touchId }, 'click not recorded (the database did not answer); the person is sent on');
+  }
   return { ok: true, target: link.url, recorded };
 }
 
 export async function recordOpen(ctx: AppContext, intake: EventIntake, token: string, now: DateTime): Promise<OpenOutcome> {
   const open = openOf(ctx.deps.links, token);
   if (!open) return { ok: false };
-  const touch = await trackedTouch(ctx.deps.db, open.touchId);
-  return { ok: true, recorded: await record(ctx, intake, touch, now, 'email_opened', open.touchId, {}) };
+  try {
+    const touch = await trackedTouch(ctx.deps.db, open.touchId);
+    return { ok: true, recorded: await record(ctx, intake, touch, now, 'email_opened', open.touchId, {}) };
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message, touchId: open.touchId }, 'open not recorded (the database did not answer)');
+    return { ok: true, recorded: false };
+  }
 }
 
 async function record(

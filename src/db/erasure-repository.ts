@@ -51,8 +51,9 @@ export async function erasureCounts(db: Kysely<Database>, contactId: string, ema
  * Clears the person's data: the contact's name, phone, zone, address, attributes and tags (its
  * address becomes `erasedAddress`), event bodies, rendered subjects and any error text naming the
  * address, task contents, the IP and user agent of consent records, and rejected events that
- * name the address. Active enrollments end (reason `erased`), unsent emails and open tasks are
- * cancelled. Event ids, body hashes (a producer's redelivery of an old event is still recognised
+ * name the address, and double opt-ins waiting for a click (expired). The contact is marked
+ * unsubscribed, so nothing reaches it again. Active enrollments end (reason `erased`), unsent
+ * emails and open tasks are cancelled. Event ids, body hashes (a producer's redelivery of an old event is still recognised
  * and not applied again), stages and dates stay, so the figures do not change.
  */
 export async function eraseContactData(db: Kysely<Database>, contactId: string, email: string, at: Date): Promise<void> {
@@ -68,9 +69,24 @@ export async function eraseContactData(db: Kysely<Database>, contactId: string, 
       address: null,
       attributes: JSON.stringify({}),
       tags: JSON.stringify([]),
+      // Never reached again by anything: a click on an old email, an event by contact id or touch.
+      unsubscribed_at: sql`coalesce(unsubscribed_at, ${at})`,
       updated_at: sql`now()`,
     })
     .where('id', '=', contactId)
+    .execute();
+  // A double opt-in waiting for its click holds the person as the form gave them: it expires, emptied.
+  await db
+    .updateTable('pending_opt_ins')
+    .set({
+      status: sql`case when status = 'pending' then 'expired' else status end`,
+      expired_at: sql`coalesce(expired_at, ${at})`,
+      contact: JSON.stringify({}),
+      data: JSON.stringify({}),
+      ip: null,
+      user_agent: null,
+    })
+    .where('contact_id', '=', contactId)
     .execute();
   await db.updateTable('events').set({ data: JSON.stringify({}), contact: null }).where('contact_id', '=', contactId).execute();
   await db

@@ -44,15 +44,20 @@ export async function recentEmailTimes(db: Kysely<Database>, contactId: string, 
   return rows.map((r) => (r.sent_at ?? r.due_at).toISOString());
 }
 
-/** Cancels emails not yet sent, e.g. on unsubscribe or promotion: nothing more goes out. */
-export async function cancelPendingEmails(db: Kysely<Database>, contactId: string, reason: string): Promise<number> {
-  const r = await db
+/**
+ * Cancels emails not yet sent, e.g. on unsubscribe or promotion: nothing more goes out. With
+ * `nurtureOnly`, emails of no enrollment (a double opt-in's confirmation, asked for by the person)
+ * are left to go.
+ */
+export async function cancelPendingEmails(db: Kysely<Database>, contactId: string, reason: string, o: { nurtureOnly?: boolean } = {}): Promise<number> {
+  let q = db
     .updateTable('touches')
     .set({ status: 'cancelled', error: reason })
     .where('contact_id', '=', contactId)
     .where('kind', '=', 'email')
-    .where('status', '=', 'pending')
-    .executeTakeFirst();
+    .where('status', '=', 'pending');
+  if (o.nurtureOnly) q = q.where('enrollment_id', 'is not', null);
+  const r = await q.executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
 

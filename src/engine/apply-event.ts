@@ -388,7 +388,8 @@ async function applyLifecycle(
 
 async function endAllNurture(tx: Kysely<Database>, contactId: string, reason: string, at: Date): Promise<void> {
   await endActiveEnrollments(tx, contactId, 'exited', reason, at);
-  await cancelPendingEmails(tx, contactId, reason);
+  // A confirmation the person asked for is not nurture: a lead signal or a stage set by hand leaves it to go.
+  await cancelPendingEmails(tx, contactId, reason, { nurtureOnly: reason !== 'unsubscribed' });
   await cancelOpenNurtureTasks(tx, contactId, `cancelled: ${reason}`, at);
 }
 

@@ -3,6 +3,7 @@ import { toContact } from '../db/contact-repository.js';
 import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
 import { renderTouch } from './render-touch.js';
+import { isConfirmationTouch } from './confirmation-mail.js';
 
 export type ViewedMessage = { status: 'found'; subject: string; html: string } | { status: 'not_sent' | 'unknown' };
 
@@ -13,7 +14,8 @@ export type ViewedMessage = { status: 'found'; subject: string; html: string } |
  */
 export async function viewTouch(deps: EngineDeps, touchId: string, now: DateTime): Promise<ViewedMessage> {
   const touch = await deps.db.selectFrom('touches').selectAll().where('id', '=', touchId).executeTakeFirst();
-  if (!touch || touch.kind !== 'email' || !touch.template) return { status: 'unknown' };
+  // A confirmation email's link is the person's own to click, not a page to show again.
+  if (!touch || touch.kind !== 'email' || !touch.template || isConfirmationTouch(touch)) return { status: 'unknown' };
   if (touch.status !== 'sent') return { status: 'not_sent' };
   const row = await deps.db.selectFrom('contacts').selectAll().where('id', '=', touch.contact_id).executeTakeFirst();
   if (!row) return { status: 'unknown' };

@@ -76,8 +76,13 @@ export async function buildServer(ctx: HttpContext, o: BuildServerOptions): Prom
     }
     if (err instanceof NurtureError) {
       const status = httpStatusOf(err);
-      if (status >= 500) req.log.error({ err, reqId: req.id, url: req.url }, 'request failed');
       const field = 'field' in err && typeof err.field === 'string' ? err.field : undefined;
+      if (status >= 500 && err.code !== 'SERVICE_UNAVAILABLE') {
+        // Stored data or a bug: the operator reads the log; the client learns nothing of the inside.
+        req.log.error({ err, reqId: req.id, url: req.url }, 'request failed');
+        return reply.code(status).send(errorBody(err.code, `internal error (request ${req.id})`));
+      }
+      if (status >= 500) req.log.error({ err, reqId: req.id, url: req.url }, 'request failed');
       return reply.code(status).send(errorBody(err.code, err.message, field));
     }
     if (isResponseSerializationError(err)) {

@@ -19,6 +19,8 @@ export interface ContactExport {
   enrollments: Row[];
   stageChanges: Row[];
   consentRecords: Row[];
+  /** Double opt-ins: the contact as the form gave it, with IP and user agent, until confirmed or expired. */
+  pendingOptIns: Row[];
   suppressions: Row[];
   failedEvents: Row[];
 }
@@ -57,6 +59,7 @@ export async function contactExport(db: ReadDb, email: string, now: Date): Promi
     enrollments: await ofContact((c) => db.selectFrom('enrollments').selectAll().where('contact_id', '=', c).orderBy('enrolled_at').orderBy('id').execute()),
     stageChanges: await ofContact((c) => db.selectFrom('stage_changes').selectAll().where('contact_id', '=', c).orderBy('at').orderBy('id').execute()),
     consentRecords,
+    pendingOptIns: await ofContact((c) => db.selectFrom('pending_opt_ins').selectAll().where('contact_id', '=', c).orderBy('created_at').execute()),
     suppressions,
     failedEvents: plain(
       await db

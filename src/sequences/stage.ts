@@ -129,8 +129,10 @@ export function decideLifecycle(contact: LifecycleContact, event: LifecycleEvent
   const reason = `event:${event.type}`;
   const record = (kind: ChangeKind, to: Stage = next.status) => changes.push({ kind, from: next.status, to, reason, eventId: event.id, at });
 
-  // An opt-in made after the unsubscribe is fresh consent; one made before it (delivered late) is not.
-  if (event.type === 'opt_in' && next.unsubscribedAt && later(event.occurredAt, next.unsubscribedAt)) {
+  // An opt-in made after the unsubscribe is fresh consent; one made before it (delivered late) is
+  // not, nor is a public form's post nobody confirmed (`confirmed: false`): anyone can type an address.
+  const unverified = event.data?.['confirmed'] === false;
+  if (event.type === 'opt_in' && next.unsubscribedAt && later(event.occurredAt, next.unsubscribedAt) && !unverified) {
     record('resubscribed');
     next.unsubscribedAt = null;
   }

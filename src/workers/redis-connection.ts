@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { redactUrl } from '../security/redact-url.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
@@ -32,7 +33,7 @@ export async function redisAnswers(url: string): Promise<boolean> {
 
 export async function requireRedis(url: string): Promise<void> {
   if (!(await redisAnswers(url))) {
-    throw new ServiceUnavailableError(`Redis is not answering at ${url}: start it (redis-server, or docker compose up -d redis), or check REDIS_URL`);
+    throw new ServiceUnavailableError(`Redis is not answering at ${redactUrl(url)}: start it (redis-server, or docker compose up -d redis), or check REDIS_URL`);
   }
 }
 

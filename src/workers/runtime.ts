@@ -1,4 +1,5 @@
 import type { Worker } from 'bullmq';
+import { redactUrl } from '../security/redact-url.js';
 import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { checkPublishedSequences } from '../app/check-published-sequences.js';
@@ -177,6 +178,10 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     const roles = { events: true, wakes: true, sends: true, ...o.workers };
     // Mail links and HTTP tokens are signed: a missing NURTURE_SECRET is one line at start, not a failed send later.
     if (roles.sends || o.http) void deps.links.signer;
+    // Links in mail sent from a process that serves no HTTP would name 127.0.0.1: say so, once.
+    if (roles.sends && !o.http && !config.http.publicUrlGiven) {
+      log.warn({ publicUrl: config.http.publicUrl }, 'NURTURE_PUBLIC_URL is not set: unsubscribe, preference and tracking links in mail sent by this process point at this default address; set it to the address people reach the HTTP server at');
+    }
     const workers: Worker[] = [
       ...(roles.events ? [startEventsWorker(ctx)] : []),
       ...(roles.wakes ? [startWakesWorker(ctx)] : []),
@@ -240,7 +245,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         store: store.describe,
         http: http?.url,
         metrics: metricsServer ? `${metricsServer.url}/metrics` : http ? `${http.url}/metrics` : undefined,
-        redis: redis.url,
+        redis: redactUrl(redis.url),
         mail: mail.describe(),
         sequences: registry.activePrograms().map((p) => `${p.sequenceId}@${p.version}`),
         embedded: embedded?.url,

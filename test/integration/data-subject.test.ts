@@ -100,6 +100,14 @@ describe('data subject requests: export and erase', () => {
     expect(preview.stdout).toContain('Nothing changed');
     expect((await db().selectFrom('contacts').select('first_name').where('id', '=', contact.id).executeTakeFirstOrThrow()).first_name).toBe('Ann');
 
+    // A double opt-in still waiting for its click holds the person as the form gave them.
+    await db()
+      .insertInto('pending_opt_ins')
+      .values({
+        contact_id: contact.id, form_id: 'guide', form_version: 'v1', contact: JSON.stringify({ email: ANN, firstName: 'Ann' }), data: JSON.stringify({ source: 'guide' }),
+        ip: '203.0.113.7', user_agent: 'Mozilla/5.0 (Ann)', wording: 'Send me the guide', wording_hash: 'h', created_at: new Date(), expires_at: new Date(Date.now() + 86_400_000),
+      })
+      .execute();
     const erased = await cli('erase', ANN, '--yes');
     expect(erased.code, erased.stderr).toBe(0);
     expect(erased.stdout).toContain(`${ANN} erased`);
@@ -111,6 +119,10 @@ describe('data subject requests: export and erase', () => {
     expect(touches.sort(byStep).map((tt) => [tt.step_id, tt.status, tt.subject])).toEqual([
       ['call', 'done', null],
       ['welcome', 'sent', null],
+    ]);
+    expect(row.unsubscribed_at).not.toBeNull();
+    expect(await db().selectFrom('pending_opt_ins').select(['status', 'contact', 'data', 'ip', 'user_agent']).where('contact_id', '=', contact.id).execute()).toEqual([
+      { status: 'expired', contact: {}, data: {}, ip: null, user_agent: null },
     ]);
     const task = await db().selectFrom('tasks').selectAll().where('contact_id', '=', contact.id).executeTakeFirstOrThrow();
     expect(task).toMatchObject({ status: 'cancelled', title: 'call (erased contact)', note: null, content: null, address: null, phone: null, history: [] });

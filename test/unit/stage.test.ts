@@ -161,3 +161,12 @@ describe('decideLifecycle: a stage set by a person (stage_set)', () => {
     expect(decide(subscriber, { ...ev('stage_set'), data: {} }).changes).toEqual([]);
   });
 });
+
+describe('decideLifecycle: an unconfirmed form post after an unsubscribe', () => {
+  it('does not undo the unsubscribe (anyone can type an address); a confirmed one does', () => {
+    const gone: LifecycleContact = { ...subscriber, unsubscribedAt: iso(T0.minus({ days: 3 })) };
+    const post = (confirmed: boolean): LifecycleEvent => ({ ...ev('opt_in'), data: { source: 'website', form: 'news', confirmed } });
+    expect(decide(gone, post(false))).toEqual({ contact: gone, changes: [], effects: [] });
+    expect(decide(gone, post(true)).changes).toMatchObject([{ kind: 'resubscribed' }]);
+  });
+});

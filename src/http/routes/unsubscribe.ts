@@ -35,7 +35,10 @@ export const unsubscribeRoutes: RouteModule = async (server, ctx) => {
 };
 
 function oneClick(server: NurtureServer, ctx: HttpContext): void {
-  server.post('/u/:token', { schema: { params, body }, config: { rateLimit } }, async (req, reply) => {
+  // No rate limit on the POST: mailbox providers send every user's one-click from a few addresses,
+  // and a 429 would be an unsubscribe lost. A token is checked (one HMAC) before any database
+  // work, and a valid one only ever unsubscribes its own contact, once.
+  server.post('/u/:token', { schema: { params, body } }, async (req, reply) => {
     const subject = ctx.links.subjectOf('unsubscribe', req.params.token);
     if (!subject) throw new TokenError('this unsubscribe link is not valid (altered or incomplete): nothing was changed');
     const source = req.body['List-Unsubscribe'] === 'One-Click' ? 'one-click' : req.body.confirm === 'yes' ? 'page' : undefined;
