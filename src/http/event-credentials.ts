@@ -62,7 +62,7 @@ export function requireEventCredentials(config: Pick<Config, 'apiKeys' | 'webhoo
     }
     if (req.headers['webhook-signature'] !== undefined || req.headers['webhook-id'] !== undefined) {
       if (secrets.length === 0) {
-        await refuse(401, 'signed webhooks are off: set NURTURE_WEBHOOK_SECRETS');
+        await refuse(403, 'signed webhooks are off: set NURTURE_WEBHOOK_SECRETS to turn them on');
         return;
       }
       const body = req.rawBody ?? (typeof req.body === 'string' ? req.body : undefined);
@@ -72,6 +72,8 @@ export function requireEventCredentials(config: Pick<Config, 'apiKeys' | 'webhoo
       }
       const now = nowSeconds();
       let reason = '';
+      let stale = false;
+      // Secret by secret (not all at once): the one that verifies names the rate-limit bucket.
       for (const secret of secrets) {
         const v = verifyWebhook({ secrets: [secret], headers: req.headers as WebhookHeaders, body, nowSeconds: now });
         if (v.ok) {
@@ -79,8 +81,10 @@ export function requireEventCredentials(config: Pick<Config, 'apiKeys' | 'webhoo
           return;
         }
         reason = v.reason;
+        stale = v.stale === true;
       }
-      await refuse(401, reason);
+      // As on /v1/bounces: a timestamp outside the tolerance is a refused replay (403), a bad signature 401.
+      await refuse(stale ? 403 : 401, reason);
       return;
     }
     await refuse(401, 'no credentials: send "Authorization: Bearer KEY" or a Standard Webhooks signature (webhook-id, webhook-timestamp, webhook-signature)');

@@ -27,7 +27,7 @@ export function requireStandardWebhook(config: Pick<Config, 'webhookSecrets'>, c
   return async (req: FastifyRequest): Promise<void> => {
     if (config.webhookSecrets.length === 0) throw new ForbiddenError('signed webhooks are off: set NURTURE_WEBHOOK_SECRETS to turn them on');
     const verdict = verifyWebhook({ secrets: config.webhookSecrets, headers: { 'webhook-id': req.headers['webhook-id'], 'webhook-timestamp': req.headers['webhook-timestamp'], 'webhook-signature': req.headers['webhook-signature'] }, body: req.rawBody ?? '', nowSeconds: Math.floor(clock().toSeconds()) });
-    if (!verdict.ok) throw /replay/.test(verdict.reason) ? new ForbiddenError(verdict.reason) : new UnauthorizedError(verdict.reason);
+    if (!verdict.ok) throw verdict.stale ? new ForbiddenError(verdict.reason) : new UnauthorizedError(verdict.reason);
     req.webhookId = verdict.id;
   };
 }

@@ -12,7 +12,8 @@ export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
 export type WebhookVerdict =
   | { ok: true; id: string; timestamp: number }
-  | { ok: false; reason: string };
+  /** `stale`: well signed or not, its timestamp is outside the tolerance (a replay, or a clock far off). */
+  | { ok: false; reason: string; stale?: true };
 
 export interface WebhookHeaders {
   'webhook-id'?: string | string[] | undefined;
@@ -38,7 +39,7 @@ export function verifyWebhook(o: { secrets: readonly string[]; headers: WebhookH
   if (!/^\d{1,12}$/.test(ts)) return { ok: false, reason: `webhook-timestamp "${ts.slice(0, 40)}" is not Unix seconds` };
   const timestamp = Number(ts);
   if (Math.abs(o.nowSeconds - timestamp) > WEBHOOK_TOLERANCE_SECONDS) {
-    return { ok: false, reason: `webhook-timestamp ${timestamp} is more than ${WEBHOOK_TOLERANCE_SECONDS / 60} minutes from now (${o.nowSeconds}): refused as a possible replay` };
+    return { ok: false, stale: true, reason: `webhook-timestamp ${timestamp} is more than ${WEBHOOK_TOLERANCE_SECONDS / 60} minutes from now (${o.nowSeconds}): refused as a possible replay` };
   }
   const given = sig
     .split(' ')

@@ -170,7 +170,7 @@ describe('POST /v1/events', () => {
     const altered = await postEvents(base, body.replace('badhook', 'evilhook'), { headers: webhookHeaders(WEBHOOK_SECRET, 'msg_altered', body) });
     expect(altered.status).toBe(401);
     const old = await postEvents(base, body, { headers: webhookHeaders(WEBHOOK_SECRET, 'msg_old', body, Math.floor(Date.now() / 1000) - 600) });
-    expect(old.status).toBe(401);
+    expect(old.status).toBe(403);
     expect(old.body.error.message).toContain('refused as a possible replay');
     const partial = await postEvents(base, body, { headers: { 'webhook-id': 'msg_partial' } });
     expect(partial.status).toBe(401);
