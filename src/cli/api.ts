@@ -6,14 +6,16 @@ import { validateForms } from '../app/validate-forms.js';
 import { formatProblem } from '../errors.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
 import { addTopicsOption, readTopics } from './topics-option.js';
+import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
 
 export function register(program: Command): void {
-  addTopicsOption(program.command('api'))
+  // Unsubscribes and resubscribes are applied here, so scores move here as they do in the workers.
+  addScoringOption(addTopicsOption(program.command('api')))
     .description('serve HTTP alone (events, forms, unsubscribe, tracking): no workers, no sweeper; run the engine with `nurture start` or `nurture worker`')
     .option('--templates <dir>', 'directory of templates (for pages that render them)', './templates')
     .option('--forms <file>', 'hosted opt-in forms (a file that does not exist: no forms)', './forms.yaml')
     .action(
-      action(async (opts: { templates: string; topics: string; forms: string }) => {
+      action(async (opts: { templates: string; topics: string; forms: string; scoring: string }) => {
         const topics = await readTopics(opts.topics);
         if (!topics) {
           stdout.error(`not starting: fix ${opts.topics}`);
@@ -27,8 +29,10 @@ export function register(program: Command): void {
           stdout.error(`not starting: problems in ${opts.forms} (run \`nurture validate --forms ${opts.forms}\`)`);
           return EXIT_INVALID;
         }
+        const scoring = await scoringRulesFrom(opts.scoring);
         const engine = await startEngine({
           config: cfg,
+          scoring,
           templatesDir: opts.templates,
           sweeper: false,
           mayLaunchRedis: cfg.redisUrl === undefined,
