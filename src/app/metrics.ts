@@ -22,15 +22,6 @@ export type EventOutcome = 'applied' | 'duplicate' | 'rejected' | 'conflict' | '
 /** `retry`: the transport refused for now and the job will try again. */
 export type SendResult = 'sent' | 'skipped' | 'failed' | 'bounced' | 'retry';
 
-/** For processes and tests that report nowhere. */
-export const noMetrics: Metrics = {
-  event() {},
-  wakeUp() {},
-  send() {},
-  sweep() {},
-  serviceError() {},
-};
-
 export const OTHER_EVENT_TYPE = 'other';
 
 /** The event types that get a label of their own: the built-in ones and those the settings name. */
