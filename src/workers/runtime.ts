@@ -6,7 +6,7 @@ import { checkPublishedSequences } from '../app/check-published-sequences.js';
 import { engineDeps } from '../app/composition-root.js';
 import { checkReadiness } from '../app/check-readiness.js';
 import type { HttpContext } from '../http/context.js';
-import { readinessProbes } from '../http/readiness-probes.js';
+import { readinessProbes } from './readiness-probes.js';
 import type { RunningHttpServer } from '../http/start-server.js';
 import { startHttpServer } from '../http/start-server.js';
 import { healthRoutes } from '../http/routes/health.js';

@@ -7,7 +7,7 @@ import { mailTransportHealth } from '../db/service-health-repository.js';
 import type { TransportMonitor } from '../templates/transport-health.js';
 
 /**
- * The shell's side of /readyz: a query, a Redis PING, and the mail transport as this process
+ * The shell's side of /readyz (built by the runtime, handed to the server as a function): a query, a Redis PING, and the mail transport as this process
  * last saw it (or, in a process that sends no mail, as the senders last recorded it).
  */
 export function readinessProbes(o: { db: Kysely<Database>; redis: Redis; mail: TransportMonitor | undefined }): ReadinessProbe[] {
