@@ -1,3 +1,4 @@
+import { escapeHtml } from '../html-page.js';
 import type { SubscriptionPreferences } from '../../queries/subscription-preferences.js';
 
 /**
@@ -7,9 +8,6 @@ import type { SubscriptionPreferences } from '../../queries/subscription-prefere
  * change (there is no session, hence no cookie a forged cross-site post could ride on).
  */
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function page(title: string, body: string): string {
   return `<!doctype html>
