@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { GivenContact } from '../sequences/contact.js';
 import type { Kysely, Selectable } from 'kysely';
 import type { Contact, PostalAddress } from '../sequences/contact.js';
 import type { NurtureEvent } from '../sequences/event.js';
@@ -42,17 +43,9 @@ export async function upsertContactForEvent(db: Kysely<Database>, e: NurtureEven
   return rows.get(e.contact.email)!;
 }
 
-/** The contact fields an event or an import gives, as column values (absent fields are null, to be kept). */
-export interface GivenContact {
-  email: string;
-  firstName?: string | undefined;
-  lastName?: string | undefined;
-  phone?: string | undefined;
-  timezone?: string | undefined;
-  address?: PostalAddress | undefined;
-  attributes?: Record<string, unknown> | undefined;
-}
+export type { GivenContact };
 
+/** The contact fields an event or an import gives, as column values (absent fields are null, to be kept). */
 export function givenContactColumns(c: GivenContact) {
   return {
     email: c.email,

@@ -1,4 +1,5 @@
 import type { DateTime } from 'luxon';
+import { newContactFields } from '../sequences/contact.js';
 import type { Kysely } from 'kysely';
 import type { ContactRow } from '../db/contact-repository.js';
 import type { ContactPatch, ScoreIfNew } from '../db/contact-repository.js';
@@ -271,17 +272,7 @@ async function applyOne(tx: Kysely<Database>, deps: EngineDeps, event: NurtureEv
 function newContactScore(rules: ScoringRules, now: DateTime): ScoreIfNew {
   const types = scoredEventTypes(rules);
   return (e) => {
-    const c = e.contact;
-    const contact = {
-      email: c.email,
-      firstName: c.firstName ?? null,
-      lastName: c.lastName ?? null,
-      phone: c.phone ?? null,
-      timezone: c.timezone ?? null,
-      address: c.address ?? null,
-      attributes: c.attributes ?? {},
-      tags: [],
-    };
+    const contact = newContactFields(e.contact);
     const history = types.includes(e.type) ? [scoredEventOf(e)] : [];
     const s = scoreNow(rules, contact, history, now);
     return { score: Math.round(s.total), fit_score: s.fit, engagement_score: s.engagement, score_at: now.toJSDate() };

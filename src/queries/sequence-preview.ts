@@ -1,4 +1,5 @@
 import { DateTime } from 'luxon';
+import { newContactFields } from '../sequences/contact.js';
 import type { Config } from '../config.js';
 import { ConfigError, SequenceError, TemplateError, formatProblem } from '../errors.js';
 import type { FileProblem } from '../errors.js';
@@ -108,14 +109,7 @@ export function contactOf(raw: unknown, name: string): Contact {
   const c = parsed.data;
   return {
     id: 'preview',
-    email: c.email,
-    firstName: c.firstName ?? null,
-    lastName: c.lastName ?? null,
-    phone: c.phone ?? null,
-    timezone: c.timezone ?? null,
-    address: c.address ?? null,
-    attributes: c.attributes ?? {},
-    tags: [],
+    ...newContactFields(c),
     score: 0,
     status: 'subscriber',
     unsubscribedAt: null,

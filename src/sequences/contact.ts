@@ -31,6 +31,31 @@ export interface Contact {
   pausedAt?: string | null | undefined;
 }
 
+/** The contact fields an event or an import gives (absent fields are unknown, not empty). */
+export interface GivenContact {
+  email: string;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+  phone?: string | undefined;
+  timezone?: string | undefined;
+  address?: PostalAddress | undefined;
+  attributes?: Record<string, unknown> | undefined;
+}
+
+/** What a contact made from given fields alone holds: the fields, nulls for the rest, no tags. */
+export function newContactFields(c: GivenContact): Pick<Contact, 'email' | 'firstName' | 'lastName' | 'phone' | 'timezone' | 'address' | 'attributes' | 'tags'> {
+  return {
+    email: c.email,
+    firstName: c.firstName ?? null,
+    lastName: c.lastName ?? null,
+    phone: c.phone ?? null,
+    timezone: c.timezone ?? null,
+    address: c.address ?? null,
+    attributes: c.attributes ?? {},
+    tags: [],
+  };
+}
+
 /** Fields a template may use, and whether every contact is sure to have them. */
 export const TEMPLATE_FIELDS: Readonly<Record<string, 'always' | 'optional'>> = {
   email: 'always',
