@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { EVENT_TYPE, EVENT_TYPE_HINT } from './names.js';
+import { STAGES } from './stage.js';
 import type { DurationSpec } from './time-types.js';
 import { isValidZone } from './zones.js';
 
@@ -189,6 +190,13 @@ function parseEventUnsafe(raw: unknown, o: ParseEventOptions): ParsedEvent {
     return fail(field, `${field || 'event'}: ${shown}${issue.message}`);
   }
   const { occurredAt, ...rest } = parsed.data;
+  // A stage set from outside must name a stage: applied as a no-op otherwise, it would vanish without a word.
+  if (rest.type === 'stage_set') {
+    const to = (rest.data as Record<string, unknown> | undefined)?.['to'];
+    if (typeof to !== 'string' || !(STAGES as readonly string[]).includes(to)) {
+      return fail('data.to', `data.to: ${typeof to === 'string' ? `${quote(to)} ` : ''}is not a stage (${STAGES.join(', ')})`);
+    }
+  }
   const receivedAt = o.receivedAt ?? o.now;
   if (occurredAt === undefined || occurredAt === null) {
     return { ok: true, event: { ...rest, occurredAt: receivedAt.toUTC().toISO()!, occurredAtDefaulted: true } };

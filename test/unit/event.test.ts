@@ -206,3 +206,13 @@ describe('what a rejection stores', () => {
     expect(storablePayload(JSON.parse('{"__proto__":{"a":1}}'))).toBe('{"__proto__":{"a":1}}');
   });
 });
+
+describe('stage_set events', () => {
+  const stageSet = (data: Record<string, unknown>) => ({ id: 's-1', type: 'stage_set', occurredAt: '2026-05-01T10:00:00Z', contact: { email: 'ann@example.com' }, data });
+
+  it('name a stage, or are refused naming data.to and the value given', () => {
+    expect(parse(stageSet({ to: 'customer', reason: 'signed' })).ok).toBe(true);
+    expect(parse(stageSet({ to: 'vip' }))).toMatchObject({ ok: false, field: 'data.to', reason: expect.stringContaining('data.to: "vip" is not a stage (subscriber, engaged') });
+    expect(parse(stageSet({}))).toMatchObject({ ok: false, field: 'data.to' });
+  });
+});
