@@ -34,6 +34,12 @@ export interface ContactsTable {
   bounced_at: Timestamp | null;
   /** Set by `nurture contacts pause`: nothing goes out to the contact until resumed. */
   paused_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The fixed owner (a staff user's email): once assigned, the same rep. */
+  owner: ColumnType<string | null, string | null | undefined, string | null>;
+  /** A mail piece came back (`returned`): no more postcards or letters. */
+  address_bad_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A call reached the wrong person (`wrong_number`). */
+  phone_bad_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   created_at: GeneratedTimestamp;
   updated_at: GeneratedTimestamp;
 }
@@ -150,7 +156,7 @@ export interface TouchesTable {
 }
 
 export type TaskKind = 'postcard' | 'letter' | 'call' | 'notice';
-export type TaskStatus = 'open' | 'done' | 'cancelled';
+export type TaskStatus = 'open' | 'done' | 'cancelled' | 'skipped';
 
 export interface TasksTable {
   id: Generated<number>; // small, for staff to type
@@ -172,6 +178,103 @@ export interface TasksTable {
   created_at: GeneratedTimestamp;
   completed_at: Timestamp | null;
   outcome: string | null;
+  /** A staff user's email (the team directory); null: unassigned or in `team`'s queue. */
+  assignee: ColumnType<string | null, string | null | undefined, string | null>;
+  team: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Why it went where it did, e.g. "round-robin in team sales, 3 of 4 available, Bob at capacity". */
+  assignment_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Null: no assignment decision yet (the staff sweep makes one). */
+  assigned_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  claimed_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  snoozed_until: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** The speed-to-lead deadline; null: no SLA. */
+  sla_due_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  breached_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  first_attempt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  first_connected_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+}
+
+export type TaskAction =
+  | 'assigned'
+  | 'queued'
+  | 'claimed'
+  | 'snoozed'
+  | 'reassigned'
+  | 'skipped'
+  | 'completed'
+  | 'reminded'
+  | 'escalated'
+  | 'breached'
+  | 'manager_notified';
+
+/** What happened to a task, with who (a staff email, `system`, `cli`) and why. */
+export interface TaskActivityTable {
+  id: Generated<string>; // bigserial
+  task_id: number;
+  at: GeneratedTimestamp;
+  actor: string;
+  action: TaskAction;
+  reason: string | null;
+  detail: Json<Record<string, unknown>>;
+}
+
+export type TimerAction = 'remind' | 'reassign' | 'notify_manager' | 'breach';
+
+/** Durable SLA escalation steps, swept like waits. */
+export interface TaskTimersTable {
+  id: Generated<string>; // bigserial
+  task_id: number;
+  step: number;
+  action: TimerAction;
+  due_at: Timestamp;
+  status: ColumnType<'pending' | 'fired' | 'cancelled', 'pending' | 'fired' | 'cancelled' | undefined, 'pending' | 'fired' | 'cancelled'>;
+  fired_at: Timestamp | null;
+  detail: Json<Record<string, unknown>>;
+}
+
+export interface TeamCursorsTable {
+  team: string;
+  last_assignee: string;
+  at: GeneratedTimestamp;
+}
+
+export interface StaffAccountsTable {
+  email: string; // lower-cased
+  password_hash: string; // argon2id
+  created_at: GeneratedTimestamp;
+  updated_at: GeneratedTimestamp;
+  disabled_at: Timestamp | null;
+}
+
+export interface StaffSessionsTable {
+  /** sha256 (hex) of the session cookie's token. */
+  token_hash: string;
+  email: string;
+  csrf_token: string;
+  created_at: GeneratedTimestamp;
+  last_seen_at: GeneratedTimestamp;
+  expires_at: Timestamp;
+}
+
+export interface MailRunsTable {
+  id: string;
+  kind: 'postcard' | 'letter';
+  /** The local date (YYYY-MM-DD) whose pieces it holds. */
+  due_date: string;
+  task_ids: Json<number[]>;
+  /** Paths of the files written: { csv, pdf }. */
+  files: Json<Record<string, string>>;
+  created_at: GeneratedTimestamp;
+  created_by: string;
+  confirmed_at: Timestamp | null;
+  confirmed_by: string | null;
+}
+
+export interface StaffDigestsTable {
+  email: string;
+  local_date: string;
+  sent_at: GeneratedTimestamp;
+  tasks: number;
 }
 
 /** Every lifecycle transition of a contact, written in the transaction that made it. */
@@ -322,4 +425,11 @@ export interface Database {
   webhook_receipts: WebhookReceiptsTable;
   report_contacts: ReportContactsTable;
   report_touch_engagement: ReportTouchEngagementTable;
+  task_activity: TaskActivityTable;
+  task_timers: TaskTimersTable;
+  team_cursors: TeamCursorsTable;
+  staff_accounts: StaffAccountsTable;
+  staff_sessions: StaffSessionsTable;
+  mail_runs: MailRunsTable;
+  staff_digests: StaffDigestsTable;
 }

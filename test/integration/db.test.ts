@@ -31,6 +31,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     opted_in_at: 'timestamptz?', promoted_at: 'timestamptz?', promotion_reason: 'text?',
     unsubscribed_at: 'timestamptz?', bounced_at: 'timestamptz?', created_at: 'timestamptz', updated_at: 'timestamptz',
     paused_at: 'timestamptz?', fit_score: 'float8', engagement_score: 'float8', score_at: 'timestamptz?',
+    owner: 'text?', address_bad_at: 'timestamptz?', phone_bad_at: 'timestamptz?',
   },
   events: {
     id: 'text', contact_id: 'uuid', type: 'text', occurred_at: 'timestamptz', received_at: 'timestamptz',
@@ -58,6 +59,9 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     id: 'int4', touch_id: 'uuid?', contact_id: 'uuid', enrollment_id: 'uuid?', kind: 'text', priority: 'text',
     status: 'text', title: 'text', note: 'text?', content: 'jsonb?', address: 'jsonb?', phone: 'text?',
     history: 'jsonb', due_at: 'timestamptz', created_at: 'timestamptz', completed_at: 'timestamptz?', outcome: 'text?',
+    assignee: 'text?', team: 'text?', assignment_reason: 'text?', assigned_at: 'timestamptz?', claimed_at: 'timestamptz?',
+    snoozed_until: 'timestamptz?', sla_due_at: 'timestamptz?', breached_at: 'timestamptz?', first_attempt_at: 'timestamptz?',
+    first_connected_at: 'timestamptz?',
   },
   stage_changes: {
     id: 'int8', contact_id: 'uuid', kind: 'text', from_stage: 'text', to_stage: 'text', reason: 'text', event_id: 'text?', at: 'timestamptz',
@@ -80,10 +84,24 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
     contact_id: 'uuid', opted_in_at: 'timestamptz', source: 'text', reached: 'int2', lead_at: 'timestamptz?', conversation_at: 'timestamptz?', sequences: '_text',
   },
   report_touch_engagement: { touch_id: 'uuid', opened_at: 'timestamptz?', clicked_at: 'timestamptz?' },
+  task_activity: { id: 'int8', task_id: 'int4', at: 'timestamptz', actor: 'text', action: 'text', reason: 'text?', detail: 'jsonb' },
+  task_timers: {
+    id: 'int8', task_id: 'int4', step: 'int4', action: 'text', due_at: 'timestamptz', status: 'text', fired_at: 'timestamptz?', detail: 'jsonb',
+  },
+  team_cursors: { team: 'text', last_assignee: 'text', at: 'timestamptz' },
+  staff_accounts: { email: 'text', password_hash: 'text', created_at: 'timestamptz', updated_at: 'timestamptz', disabled_at: 'timestamptz?' },
+  staff_sessions: {
+    token_hash: 'text', email: 'text', csrf_token: 'text', created_at: 'timestamptz', last_seen_at: 'timestamptz', expires_at: 'timestamptz',
+  },
+  mail_runs: {
+    id: 'text', kind: 'text', due_date: 'text', task_ids: 'jsonb', files: 'jsonb', created_at: 'timestamptz', created_by: 'text',
+    confirmed_at: 'timestamptz?', confirmed_by: 'text?',
+  },
+  staff_digests: { email: 'text', local_date: 'text', sent_at: 'timestamptz', tasks: 'int4' },
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups', '2026-12-03T090000-staff-work'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);
