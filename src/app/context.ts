@@ -1,5 +1,6 @@
 import type { EngineDeps } from '../engine/engine-deps.js';
 import type { Logger } from '../logger.js';
+import type { OutcomeMap } from '../staff/outcomes.js';
 import type { Scheduler } from './scheduler.js';
 
 /**
@@ -11,4 +12,6 @@ export interface AppContext {
   deps: EngineDeps;
   scheduler: Scheduler;
   log: Logger;
+  /** The team's settings (team.yaml), when there is one: `outcomes` declares task outcomes per kind. */
+  staff?: { outcomes?: OutcomeMap | undefined } | undefined;
 }
