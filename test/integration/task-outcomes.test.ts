@@ -226,7 +226,7 @@ describe('task outcomes', () => {
       expect(tasks.filter((t) => t.kind === 'postcard')).toHaveLength(1);
       expect(tasks.filter((t) => t.kind === 'call')).toHaveLength(1);
       const second = (await touchesOf('cal@example.com')).find((t) => t.step_id === 'second');
-      expect(second).toMatchObject({ kind: 'postcard', status: 'cancelled', error: 'skipped: address returned' });
+      expect(second).toMatchObject({ kind: 'postcard', template: 'second', status: 'cancelled', error: 'skipped: address returned' });
       // The task shows it, as the CLI's JSON and the inbox read it.
       expect(await taskById(store.db, letter.id)).toMatchObject({ addressBad: true, phoneBad: false });
       const call = tasks.find((t) => t.kind === 'call')!;
