@@ -9,6 +9,7 @@ import { runTaskDone } from '../../src/cli/tasks.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { UnknownOutcomeError } from '../../src/errors.js';
+import type { OutcomeMap } from '../../src/staff/outcomes.js';
 import { taskById } from '../../src/queries/tasks.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
@@ -326,7 +327,9 @@ describe('task outcomes', () => {
 
     it("the team's own lists (ctx.staff.outcomes) replace a kind's defaults", async () => {
       const notice = await taskOf('dee@example.com', 'notice');
-      const team: AppContext = { ...ctx, staff: { outcomes: { notice: ['handed_over', 'ignored'] } } };
+      const outcomes: OutcomeMap = { notice: ['handed_over', 'ignored'] };
+      // Only the outcomes matter here; the rest of a team directory is another test's business.
+      const team: AppContext = { ...ctx, staff: { outcomes } as AppContext['staff'] };
 
       await expect(completeTask(team, notice.id, 'done', LATER)).rejects.toThrow('(one of: handed_over, ignored)');
       const r = await completeTask(team, notice.id, 'handed over', LATER);
