@@ -201,3 +201,19 @@ export class FieldError extends NurtureError {
     super(message);
   }
 }
+
+/**
+ * A task was completed with an outcome its kind does not declare. `allowed` is the declared list
+ * (empty for a kind nobody declared outcomes for), `suggestions` the likely typos of `given`.
+ */
+export class UnknownOutcomeError extends InputError {
+  constructor(
+    readonly kind: string,
+    readonly given: string,
+    readonly allowed: readonly string[],
+    readonly suggestions: readonly string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}

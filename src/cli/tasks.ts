@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DateTime } from 'luxon';
-import type { CompleteTaskResult } from '../app/complete-task.js';
+import type { CompleteTaskOptions, CompleteTaskResult } from '../app/complete-task.js';
 import { completeTask } from '../app/complete-task.js';
 import { withApp, withReadDb } from '../app/composition-root.js';
 import type { AppContext } from '../app/context.js';
@@ -8,6 +8,7 @@ import type { ReadDb } from '../queries/read-db.js';
 import type { TaskDetail, TaskItem, TaskKind, TaskStatus } from '../queries/tasks.js';
 import { TASK_KINDS, TASK_STATUSES, taskById, taskDetail, taskList } from '../queries/tasks.js';
 import { InputError, InternalError } from '../errors.js';
+import { outcomesFor } from '../staff/outcomes.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { Stage } from '../sequences/stage.js';
 import type { ViewOptions } from './contacts.js';
@@ -135,32 +136,47 @@ export async function showTask(db: ReadDb, id: number, o: ViewOptions): Promise<
 
 export interface TaskDoneReport {
   task: TaskItem;
+  outcome: string;
   alreadyDone: boolean;
   appointment: CompleteTaskResult['appointment'];
   promoted: boolean;
   contactStatus: Stage;
   endedEnrollments: string[];
   leadTask: { id: number; dueAt: string } | null;
+  effects: CompleteTaskResult['effects'];
+  completion: CompleteTaskResult['completion'];
+  cancelledTaskIds: number[];
+  addressMarkedBad: boolean;
+  phoneMarkedBad: boolean;
+  createdTasks: CompleteTaskResult['createdTasks'];
 }
 
-export async function runTaskDone(ctx: AppContext, id: number, outcome: string, o: ViewOptions): Promise<Rendered<TaskDoneReport>> {
-  const r = await completeTask(ctx, id, outcome, o.now);
+export async function runTaskDone(ctx: AppContext, id: number, outcome: string, o: ViewOptions, opts: CompleteTaskOptions = {}): Promise<Rendered<TaskDoneReport>> {
+  const r = await completeTask(ctx, id, outcome, o.now, opts);
   const task = await taskById(ctx.deps.db, id);
   if (!task) throw new InternalError(`task ${id} was completed but cannot be read back`);
   const data: TaskDoneReport = {
     task,
+    outcome: r.outcome,
     alreadyDone: r.alreadyDone,
     appointment: r.appointment,
     promoted: r.promoted,
     contactStatus: r.contactStatus,
     endedEnrollments: r.endedEnrollments,
     leadTask: r.leadTask ? { id: r.leadTask.id, dueAt: r.leadTask.due_at.toISOString() } : null,
+    effects: r.effects,
+    completion: r.completion,
+    cancelledTaskIds: r.cancelledTaskIds,
+    addressMarkedBad: r.addressMarkedBad,
+    phoneMarkedBad: r.phoneMarkedBad,
+    createdTasks: r.createdTasks,
   };
-  const out = r.task.outcome ?? outcome.trim();
+  const out = r.task.outcome ?? r.outcome;
   let text = r.alreadyDone ? `task ${id} was already done (${out})` : `task ${id} done (${out})`;
   const email = r.contactEmail;
+  const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
   if (r.appointment === 'applied' && r.promoted) {
-    const ended = r.endedEnrollments.length ? `nurture ended (${r.endedEnrollments.length} sequence${r.endedEnrollments.length === 1 ? '' : 's'})` : 'nurture ended';
+    const ended = r.endedEnrollments.length ? `nurture ended (${plural(r.endedEnrollments.length, 'sequence')})` : 'nurture ended';
     const lead = r.leadTask ? `; call task ${r.leadTask.id} created, due ${shortTime(r.leadTask, o)}` : '';
     text += `: ${email} is now a lead; ${ended}${lead}`;
   } else if (r.appointment === 'applied') {
@@ -171,8 +187,23 @@ export async function runTaskDone(ctx: AppContext, id: number, outcome: string, 
   } else if (r.appointment === 'duplicate') {
     text += ': its appointment request was applied before; nothing changed';
   } else if (r.alreadyDone) {
-    text += '; nothing changed';
+    text += r.completion.status === 'applied' ? `: its task_completed event had not gone through; applied now` : '; nothing changed';
   }
+  // What the outcome did besides completing the task (only on the run that did it).
+  const did: string[] = [];
+  if (r.effects.markAddressBad && !r.alreadyDone) {
+    did.push(r.addressMarkedBad ? `${email}'s postal address is marked returned: no more postcards or letters` : `${email}'s postal address was already marked returned`);
+  }
+  if (r.effects.markPhoneBad && !r.alreadyDone) {
+    did.push(r.phoneMarkedBad ? `${email}'s phone number is marked wrong` : `${email}'s phone number was already marked wrong`);
+  }
+  if (r.effects.endNurture && !r.alreadyDone) {
+    did.push(r.endedEnrollments.length ? `nurture ended for ${email} (${plural(r.endedEnrollments.length, 'sequence')}, not_interested)` : `${email} was in no sequence`);
+  }
+  if (r.cancelledTaskIds.length) did.push(`${plural(r.cancelledTaskIds.length, 'open task')} cancelled (${r.cancelledTaskIds.map((t) => `#${t}`).join(', ')})`);
+  const made = r.createdTasks.filter((t) => t.id !== r.leadTask?.id);
+  if (made.length) did.push(`a sequence reacting to it created ${made.map((t) => `${t.kind} task ${t.id}`).join(', ')}`);
+  if (did.length) text += `\n  ${did.join('\n  ')}`;
   return { data, text };
 }
 
@@ -217,16 +248,17 @@ export function register(program: Command): void {
     );
   tasks
     .command('done')
-    .description('complete a task; a call outcome like appointment_booked makes the contact a lead')
+    .description('complete a task with one of its declared outcomes; appointment_booked makes the contact a lead')
     .argument('<id>', 'task id')
-    .requiredOption('--outcome <text>', 'what happened, e.g. appointment_booked, left_voicemail, mailed')
+    .requiredOption('--outcome <outcome>', `what happened: ${TASK_KINDS.map((k) => `${k}: ${outcomesFor(k).join(', ')}`).join('; ')} (or those team.yaml declares)`)
+    .option('--note <text>', 'what you want remembered about it (stored with the task activity)')
     .option('--templates <dir>', 'directory of templates (for pieces a new sequence may render)', './templates')
     .option('--json', 'print JSON')
     .action(
-      action(async (idText: string, f: { outcome: string; templates: string; json?: boolean }) => {
+      action(async (idText: string, f: { outcome: string; note?: string; templates: string; json?: boolean }) => {
         const id = parseTaskId(idText);
-        if (f.outcome.trim() === '') throw new InputError('--outcome: say what happened, e.g. --outcome appointment_booked');
-        const result = await withApp(config(), (app) => runTaskDone(app, id, f.outcome, { now: DateTime.now() }), { templatesDir: f.templates });
+        if (f.outcome.trim() === '') throw new InputError(`--outcome: say what happened, e.g. --outcome no_answer (${TASK_KINDS.map((k) => `${k}: ${outcomesFor(k).join(', ')}`).join('; ')})`);
+        const result = await withApp(config(), (app) => runTaskDone(app, id, f.outcome, { now: DateTime.now() }, { actor: 'cli', note: f.note }), { templatesDir: f.templates });
         emit(result, f.json);
       }),
     );

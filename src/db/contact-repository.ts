@@ -11,7 +11,7 @@ export type ContactRow = Selectable<ContactsTable>;
 /** The columns a Contact is made of (a read may select just these). */
 export type ContactFields = Pick<
   ContactRow,
-  'id' | 'email' | 'first_name' | 'last_name' | 'phone' | 'timezone' | 'address' | 'attributes' | 'tags' | 'score' | 'status' | 'unsubscribed_at' | 'bounced_at' | 'paused_at'
+  'id' | 'email' | 'first_name' | 'last_name' | 'phone' | 'timezone' | 'address' | 'attributes' | 'tags' | 'score' | 'status' | 'unsubscribed_at' | 'bounced_at' | 'paused_at' | 'address_bad_at'
 >;
 
 export function toContact(r: ContactFields): Contact {
@@ -30,6 +30,7 @@ export function toContact(r: ContactFields): Contact {
     unsubscribedAt: r.unsubscribed_at ? r.unsubscribed_at.toISOString() : null,
     bouncedAt: r.bounced_at ? r.bounced_at.toISOString() : null,
     pausedAt: r.paused_at ? r.paused_at.toISOString() : null,
+    addressBadAt: r.address_bad_at ? r.address_bad_at.toISOString() : null,
   };
 }
 

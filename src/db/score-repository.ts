@@ -66,7 +66,7 @@ export async function contactIdsPage(db: Kysely<Database>, after: string | undef
 /** What scoring reads of a contact: its fields, stage, standing and cached score (no bookkeeping timestamps). */
 export const SCORED_CONTACT_COLUMNS = [
   'id', 'email', 'first_name', 'last_name', 'phone', 'timezone', 'address', 'attributes', 'tags', 'score', 'status',
-  'unsubscribed_at', 'bounced_at', 'paused_at', 'fit_score', 'engagement_score',
+  'unsubscribed_at', 'bounced_at', 'paused_at', 'address_bad_at', 'fit_score', 'engagement_score',
 ] as const;
 export type ScoredContactRow = Pick<ContactRow, (typeof SCORED_CONTACT_COLUMNS)[number]>;
 

@@ -56,14 +56,21 @@ export interface TaskFilter {
   limit?: number | undefined;
 }
 
-export type TaskListing = TaskRow & { email: string; first_name: string | null; last_name: string | null };
+export type TaskListing = TaskRow & {
+  email: string;
+  first_name: string | null;
+  last_name: string | null;
+  /** The contact's reach as staff last reported it: a returned piece, a wrong number. */
+  address_bad_at: Date | null;
+  phone_bad_at: Date | null;
+};
 
 export async function listTasks(db: Kysely<Database>, f: TaskFilter): Promise<TaskListing[]> {
   let q = db
     .selectFrom('tasks')
     .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
     .selectAll('tasks')
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name']);
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at']);
   if (f.kind) q = q.where('tasks.kind', '=', f.kind);
   const status = f.status ?? 'open';
   if (status !== 'all') q = q.where('tasks.status', '=', status);
@@ -104,7 +111,7 @@ export async function findTask(db: Kysely<Database>, id: number): Promise<TaskLi
     .selectFrom('tasks')
     .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
     .selectAll('tasks')
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name'])
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at'])
     .where('tasks.id', '=', id)
     .executeTakeFirst();
 }

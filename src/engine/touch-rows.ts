@@ -29,6 +29,7 @@ export function touchOf(a: Action & { key: string }, base: Omit<NewTouch, 'id' |
     case 'notify':
       return { ...common, kind: 'notify', template: null, status: 'done', due_at: new Date(a.dueAt) };
     case 'skipped':
+      if (a.medium) return { ...common, kind: a.medium, template: a.template ?? null, status: 'cancelled', due_at: new Date(a.dueAt), error: `skipped: ${a.reason.replace('_', ' ')}` };
       return { ...common, kind: 'email', template: null, status: 'cancelled', due_at: new Date(a.dueAt), error: `skipped: ${a.reason}` };
     default:
       throw new InternalError(`action ${a.kind} makes no touch`);

@@ -265,6 +265,7 @@ export async function sequencePreview(input: PreviewInput): Promise<{ data: Prev
       case 'start':
         return { kind: 'start', step: a.stepId, text: `start sequence ${a.sequence}` };
       case 'skipped':
+        if (a.medium) return { kind: 'skipped', step: a.stepId, text: `${a.medium} not made: the postal address came back (returned)` };
         return { kind: 'skipped', step: a.stepId, text: `email not sent: the contact ${a.reason === 'promoted' ? 'is a lead' : a.reason}` };
       default:
         return assertNever(a);

@@ -30,6 +30,10 @@ export interface TaskItem {
   contact: { email: string; name: string | null };
   phone: string | null;
   address: Record<string, unknown> | null;
+  /** The contact's phone reached someone else (a call's `wrong_number`): check it before calling. */
+  phoneBad: boolean;
+  /** A piece to the contact's address came back (`returned`): no more mail goes there. */
+  addressBad: boolean;
   /** The rendered piece (subject, html, text) for postcards and letters; null otherwise. */
   content: Record<string, unknown> | null;
   /** The contact's events when the task was made, for calls; null otherwise. */
@@ -54,6 +58,8 @@ export function taskItem(t: TaskListing): TaskItem {
     contact: { email: t.email, name: [t.first_name, t.last_name].filter(Boolean).join(' ') || null },
     phone: t.phone,
     address: t.address ?? null,
+    phoneBad: t.phone_bad_at !== null,
+    addressBad: t.address_bad_at !== null,
     content: mail ? (t.content ?? null) : null,
     history: t.kind === 'call' ? (t.history ?? []) : null,
     enrollmentId: t.enrollment_id,

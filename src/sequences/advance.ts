@@ -52,7 +52,11 @@ export type Action =
   | { kind: 'tag'; stepId: string; add: string[]; remove: string[] }
   | { kind: 'set'; stepId: string; values: Record<string, string | number | boolean | null> }
   | { kind: 'start'; stepId: string; sequence: string }
-  | { kind: 'skipped'; stepId: string; key: string; reason: StopReason; dueAt: string };
+  /** A step that did not go out; `medium` absent: an email. A skipped mail piece names its template. */
+  | { kind: 'skipped'; stepId: string; key: string; reason: SkipReason; dueAt: string; medium?: 'postcard' | 'letter' | undefined; template?: string | undefined };
+
+/** Why a step was skipped: the stop rule's reasons, or a returned postal address (mail pieces). */
+export type SkipReason = StopReason | 'address_returned';
 
 export type EnrollmentOutcome = 'active' | 'completed' | 'exited' | 'converted';
 
@@ -215,6 +219,12 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
         break;
       }
       case 'mail_task':
+        // A piece came back from this address: another would too. Recorded as a skipped touch, visibly.
+        if (contact.addressBadAt) {
+          actions.push({ kind: 'skipped', stepId: ins.stepId, key: touchKey(ins, state.loops), reason: 'address_returned', dueAt: t.toISO()!, medium: ins.medium, template: ins.template });
+          state.pc += 1;
+          break;
+        }
         actions.push({
           kind: 'mail_task',
           key: touchKey(ins, state.loops),

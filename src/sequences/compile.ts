@@ -70,7 +70,8 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
   const stepKinds = new Map<string, string>();
   const stepPaths = new Map<string, string>();
   const emailSteps = new Set<string>();
-  const references: { path: string; id: string }[] = [];
+  const taskSteps = new Set<string>();
+  const references: { path: string; id: string; tasks: boolean }[] = [];
 
   // Explicit ids first, so a derived id never takes a name the marketer chose further down.
   const visit = (list: Step[], path: string, fn: (s: Step, p: string, prev: Step | undefined) => void): void => {
@@ -107,12 +108,20 @@ export function compileSequence(def: SequenceDefinition): CompileResult {
     stepKinds.set(id, s.kind);
     stepPaths.set(id, p);
     if (s.kind === 'email') emailSteps.add(id);
-    if (s.kind === 'wait_for' && s.step) references.push({ path: `${p}.wait_for.step`, id: s.step });
-    if (s.kind === 'if') for (const r of conditionRefs(s.condition)) references.push({ path: `${p}.if`, id: r });
+    if (s.kind === 'call' || s.kind === 'postcard' || s.kind === 'letter' || s.kind === 'notify') taskSteps.add(id);
+    if (s.kind === 'wait_for' && s.step) references.push({ path: `${p}.wait_for.step`, id: s.step, tasks: true });
+    if (s.kind === 'if') for (const r of conditionRefs(s.condition)) references.push({ path: `${p}.if`, id: r, tasks: false });
   });
   for (const r of references) {
-    if (!emailSteps.has(r.id)) {
-      const known = [...emailSteps].join(', ') || 'none';
+    // A wait_for may also name a staff task's step: its task_completed event is tied to that step.
+    if (emailSteps.has(r.id) || (r.tasks && taskSteps.has(r.id))) continue;
+    const known = [...emailSteps].join(', ') || 'none';
+    if (r.tasks) {
+      problems.push({
+        path: r.path,
+        message: `"${r.id}" is not the id of an email or staff task step in this sequence (email steps: ${known}; task steps: ${[...taskSteps].join(', ') || 'none'})`,
+      });
+    } else {
       problems.push({ path: r.path, message: `"${r.id}" is not the id of an email step in this sequence (email steps: ${known})` });
     }
   }

@@ -29,6 +29,8 @@ export interface Contact {
   bouncedAt: string | null;
   /** Paused by an operator (`nurture contacts pause`): not enrolled anywhere until resumed. */
   pausedAt?: string | null | undefined;
+  /** A mail piece came back (outcome `returned`): postcard and letter steps are skipped. */
+  addressBadAt?: string | null | undefined;
 }
 
 /** The contact fields an event or an import gives (absent fields are unknown, not empty). */

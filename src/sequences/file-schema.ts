@@ -100,7 +100,7 @@ const eventType = z
     title: 'Event type',
     description:
       'The type of an event sent to Nurture: a built-in one (opt_in, email_opened, email_clicked, replied, page_visited, ' +
-      'appointment_requested, info_requested, unsubscribed, bounced) or your own (lower-case, e.g. "webinar_attended").',
+      'appointment_requested, info_requested, unsubscribed, bounced; made by Nurture: stage_changed, task_completed) or your own (lower-case, e.g. "webinar_attended").',
   });
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
@@ -284,7 +284,7 @@ const variants: Variant[] = [
       wait_for: z.strictObject({
         event: eventType,
         where: where.optional(),
-        step: stepId.optional().describe('Only events about the email sent by this step (e.g. a click on that email).'),
+        step: stepId.optional().describe('Only events about the email sent by this step (e.g. a click on that email), or about the task this call, postcard, letter or notify step made (its task_completed).'),
         timeout: duration.describe('Give up waiting after this long.'),
       }),
       on_event: steps.optional().describe('Steps to run when the event comes.'),

@@ -45,6 +45,9 @@ export const BUILT_IN_EVENTS = [
   'stage_changed',
   // A person (or the CRM) sets the stage (data: to, reason): `nurture contacts stage`.
   'stage_set',
+  // Made by the engine when staff complete a task (data: taskId, kind, outcome, title, and for a
+  // sequence's task enrollmentId, sequence, step, touchId): `nurture tasks done`.
+  'task_completed',
 ] as const;
 
 // ---- leaves -------------------------------------------------------------------------------

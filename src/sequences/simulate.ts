@@ -114,7 +114,7 @@ export function describeAction(a: Action): string {
     case 'start':
       return `start sequence ${a.sequence}`;
     case 'skipped':
-      return `email step ${a.stepId} skipped (${a.reason})`;
+      return `${a.medium ?? 'email'} step ${a.stepId} skipped (${a.reason})`;
     default: {
       const never: never = a;
       return String(never);

@@ -104,7 +104,7 @@ describe('quick start on the embedded store', () => {
     expect(tasks).toHaveLength(1);
     expect(tasks[0]).toMatchObject({ priority: 'high', phone: '+15555550100', status: 'open' });
 
-    const done = await cli('tasks', 'done', String(tasks[0].id), '--outcome', 'talked: booked a demo');
+    const done = await cli('tasks', 'done', String(tasks[0].id), '--outcome', 'connected', '--note', 'talked: booked a demo');
     expect(done.code).toBe(0);
     expect((await json('tasks', '--status', 'open'))).toHaveLength(0);
 

@@ -7,7 +7,7 @@ import { completeTask as markTaskDone } from '../../src/db/task-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { completeTask, taskOutcomeEventId } from '../../src/app/complete-task.js';
-import { ConflictError, NotFoundError } from '../../src/errors.js';
+import { ConflictError, NotFoundError, UnknownOutcomeError } from '../../src/errors.js';
 import { programFromYaml } from '../support/programs.js';
 import type { TestStore } from '../support/postgres.js';
 import { appContextFor, createTestDeps } from '../support/engine.js';
@@ -129,25 +129,26 @@ describe('completeTask', () => {
   it('a cancelled task cannot be completed', async () => {
     const postcard = await taskOf('ann@example.com', 'postcard');
     expect(postcard.status).toBe('cancelled');
-    await expect(completeTask(appContextFor(deps), postcard.id, 'mailed', LATER)).rejects.toThrow(ConflictError);
+    await expect(completeTask(appContextFor(deps), postcard.id, 'sent', LATER)).rejects.toThrow(ConflictError);
   });
 
   it('an unknown task is NotFound', async () => {
-    await expect(completeTask(appContextFor(deps), 999_999, 'mailed', LATER)).rejects.toThrow(NotFoundError);
+    await expect(completeTask(appContextFor(deps), 999_999, 'sent', LATER)).rejects.toThrow(NotFoundError);
   });
 
-  it('a postcard completed with appointment_booked does not promote', async () => {
+  it('a postcard cannot be completed with a call outcome: refused with its outcomes, nothing changes', async () => {
     const postcard = await taskOf('bob@example.com', 'postcard');
 
-    const r = await completeTask(appContextFor(deps), postcard.id, 'appointment_booked', LATER);
+    const refused = completeTask(appContextFor(deps), postcard.id, 'appointment_booked', LATER);
+    await expect(refused).rejects.toThrow(UnknownOutcomeError);
+    await expect(completeTask(appContextFor(deps), postcard.id, 'mailed', LATER)).rejects.toThrow(
+      `task ${postcard.id}: "mailed" is not an outcome of a postcard task (one of: sent, returned)`,
+    );
 
-    expect(r).toMatchObject({ promoted: false, appointment: null, alreadyDone: false, contactStatus: 'subscriber', endedEnrollments: [] });
-    expect(r.task).toMatchObject({ status: 'done', outcome: 'appointment_booked' });
+    expect(await taskOf('bob@example.com', 'postcard')).toMatchObject({ status: 'open', outcome: null });
     expect((await contactOf('bob@example.com')).status).toBe('subscriber');
-    expect((await enrollmentsOf('bob@example.com')).map((e) => e.status)).toEqual(['active']);
-    expect((await tasksOf('bob@example.com')).filter((t) => t.priority === 'high')).toEqual([]);
-    const event = await store.db.selectFrom('events').select('id').where('id', '=', taskOutcomeEventId(postcard.id)).executeTakeFirst();
-    expect(event).toBeUndefined();
+    const events = await store.db.selectFrom('events').select('id').where('id', 'in', [taskOutcomeEventId(postcard.id), `task-${postcard.id}-completed`]).execute();
+    expect(events).toEqual([]);
   });
 
   it('a call with an outcome that is no appointment completes without promoting', async () => {
