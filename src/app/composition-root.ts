@@ -5,6 +5,7 @@ import type { EngineDeps } from '../engine/engine-deps.js';
 import { SequenceRegistry } from '../engine/sequence-registry.js';
 import type { Logger } from '../logger.js';
 import type { ScoringRules } from '../scoring/rules.js';
+import type { TeamDirectory } from '../staff/directory.js';
 import { createLogger } from '../logger.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { Queues } from '../workers/queues.js';
@@ -35,6 +36,8 @@ export interface OpenAppOptions {
   scheduler?: Scheduler;
   /** The scoring rules (from --scoring), for use cases that score or move stages. */
   scoring?: ScoringRules | undefined;
+  /** The team directory (from --directory), for use cases that assign or check staff. */
+  staff?: TeamDirectory | undefined;
 }
 
 export function engineDeps(db: Store['db'], registry: SequenceRegistry, templates: TemplateCache, config: Config, scoring?: ScoringRules): EngineDeps {
@@ -53,6 +56,7 @@ export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<A
       deps,
       scheduler: o.scheduler ?? sweeperScheduler,
       log: o.log ?? createLogger(config.logLevel),
+      staff: o.staff,
       close: () => store.close(),
     };
   } catch (err) {

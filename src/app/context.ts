@@ -1,5 +1,6 @@
 import type { EngineDeps } from '../engine/engine-deps.js';
 import type { Logger } from '../logger.js';
+import type { TeamDirectory } from '../staff/directory.js';
 import type { Scheduler } from './scheduler.js';
 
 /**
@@ -11,4 +12,6 @@ export interface AppContext {
   deps: EngineDeps;
   scheduler: Scheduler;
   log: Logger;
+  /** The team directory (team.yaml), when one is configured: assignment, SLAs, staff users. */
+  staff?: TeamDirectory | undefined;
 }
