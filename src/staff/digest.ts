@@ -51,6 +51,7 @@ export interface DigestMessage {
   dueToday: number;
 }
 
+// Not src/http's escapeHtml: the core imports nothing from the HTTP layer.
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function line(t: DigestTask, user: StaffUser, now: DateTime): string {
