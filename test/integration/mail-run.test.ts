@@ -16,7 +16,7 @@ import { appContextFor, createTestDeps } from '../support/engine.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
 
-/** Mail runs against real PostgreSQL: the export (CSV and PDF read back), the holds, the confirmation. */
+/** Mail runs against real PostgreSQL and the embedded store: the export (CSV and PDF read back), the holds, the confirmation. */
 
 const ZONE = 'America/Chicago';
 // 20:00 in Chicago on Thursday 3 December (already the 4th in UTC).
@@ -50,7 +50,7 @@ async function readPdf(file: string): Promise<PageText[]> {
   return pages;
 }
 
-describe('mail runs', () => {
+describe.each(['postgres', 'pglite'] as const)('mail runs (%s)', (storeKind) => {
   let store: TestStore;
   let ctx: AppContext;
   let outDir: string;
@@ -97,7 +97,7 @@ describe('mail runs', () => {
     createMailRun(ctx, { kind: 'postcard', due: 'today', outDir, by: 'ops@example.com', ...o }, now);
 
   beforeAll(async () => {
-    store = await createTestStore('postgres');
+    store = await createTestStore(storeKind);
     outDir = await mkdtemp(path.join(tmpdir(), 'nurture-mail-run-'));
     templatesDir = await mkdtemp(path.join(tmpdir(), 'nurture-mail-run-tpl-'));
     const { deps } = await createTestDeps(store.db, [], templatesDir);
