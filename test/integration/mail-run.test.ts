@@ -233,6 +233,19 @@ describe.each(['postgres', 'pglite'] as const)('mail runs (%s)', (storeKind) => 
     expect((await taskRow(ids['Eve']!)).status).toBe('cancelled');
   });
 
+  it('two runs made at once never share a piece', async () => {
+    const ivy = await contact(`ivy-${storeKind}@example.com`, 'Ivy', 'Ives', US);
+    await piece('Ivy', 'postcard', ivy, US, local('2026-12-03T12:00'));
+    await piece('Ivy 2', 'postcard', ivy, US, local('2026-12-03T13:00'));
+    const [a, b] = await Promise.all([create({ runId: 'mr-race-a' }), create({ runId: 'mr-race-b' })]);
+    const exported = [...a.pieces, ...b.pieces].map((p) => p.taskId).sort((x, y) => x - y);
+    expect(exported).toEqual([ids['Ivy'], ids['Ivy 2']]);
+    const [made, held] = a.runId ? [a, b] : [b, a];
+    expect(made.pieces).toHaveLength(2);
+    expect(held.runId).toBeNull();
+    expect(held.held.map((h) => h.runId)).toEqual([made.runId, made.runId]);
+  });
+
   it('an unknown run is NotFound', async () => {
     await expect(confirmMailRun(ctx, 'mr-nope', 'ops@example.com', NOW)).rejects.toThrow(NotFoundError);
   });
