@@ -19,6 +19,8 @@ export interface CreateMailRunInput {
   again?: boolean | undefined;
   /** Who made the run, recorded with it. */
   by: string;
+  /** Font files for the PDF (see renderMailRunPdf); default Helvetica. */
+  font?: { regular: string; bold?: string | undefined } | undefined;
   /** For tests; otherwise mr-DATE-KIND-random. */
   runId?: string | undefined;
 }
@@ -69,7 +71,7 @@ export async function createMailRun(ctx: AppContext, input: CreateMailRunInput, 
 
     const runId = input.runId ?? `mr-${day.date}-${input.kind}-${randomBytes(3).toString('hex')}`;
     const csv = mailRunCsv(pieces.map((p) => csvRow(runId, input.kind, p)));
-    const pdf = await renderMailRunPdf({ runId, kind: input.kind, pieces, createdAt });
+    const pdf = await renderMailRunPdf({ runId, kind: input.kind, pieces, createdAt, font: input.font });
     const dir = path.resolve(input.outDir);
     await mkdir(dir, { recursive: true });
     const files = { csv: path.join(dir, `${runId}.csv`), pdf: path.join(dir, `${runId}.pdf`) };

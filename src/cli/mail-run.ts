@@ -59,6 +59,8 @@ interface MailRunFlags {
   again?: boolean;
   confirm?: string;
   by: string;
+  font?: string;
+  boldFont?: string;
   json?: boolean;
 }
 
@@ -71,6 +73,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'where the CSV and the PDF are written', './mail-runs')
     .option('--again', 'also export pieces already in a run nobody confirmed')
     .option('--confirm <runId>', 'the vendor has the run: mark its pieces done as sent')
+    .option('--font <file>', 'a TrueType/OpenType font for the PDF, for names beyond Western European letters (e.g. DejaVuSans.ttf)')
+    .option('--bold-font <file>', 'its bold face, for the subject lines (default: --font)')
     .option('--by <name>', 'who makes or confirms the run (recorded with it)', 'cli')
     .option('--json', 'print JSON')
     .action(
@@ -85,7 +89,9 @@ export function register(program: Command): void {
         }
         const kind: MailKind | undefined = parseChoice('--kind', f.kind, MAIL_KINDS);
         if (!kind) throw new InputError('--kind: say postcard or letter (or --confirm RUN_ID)');
-        const r = await withApp(config(), (app) => createMailRun(app, { kind, due: f.due, outDir: f.out, again: f.again, by: f.by }, now));
+        if (f.boldFont !== undefined && f.font === undefined) throw new InputError('--bold-font goes with --font (the regular face)');
+        const font = f.font === undefined ? undefined : { regular: f.font, bold: f.boldFont };
+        const r = await withApp(config(), (app) => createMailRun(app, { kind, due: f.due, outDir: f.out, again: f.again, by: f.by, font }, now));
         emit({ data: r, text: createdText(r) } satisfies Rendered<MailRunCreated>, f.json);
       }),
     );

@@ -1,4 +1,5 @@
 import PDFDocument from 'pdfkit';
+import { InputError } from '../errors.js';
 import type { MailKind, MailPiece } from './mail-piece.js';
 
 /**
@@ -35,6 +36,11 @@ export interface MailRunPdfInput {
   pieces: MailPiece[];
   /** Written into the file's metadata, so the same run renders the same bytes. */
   createdAt: Date;
+  /**
+   * A TrueType/OpenType font file for everything on the page (the bold one for the subject,
+   * default the same). Without it: Helvetica, which has the Western European letters only.
+   */
+  font?: { regular: string; bold?: string | undefined } | undefined;
 }
 
 export interface MailRunPdf {
@@ -56,14 +62,32 @@ export async function renderMailRunPdf(input: MailRunPdfInput): Promise<MailRunP
     doc.on('end', () => resolve(Buffer.concat(chunks)));
     doc.on('error', reject);
   });
+  const fonts = { regular: FONT, bold: BOLD };
+  if (input.font) {
+    // Embedded (subset) in the PDF: the vendor's printer needs no fonts of its own.
+    for (const [name, file] of [
+      ['custom', input.font.regular],
+      ['custom-bold', input.font.bold ?? input.font.regular],
+    ] as const) {
+      try {
+        doc.registerFont(name, file);
+        doc.font(name); // loads it now: a bad file is said before any page is made
+      } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
+        throw new InputError(`font ${file}: ${why} (give a TrueType or OpenType font file, e.g. /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)`, { cause: err });
+      }
+    }
+    fonts.regular = 'custom';
+    fonts.bold = 'custom-bold';
+  }
   const cut: number[] = [];
   for (const piece of input.pieces) {
     doc.addPage({ size: 'A4', margin: 0 });
     marks(doc);
-    addressBlock(doc, piece.addressLines);
-    if (!body(doc, piece)) cut.push(piece.taskId);
+    addressBlock(doc, fonts, piece.addressLines);
+    if (!body(doc, fonts, piece)) cut.push(piece.taskId);
     doc
-      .font(FONT)
+      .font(fonts.regular)
       .fontSize(7)
       .fillColor('#666666')
       .text(`${input.runId} / piece ${piece.taskId}`, BODY.left, PAGE.height - 12 * MM, { lineBreak: false })
@@ -85,8 +109,10 @@ function marks(doc: PDFKit.PDFDocument): void {
   doc.strokeColor('black');
 }
 
-function addressBlock(doc: PDFKit.PDFDocument, lines: string[]): void {
-  doc.font(FONT);
+type Fonts = { regular: string; bold: string };
+
+function addressBlock(doc: PDFKit.PDFDocument, fonts: Fonts, lines: string[]): void {
+  doc.font(fonts.regular);
   let size = Math.min(10, BLOCK_HEIGHT / (Math.max(lines.length, 1) * LEADING));
   doc.fontSize(size);
   const widest = Math.max(...lines.map((l) => doc.widthOfString(l)), 1);
@@ -98,15 +124,15 @@ function addressBlock(doc: PDFKit.PDFDocument, lines: string[]): void {
 }
 
 /** Subject and text; false when the text had to be cut to stay on the page. */
-function body(doc: PDFKit.PDFDocument, piece: MailPiece): boolean {
+function body(doc: PDFKit.PDFDocument, fonts: Fonts, piece: MailPiece): boolean {
   let top = BODY.top;
   if (piece.subject) {
-    doc.font(BOLD).fontSize(11);
+    doc.font(fonts.bold).fontSize(11);
     doc.text(piece.subject, BODY.left, top, { width: BODY.width });
     top = doc.y + 4 * MM;
   }
   const room = BODY.bottom - top;
-  doc.font(FONT);
+  doc.font(fonts.regular);
   for (const size of [11, 10, 9, 8, 7]) {
     doc.fontSize(size);
     if (doc.heightOfString(piece.text, { width: BODY.width, lineGap: size * (LEADING - 1) }) <= room) {

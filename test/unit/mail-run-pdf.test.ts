@@ -1,7 +1,12 @@
+import { existsSync } from 'node:fs';
 import { getDocumentProxy } from 'unpdf';
 import { describe, expect, it } from 'vitest';
 import type { MailPiece } from '../../src/staff/mail-piece.js';
+import { InputError } from '../../src/errors.js';
 import { renderMailRunPdf } from '../../src/staff/mail-run-pdf.js';
+
+// Debian's fonts-dejavu-core (in the image and on CI machines).
+const DEJAVU = '/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf';
 
 const MM = 72 / 25.4;
 
@@ -49,5 +54,18 @@ describe('renderMailRunPdf', () => {
       expect(it!.y).toBeGreaterThan(62.7);
       expect(it!.y).toBeLessThanOrEqual(90);
     }
+  });
+
+  it.skipIf(!existsSync(DEJAVU))('with a font file of its own, names beyond Western European letters print', async () => {
+    const lines = ['Łukasz Żółć', 'ul. Świętokrzyska 31', '00-049 Warszawa', 'POLAND'];
+    const r = await renderMailRunPdf({ runId: 'mr-x', kind: 'letter', pieces: [{ ...piece(1, 'Дякую!', lines), subject: 'Ευχαριστώ' }], createdAt: new Date(), font: { regular: DEJAVU } });
+    const strings = (await pages(r.bytes))[0]!.map((i) => i.str);
+    for (const l of [...lines, 'Дякую!', 'Ευχαριστώ']) expect(strings).toContain(l);
+  });
+
+  it('a font file that is missing or no font is an InputError naming it', async () => {
+    const input = (font: string) => ({ runId: 'mr-x', kind: 'letter' as const, pieces: [piece(1, 'Hi', ['A B'])], createdAt: new Date(), font: { regular: font } });
+    await expect(renderMailRunPdf(input('/nope/Font.ttf'))).rejects.toThrow(new InputError('font /nope/Font.ttf: no such file (give a TrueType or OpenType font file, e.g. /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf)'));
+    await expect(renderMailRunPdf(input(import.meta.filename))).rejects.toThrow(/^font .*mail-run-pdf\.test\.ts: Unknown font format/);
   });
 });
