@@ -27,6 +27,8 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   scores: () => import('./scores.js'),
   render: () => import('./render.js'),
   'send-test': () => import('./send-test.js'),
+  'mail-run': () => import('./mail-run.js'),
+  'ics-url': () => import('./ics-url.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

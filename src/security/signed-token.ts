@@ -10,7 +10,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * is part of what is signed, so a click token cannot be replayed as an unsubscribe token.
  * Several secrets verify (rotation); the first one signs.
  */
-export type TokenPurpose = 'unsubscribe' | 'preferences' | 'click' | 'open' | 'view' | 'confirm' | 'calendar';
+export type TokenPurpose = 'unsubscribe' | 'preferences' | 'click' | 'open' | 'view' | 'confirm' | 'calendar' | 'staff_calendar';
 
 const MAC_BYTES = 16;
 

@@ -47,6 +47,8 @@ import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
+import type { TeamDirectory } from '../staff/directory.js';
+import { StaffDigests } from './staff-digests.js';
 
 export interface EngineOptions {
   config: Config;
@@ -72,6 +74,8 @@ export interface EngineOptions {
   topics?: readonly Topic[];
   /** The hosted opt-in forms it serves (forms.yaml). */
   forms?: ReadonlyMap<string, FormDefinition>;
+  /** The team directory (team.yaml); absent: no staff features (no digests). */
+  staff?: TeamDirectory | undefined;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -162,7 +166,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     metrics.collectStuck(() => countStuck(store.db));
 
     const ctx: WorkerContext = {
-      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
+      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log, staff: o.staff },
       deps,
       queues,
       mail,
@@ -211,6 +215,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log });
       drainer.start(() => clock().toMillis());
       cleanups.push(() => drainer.stop());
+      if (o.staff) {
+        const digests = new StaffDigests(ctx.app, mail, { clock });
+        digests.start();
+        cleanups.push(() => digests.stop());
+      }
     }
 
     const probes = readinessProbes({ db: store.db, redis: producer, mail: transport?.monitor });

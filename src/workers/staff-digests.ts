@@ -1,0 +1,43 @@
+import type { DateTime } from 'luxon';
+import type { AppContext } from '../app/context.js';
+import { sendDigests } from '../app/send-digests.js';
+import type { MailSender } from '../templates/mail-sender.js';
+import { Periodic } from './periodic.js';
+
+/** How often to look whose working day has started: a digest goes out within this of its time. */
+export const DIGEST_CHECK_MS = 30_000;
+
+/**
+ * Sends the staff's daily digests on a timer, in every process that sweeps (when a team
+ * directory is configured). Rounds never overlap; staff_digests makes two processes' rounds safe.
+ */
+export class StaffDigests {
+  private loop: Periodic | undefined;
+  private failing = false;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly mail: MailSender,
+    private readonly opts: { intervalMs?: number; clock: () => DateTime },
+  ) {}
+
+  start(): void {
+    this.loop = new Periodic(() => this.round(), this.opts.intervalMs ?? DIGEST_CHECK_MS);
+    this.loop.start();
+  }
+
+  private async round(): Promise<void> {
+    try {
+      await sendDigests(this.ctx, this.mail, this.opts.clock());
+      if (this.failing) this.ctx.log.info('staff digests work again');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.ctx.log.warn({ err: (err as Error).message }, 'could not send staff digests; trying again');
+      this.failing = true;
+    }
+  }
+
+  async stop(): Promise<void> {
+    await this.loop?.stop();
+  }
+}
