@@ -102,20 +102,17 @@ export function roundRobin(dir: TeamDirectory, team: string, loads: ReadonlyMap<
   // The rotation starts just after the last one chosen.
   const order = members.map((_, i) => members[(at + 1 + i) % members.length]!);
   const notes: string[] = [];
-  const working: StaffUser[] = [];
-  const free: StaffUser[] = [];
-  for (const m of order) {
-    if (exclude.includes(m.email)) {
-      notes.push(`${shortName(m)} excluded`);
-      continue;
-    }
-    const full = !underCapacity(m, loads);
-    const on = isWorkingAt(m, holidaysOf(dir, m), now);
-    if (full) notes.push(`${shortName(m)} at capacity`);
-    else if (!on) notes.push(`${shortName(m)} off-hours`);
-    if (!full) free.push(m);
-    if (!full && on) working.push(m);
+  const excluded = (m: StaffUser) => exclude.includes(m.email);
+  const full = (m: StaffUser) => !underCapacity(m, loads);
+  const on = (m: StaffUser) => isWorkingAt(m, holidaysOf(dir, m), now);
+  // Reasons list members in the directory's order; the choice goes in the rotation's.
+  for (const m of members) {
+    if (excluded(m)) notes.push(`${shortName(m)} has it now`);
+    else if (full(m)) notes.push(`${shortName(m)} at capacity`);
+    else if (!on(m)) notes.push(`${shortName(m)} off-hours`);
   }
+  const free = order.filter((m) => !excluded(m) && !full(m));
+  const working = free.filter(on);
   const tail = notes.length > 0 ? `, ${notes.join(', ')}` : '';
   const head = `round-robin in team ${team}, ${working.length} of ${members.length} available`;
   if (working.length > 0) return { chosen: working[0], reason: `${head}${tail}` };
