@@ -45,6 +45,8 @@ import type { ScoringRules } from '../scoring/rules.js';
 import { ConsentExpiry } from './consent-expiry.js';
 import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
+import type { TeamDirectory } from '../staff/directory.js';
+import { StaffSweep } from './staff-sweep.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
 
@@ -72,6 +74,8 @@ export interface EngineOptions {
   topics?: readonly Topic[];
   /** The hosted opt-in forms it serves (forms.yaml). */
   forms?: ReadonlyMap<string, FormDefinition>;
+  /** The team directory (team.yaml, --directory): staff tasks are assigned and their SLAs swept. */
+  staff?: TeamDirectory | undefined;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -162,7 +166,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     metrics.collectStuck(() => countStuck(store.db));
 
     const ctx: WorkerContext = {
-      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
+      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log, staff: o.staff },
       deps,
       queues,
       mail,
@@ -203,6 +207,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         const scores = new ScoreSweep(ctx.app, o.scoring, clock);
         scores.start();
         cleanups.push(() => scores.stop());
+      }
+      if (o.staff) {
+        const staff = new StaffSweep(ctx.app, { mail, clock, metrics });
+        staff.start();
+        cleanups.push(() => staff.stop());
       }
       const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
       expiry.start();
