@@ -11,6 +11,8 @@ import type { TeamDirectory } from '../../src/staff/directory.js';
 import { parseTeamDirectory } from '../../src/staff/team-file.js';
 import type { MailSender, OutgoingMail } from '../../src/templates/mail-sender.js';
 import { StaffSweep } from '../../src/workers/staff-sweep.js';
+import { speedToLeadReport } from '../../src/queries/speed-to-lead.js';
+import { formatSpeedToLead } from '../../src/cli/speed-to-lead.js';
 import { appContextFor, createTestDeps, writeTemplates } from '../support/engine.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
@@ -208,5 +210,25 @@ describe('assignment and speed-to-lead escalation', () => {
     const r = await escalateTasks(app, { now: T0.plus({ minutes: 30 }), mail });
     expect(r).toMatchObject({ reminded: 0, reassigned: 0, managerNotified: 0, breached: 0 });
     expect(mail.sent).toHaveLength(sent);
+  });
+
+  it('measures speed to lead per lead and per rep: to first attempt, to first connected call, SLA met and breached', async () => {
+    const ben = await leadCallOf('ben@example.com');
+    await store.db.updateTable('tasks').set({ first_connected_at: T0.plus({ minutes: 2 }).toJSDate() }).where('id', '=', ben.id).execute();
+    const ann = await leadCallOf('ann@example.com');
+    await store.db.updateTable('tasks').set({ first_attempt_at: T0.plus({ minutes: 20 }).toJSDate() }).where('id', '=', ann.id).execute();
+    const r = await speedToLeadReport(store.db, { now: T0.plus({ minutes: 30 }).toJSDate() });
+    const byContact = Object.fromEntries(r.leads.map((l) => [l.contact, l]));
+    expect(byContact['ben@example.com']).toMatchObject({ assignee: 'dana@example.com', toAttemptSeconds: 60, toConnectedSeconds: 120, sla: 'met' });
+    expect(byContact['ann@example.com']).toMatchObject({ assignee: 'dana@example.com', toAttemptSeconds: 1200, toConnectedSeconds: null, sla: 'breached' });
+    expect(byContact['vic@example.com']).toMatchObject({ sla: 'breached', toAttemptSeconds: null });
+    expect(byContact['nia@example.com']).toMatchObject({ sla: 'pending' });
+    // The follow-up call Ann's owner got is not a lead call (no SLA): only the promotion's calls count.
+    expect(r.leads).toHaveLength(4);
+    expect(r.total).toMatchObject({ leads: 4, met: 1, breached: 2, pending: 1 });
+    expect(r.reps).toEqual([expect.objectContaining({ assignee: 'dana@example.com', leads: 4, met: 1, breached: 2, pending: 1, toAttempt: expect.objectContaining({ count: 2, medianSeconds: 630 }) })]);
+    const text = formatSpeedToLead(r, 'UTC');
+    expect(text).toContain('4 lead call(s), SLA met 1, breached 2, pending 1');
+    expect(text).toMatch(/dana@example\.com\s+4\s+/);
   });
 });
