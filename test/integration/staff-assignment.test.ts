@@ -231,4 +231,23 @@ describe('assignment and speed-to-lead escalation', () => {
     expect(text).toContain('4 lead call(s), SLA met 1, breached 2, pending 1');
     expect(text).toMatch(/dana@example\.com\s+4\s+/);
   });
+
+  it('two processes sweeping at once: every task decided once, every timer fired once', async () => {
+    const late = T0.plus({ hours: 2 });
+    const ids: number[] = [];
+    for (const n of ['p1', 'p2', 'p3', 'p4', 'p5', 'p6']) ids.push(await promote(`${n}@example.com`, late));
+    const [a, b] = await Promise.all([assignTasks(app, { now: late, batch: 2 }), assignTasks(app, { now: late, batch: 2 })]);
+    expect(a.assigned + a.queued + b.assigned + b.queued).toBe(6);
+    const decided = await store.db.selectFrom('task_activity').select(['task_id']).where('task_id', 'in', ids).execute();
+    expect(decided.map((d) => d.task_id).sort((x, y) => x - y)).toEqual(ids);
+
+    const mail = collectingMail();
+    // Dana takes the first; the rest go to Erin, who starts first (13:00): their reminders are due at 13:03.
+    const at = late.plus({ hours: 1, minutes: 3 });
+    await Promise.all([escalateTasks(app, { now: at, mail }), escalateTasks(app, { now: at, mail }), escalateTasks(app, { now: at, mail })]);
+    const reminded = await store.db.selectFrom('task_activity').select(['task_id']).where('task_id', 'in', ids).where('action', '=', 'reminded').execute();
+    expect(reminded.map((d) => d.task_id).sort((x, y) => x - y)).toEqual(ids);
+    for (const id of ids) expect(mail.sent.filter((m) => m.messageId.startsWith(`sla-${id}-`) && m.subject.startsWith('Reminder'))).toHaveLength(1);
+    expect(new Set(mail.sent.map((m) => m.messageId)).size).toBe(mail.sent.length);
+  });
 });
