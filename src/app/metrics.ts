@@ -16,6 +16,10 @@ export interface Metrics {
   sweep(durationSeconds: number, offered: { wakes: number; sends: number }): void;
   /** A failure of a service, counted where it is seen. */
   serviceError(service: 'smtp' | 'database' | 'redis'): void;
+  /** A staff task's assignment decision (the staff sweep); optional so ports without staff work need not count it. */
+  taskAssignment?(outcome: 'assigned' | 'queued' | 'unassigned'): void;
+  /** An SLA escalation timer that fired, by action (`breach` counts breaches). */
+  taskEscalation?(action: 'remind' | 'reassign' | 'notify_manager' | 'breach'): void;
 }
 
 export type EventOutcome = 'applied' | 'duplicate' | 'rejected' | 'conflict' | 'failed' | 'retried';

@@ -7,15 +7,16 @@ import { formatProblem } from '../errors.js';
 import { EXIT_INVALID, action, config, stdout } from './shared.js';
 import { addTopicsOption, readTopics } from './topics-option.js';
 import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
+import { addDirectoryOption, readDirectory } from './directory-option.js';
 
 export function register(program: Command): void {
   // Unsubscribes and resubscribes are applied here, so scores move here as they do in the workers.
-  addScoringOption(addTopicsOption(program.command('api')))
+  addDirectoryOption(addScoringOption(addTopicsOption(program.command('api'))))
     .description('serve HTTP alone (events, forms, unsubscribe, tracking): no workers, no sweeper; run the engine with `nurture start` or `nurture worker`')
     .option('--templates <dir>', 'directory of templates (for pages that render them)', './templates')
     .option('--forms <file>', 'hosted opt-in forms (a file that does not exist: no forms)', './forms.yaml')
     .action(
-      action(async (opts: { templates: string; topics: string; forms: string; scoring: string }) => {
+      action(async (opts: { templates: string; topics: string; forms: string; scoring: string; directory: string }) => {
         const topics = await readTopics(opts.topics);
         if (!topics) {
           stdout.error(`not starting: fix ${opts.topics}`);
@@ -29,6 +30,9 @@ export function register(program: Command): void {
           stdout.error(`not starting: problems in ${opts.forms} (run \`nurture validate --forms ${opts.forms}\`)`);
           return EXIT_INVALID;
         }
+        // The HTTP side reads the directory (the task inbox, who may see what); it assigns nothing (no sweeper).
+        const staff = await readDirectory(opts.directory);
+        if (staff === false) return EXIT_INVALID;
         const scoring = await scoringRulesFrom(opts.scoring);
         const engine = await startEngine({
           config: cfg,
@@ -42,6 +46,7 @@ export function register(program: Command): void {
           forms: forms.forms.forms,
           workers: { events: false, wakes: false, sends: false },
           log,
+          staff,
         });
         await onShutdown(log, () => engine.stop());
       }),

@@ -43,5 +43,7 @@ const program = new Command('nurture')
 const name = process.argv[2];
 const load = name !== undefined && Object.hasOwn(COMMANDS, name) ? [COMMANDS[name]!] : Object.values(COMMANDS);
 for (const module of await Promise.all(load.map((l) => l()))) module.register(program);
+// `report speed-to-lead` lives in its own file and adds itself to `report` (registered just above).
+if (name === undefined || name === 'report' || !Object.hasOwn(COMMANDS, name)) (await import('./speed-to-lead.js')).register(program);
 
 await program.parseAsync(process.argv);

@@ -63,3 +63,67 @@ export function nextPeriodStart(user: StaffUser, holidays: ReadonlySet<string>, 
 export function workingDayStart(user: StaffUser, holidays: ReadonlySet<string>, now: DateTime): DateTime | undefined {
   return periodsOn(user, holidays, now.setZone(user.zone))[0]?.start;
 }
+
+/**
+ * Whose working time an SLA counts: the assignee's, or for a task waiting in a team's queue,
+ * any member's (the time anyone could claim it). Empty: nobody, and the clock runs on wall time.
+ */
+export interface WorkCalendar {
+  people: readonly { user: StaffUser; holidays: ReadonlySet<string> }[];
+}
+
+export function calendarOf(dir: TeamDirectory, users: readonly StaffUser[]): WorkCalendar {
+  return { people: users.map((user) => ({ user, holidays: holidaysOf(dir, user) })) };
+}
+
+/** Whether anyone of the calendar works at `t`, and until when the stretch they are in lasts. */
+function stretchAt(cal: WorkCalendar, t: DateTime): DateTime | undefined {
+  let end: DateTime | undefined;
+  for (const p of cal.people) {
+    const period = periodAt(p.user, p.holidays, t);
+    if (period && (!end || period.end > end)) end = period.end;
+  }
+  return end;
+}
+
+/** The first instant at or after `t` when someone of the calendar works; undefined: nobody does within the horizon. */
+export function nextWorkingInstant(cal: WorkCalendar, t: DateTime): DateTime | undefined {
+  if (stretchAt(cal, t)) return t;
+  let best: DateTime | undefined;
+  for (const p of cal.people) {
+    const next = nextPeriodStart(p.user, p.holidays, t);
+    if (next && (!best || next.start < best)) best = next.start;
+  }
+  return best;
+}
+
+export function isCalendarWorkingAt(cal: WorkCalendar, t: DateTime): boolean {
+  return stretchAt(cal, t) !== undefined;
+}
+
+/**
+ * The instant when `ms` of working time has passed since `from`: time outside working hours
+ * (nights, weekends, holidays) does not count. Undefined when the calendar is empty or nobody
+ * works within the horizon; callers then count wall time.
+ */
+export function addWorkingTime(cal: WorkCalendar, from: DateTime, ms: number): DateTime | undefined {
+  if (cal.people.length === 0) return undefined;
+  let t = from;
+  let left = ms;
+  // Each round consumes one stretch; a year of stretches is far beyond any SLA.
+  for (let i = 0; i < 5_000; i++) {
+    const start = nextWorkingInstant(cal, t);
+    if (!start) return undefined;
+    const end = stretchAt(cal, start);
+    if (!end) {
+      // A period a DST change emptied (02:00-03:00 on a spring-forward night): step past it.
+      t = start.plus({ milliseconds: 1 });
+      continue;
+    }
+    const room = end.toMillis() - start.toMillis();
+    if (left <= room) return start.plus({ milliseconds: left });
+    left -= room;
+    t = end;
+  }
+  return undefined;
+}

@@ -22,6 +22,9 @@ export class PrometheusMetrics implements Metrics {
   private readonly sweepDuration: Histogram;
   private readonly sweepOffered: Counter<'kind'>;
   private readonly errors: Counter<'service'>;
+  private readonly assignments: Counter<'outcome'>;
+  private readonly escalations: Counter<'action'>;
+  private readonly breaches: Counter;
 
   constructor(
     private readonly knownTypes: ReadonlySet<string>,
@@ -45,6 +48,19 @@ export class PrometheusMetrics implements Metrics {
     // Zeros from the start: a rate() over a series that appears only on the first failure misses it.
     for (const service of ['smtp', 'database', 'redis']) this.errors.inc({ service }, 0);
     this.inDoubt.inc(0);
+    this.assignments = new Counter({ name: 'nurture_task_assignments_total', help: 'Staff task assignment decisions, by outcome (assigned to a rep, queued for a team, unassigned)', labelNames: ['outcome'], registers });
+    this.escalations = new Counter({ name: 'nurture_task_escalations_total', help: 'SLA escalation timers fired, by action (remind, reassign, notify_manager, breach)', labelNames: ['action'], registers });
+    this.breaches = new Counter({ name: 'nurture_task_sla_breaches_total', help: 'Tasks whose speed-to-lead deadline passed without a call attempt', registers });
+    this.breaches.inc(0);
+  }
+
+  taskAssignment(outcome: 'assigned' | 'queued' | 'unassigned'): void {
+    this.assignments.inc({ outcome });
+  }
+
+  taskEscalation(action: 'remind' | 'reassign' | 'notify_manager' | 'breach'): void {
+    this.escalations.inc({ action });
+    if (action === 'breach') this.breaches.inc();
   }
 
   event(type: string, outcome: EventOutcome): void {

@@ -45,6 +45,7 @@ import type { ScoringRules } from '../scoring/rules.js';
 import { ConsentExpiry } from './consent-expiry.js';
 import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
+import { StaffSweep } from './staff-sweep.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
 import type { TeamDirectory } from '../staff/directory.js';
@@ -74,7 +75,7 @@ export interface EngineOptions {
   topics?: readonly Topic[];
   /** The hosted opt-in forms it serves (forms.yaml). */
   forms?: ReadonlyMap<string, FormDefinition>;
-  /** The team directory (team.yaml); absent: no staff features (no digests). */
+  /** The team directory (team.yaml, --directory): staff tasks are assigned, their SLAs swept, digests sent. */
   staff?: TeamDirectory | undefined;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
@@ -207,6 +208,11 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         const scores = new ScoreSweep(ctx.app, o.scoring, clock);
         scores.start();
         cleanups.push(() => scores.stop());
+      }
+      if (o.staff) {
+        const staff = new StaffSweep(ctx.app, { mail, clock, metrics });
+        staff.start();
+        cleanups.push(() => staff.stop());
       }
       const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
       expiry.start();

@@ -1,96 +1,113 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { staffCalendarUrl } from '../../src/app/staff-calendar-url.js';
+import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import type { TeamDirectory } from '../../src/staff/directory.js';
 import { parseTeamDirectory } from '../../src/staff/team-file.js';
 import type { MailSender, OutgoingMail } from '../../src/templates/mail-sender.js';
+import { EVENT_JOB, eventJobId } from '../../src/workers/queues.js';
 import type { RunningEngine } from '../../src/workers/runtime.js';
 import { startEngine } from '../../src/workers/runtime.js';
-import { eventually, testConfig } from '../support/engine.js';
+import { deleteQueueKeys, eventually, testConfig, writeTemplates } from '../support/engine.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
 
-/** The engine given a team directory: its sweeping process sends the digests, its server the calendar feeds. */
+/**
+ * The staff sweep inside the real runtime: a promotion's lead call is assigned by the running
+ * engine, and its SLA timers, kept in Postgres, fire once across restarts of the engine while
+ * the injected clock moves on (the engines' clock is real time plus an offset the test sets).
+ */
 
 const TEAM = `
-zone: America/New_York
-hours: { weekdays: "09:00-17:00" }
-teams: { sales: {} }
+zone: UTC
+hours: { daily: "00:00-24:00" }
+teams:
+  sales: { manager: mia@example.com }
 users:
-  bob@example.com: { name: Bob Rivera, teams: [sales] }
+  bob@example.com: { name: Bob, teams: [sales] }
+  dana@example.com: { name: Dana, teams: [sales] }
+  mia@example.com: { name: Mia }
+assignment:
+  - name: calls go round sales
+    when: { kind: call }
+    to: { round_robin: sales }
 `;
-// Thursday 09:00:05 in New York: Bob's day has just started.
-const NOW = DateTime.fromISO('2026-12-03T14:00:05Z', { zone: 'utc' });
 
-describe('engine with a team directory', () => {
+describe('staff sweep in the runtime', () => {
   let store: TestStore;
-  let engine: RunningEngine | undefined;
+  let config: Config;
   let templatesDir: string;
   let staff: TeamDirectory;
+  let redis: Redis;
+  let offsetMs = 0;
   const sent: OutgoingMail[] = [];
   const mail: MailSender = {
     async send(m) {
       sent.push(m);
-      return { messageId: m.messageId, accepted: true, response: '250 ok' };
+      return { messageId: m.messageId, accepted: true, response: 'collected' };
     },
-    close: async () => {},
-    describe: () => 'fake',
+    async close() {},
+    describe: () => 'collected in memory',
   };
-  let taskId: number;
+  const start = (): Promise<RunningEngine> =>
+    startEngine({ config, templatesDir, publish: [], sweeper: true, mayLaunchRedis: false, serveEmbedded: false, log: createLogger('silent'), store, mail, staff, clock: () => DateTime.utc().plus({ milliseconds: offsetMs }) });
+  const actions = (taskId: number) => store.db.selectFrom('task_activity').select(['action', 'reason']).where('task_id', '=', taskId).orderBy('id').execute();
 
   beforeAll(async () => {
     store = await createTestStore('postgres');
-    templatesDir = await mkdtemp(path.join(tmpdir(), 'nurture-staff-runtime-'));
-    const parsed = parseTeamDirectory(TEAM, 'team.yaml');
-    if (!parsed.ok || !parsed.value) throw new Error('team.yaml');
-    staff = parsed.value;
-    const c = await store.db.insertInto('contacts').values({ email: 'ann@leads.example', attributes: '{}', tags: '[]' }).returning('id').executeTakeFirstOrThrow();
-    const t = await store.db
-      .insertInto('tasks')
-      .values({ contact_id: c.id, kind: 'call', priority: 'high', status: 'open', title: 'Call Ann', history: '[]', due_at: new Date('2026-12-03T14:30:00Z'), assignee: 'bob@example.com' })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    taskId = t.id;
-    const config = testConfig();
-    engine = await startEngine({
-      config,
-      templatesDir,
-      sweeper: true,
-      mayLaunchRedis: false,
-      serveEmbedded: false,
-      log: createLogger('silent'),
-      store,
-      mail,
-      clock: () => NOW,
-      workers: { events: false, wakes: false, sends: false },
-      http: true,
-      staff,
-    });
+    config = testConfig();
+    templatesDir = await writeTemplates();
+    const r = parseTeamDirectory(TEAM, 'team.yaml');
+    if (!r.ok || !r.value) throw new Error(JSON.stringify(r));
+    staff = r.value;
+    redis = new Redis(config.redisUrl!);
   });
-
   afterAll(async () => {
-    await engine?.stop();
+    if (redis) {
+      await deleteQueueKeys(redis, config.queuePrefix);
+      redis.disconnect();
+    }
     await store?.cleanup();
-    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
+    await rm(config.dataDir, { recursive: true, force: true });
   });
 
-  it("sends the digest at the user's day start, once", async () => {
-    await eventually(async () => sent.find((m) => m.to === 'bob@example.com'), 'the digest to bob');
-    expect(sent.filter((m) => m.to === 'bob@example.com')).toHaveLength(1);
-    expect(sent[0]!.text).toContain(`#${taskId} call HIGH 09:30: Call Ann`);
-    const rows = await store.db.selectFrom('staff_digests').selectAll().execute();
-    expect(rows.map((r) => [r.email, r.local_date, r.tasks])).toEqual([['bob@example.com', '2026-12-03', 1]]);
-  });
+  it('assigns the lead call of a promotion and fires each SLA timer once across restarts', async () => {
+    const first = await start();
+    const id = `appt-${randomBytes(4).toString('hex')}`;
+    await first.queues.events.add(EVENT_JOB, { id, type: 'appointment_requested', occurredAt: new Date().toISOString(), contact: { email: 'lee@example.com' }, data: {} }, { jobId: eventJobId(id) });
+    const task = await eventually(
+      () => store.db.selectFrom('tasks').selectAll().where('kind', '=', 'call').where('assigned_at', 'is not', null).executeTakeFirst(),
+      'the lead call assigned by the running engine',
+    );
+    expect(task).toMatchObject({ assignee: 'bob@example.com', team: 'sales', assignment_reason: expect.stringContaining('round-robin in team sales, 2 of 2 available') });
+    expect(task.sla_due_at!.getTime() - task.created_at.getTime()).toBe(5 * 60_000);
+    await first.stop();
 
-  it('serves the calendar feed of a user, and a 404 for a bad token', async () => {
-    const url = new URL(staffCalendarUrl(engine!.deps.links, staff, 'bob@example.com'));
-    const res = await fetch(`${engine!.http!.url}${url.pathname}`);
-    expect(res.status).toBe(200);
-    expect(await res.text()).toContain(`UID:nurture-task-${taskId}`);
-    expect((await fetch(`${engine!.http!.url}/ics/bad.token.ics`)).status).toBe(404);
+    // Down while the reminder came due; the next engine sends it.
+    offsetMs = 3 * 60_000 + 5_000;
+    const second = await start();
+    await eventually(async () => (await actions(task.id)).some((a) => a.action === 'reminded'), 'the reminder after the restart');
+    await second.stop();
+
+    // Another restart, past the reassign step and the deadline: those fire, the reminder does not again.
+    offsetMs = 5 * 60_000 + 5_000;
+    const third = await start();
+    await eventually(async () => (await actions(task.id)).some((a) => a.action === 'breached'), 'the breach');
+    await third.stop();
+
+    const all = await actions(task.id);
+    expect(all.map((a) => a.action)).toEqual(['assigned', 'reminded', 'reassigned', 'breached']);
+    expect(sent.map((m) => m.to)).toEqual(['bob@example.com', 'dana@example.com']);
+    const timers = await store.db.selectFrom('task_timers').select(['action', 'status']).where('task_id', '=', task.id).orderBy('step').execute();
+    expect(timers).toEqual([
+      { action: 'remind', status: 'fired' },
+      { action: 'reassign', status: 'fired' },
+      { action: 'notify_manager', status: 'cancelled' },
+      { action: 'breach', status: 'fired' },
+      { action: 'notify_manager', status: 'pending' },
+    ]);
   });
 });
