@@ -8,15 +8,16 @@ import { onShutdown } from '../workers/shutdown.js';
 import { EXIT_INVALID, action, addDirOptions, config, stdout } from './shared.js';
 import { addScoringOption, scoringRulesFrom } from './scoring-option.js';
 import { addTopicsOption, readTopics } from './topics-option.js';
+import { addTeamOption, readTeam } from './team-option.js';
 
 export function register(program: Command): void {
-  addTopicsOption(addScoringOption(addDirOptions(program.command('start'))))
+  addTeamOption(addTopicsOption(addScoringOption(addDirOptions(program.command('start')))))
     .description('run the engine: event, wake-up and send workers plus the sweeper, in one process')
     .option('--no-http', 'do not serve HTTP from this process (run `nurture api` elsewhere)')
     .option('--forms <file>', 'hosted opt-in forms (a file that does not exist: no forms)', './forms.yaml')
     .option('--watch', 'publish valid edits to sequence and template files as soon as they are saved (otherwise: on SIGHUP or restart)')
     .action(
-      action(async (opts: { sequences: string; templates: string; topics: string; forms: string; watch?: boolean; http: boolean; scoring: string }) => {
+      action(async (opts: { sequences: string; templates: string; topics: string; forms: string; watch?: boolean; http: boolean; scoring: string; team: string }) => {
         const cfg = config();
         const log = createLogger(cfg.logLevel, { format: cfg.logFormat });
         const topics = await readTopics(opts.topics);
@@ -31,6 +32,11 @@ export function register(program: Command): void {
         for (const p of problems) stdout.error(formatProblem(p));
         if (errors.length > 0) {
           stdout.error(`not starting: ${errors.length} problem(s) in ${opts.sequences} / ${opts.templates} / ${opts.forms} (run \`nurture validate\`)`);
+          return EXIT_INVALID;
+        }
+        const staff = await readTeam(opts.team);
+        if (staff === 'invalid') {
+          stdout.error(`not starting: fix ${opts.team}`);
           return EXIT_INVALID;
         }
         const scoring = await scoringRulesFrom(opts.scoring);
@@ -48,6 +54,7 @@ export function register(program: Command): void {
           log,
           reload: { sequencesDir: opts.sequences, watch: opts.watch ?? false },
           scoring,
+          staff,
         });
         await onShutdown(log, () => engine.stop());
       }),

@@ -47,6 +47,7 @@ import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
+import type { TeamDirectory } from '../staff/directory.js';
 
 export interface EngineOptions {
   config: Config;
@@ -72,6 +73,8 @@ export interface EngineOptions {
   topics?: readonly Topic[];
   /** The hosted opt-in forms it serves (forms.yaml). */
   forms?: ReadonlyMap<string, FormDefinition>;
+  /** The team directory (team.yaml): staff users of the task inbox. */
+  staff?: TeamDirectory | undefined;
   /** Overrides for tests: an existing store, a mail sender, a clock. */
   store?: Store;
   mail?: MailSender;
@@ -162,7 +165,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     metrics.collectStuck(() => countStuck(store.db));
 
     const ctx: WorkerContext = {
-      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log },
+      app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log, staff: o.staff },
       deps,
       queues,
       mail,

@@ -10,6 +10,7 @@ import { trackingRoutes } from './tracking.js';
 import { preferencesRoutes } from './preferences.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
 import { viewRoutes } from './view.js';
+import { inboxRoutes } from '../inbox/routes.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
@@ -24,4 +25,5 @@ export const ROUTES: readonly RouteModule[] = [
   bounceRoutes,
   formRoutes,
   eventsRoutes,
+  inboxRoutes,
 ];
