@@ -232,6 +232,22 @@ describe('task inbox: who may see and change what', () => {
     expect(ann.status).toBe('lead');
   });
 
+  it('escapes what contacts and tasks say about themselves', async () => {
+    const evil = await seedContact(store.db, { email: 'evil@example.com', first: '<img src=x onerror=alert(1)>', phone: '"><script>x()</script>' });
+    const id = await seedTask(store.db, { contactId: evil, title: '</li><script>alert(2)</script>', assignee: 'bob@example.com', team: 'sales', note: '<b>bold</b>' });
+    const bob = await login('bob@example.com');
+    for (const body of [(await get(bob, '/inbox')).body, (await get(bob, `/inbox/tasks/${id}`)).body]) {
+      expect(body).not.toContain('<img src=x');
+      expect(body).not.toContain('<script>alert');
+      expect(body).toContain('&lt;script&gt;alert(2)&lt;/script&gt;');
+    }
+    const page = (await get(bob, `/inbox/tasks/${id}`)).body;
+    expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
+    expect(page).not.toContain('<script>x()');
+    expect(page).toContain('&lt;b&gt;bold&lt;/b&gt;');
+    await store.db.updateTable('tasks').set({ status: 'cancelled' }).where('id', '=', id).execute();
+  });
+
   it('logs out: the session is gone, its cookie opens nothing', async () => {
     const dana = await login('dana@example.com');
     const out = await post(dana, '/inbox/logout', { _csrf: dana.csrf });
