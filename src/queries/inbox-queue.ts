@@ -23,7 +23,7 @@ export interface InboxQueueItem {
 
 export interface InboxQueue {
   items: InboxQueueItem[];
-  /** The highest task id when read: the event stream sends what comes after it. */
+  /** The highest id of a task the viewer may see, when read: the event stream sends what comes after it. */
   lastTaskId: number;
 }
 
@@ -79,7 +79,8 @@ export async function inboxQueue(db: ReadDb, v: InboxViewer, now: Date): Promise
     .orderBy('tasks.id')
     .limit(LIMIT)
     .execute();
-  const last = await db.selectFrom('tasks').select(sql<number>`coalesce(max(id), 0)::int`.as('id')).executeTakeFirstOrThrow();
+  // Of the viewer's own tasks only: the page says nothing of how much work other teams have.
+  const last = await db.selectFrom('tasks').select(sql<number>`coalesce(max(tasks.id), 0)::int`.as('id')).where(visibleTo(v)).executeTakeFirstOrThrow();
   return { items: rows.map((r) => item(r, v)), lastTaskId: Number(last.id) };
 }
 

@@ -313,5 +313,23 @@ describe('task inbox: who may see and change what', () => {
       bobStream.close();
       oliveStream.close();
     }
+    // A backlog longer than a page, of tasks old enough for the cursor to move past: every one is sent, in order.
+    const from = Number((await store.db.selectFrom('tasks').select((eb) => eb.fn.max('id').as('m')).executeTakeFirstOrThrow()).m);
+    const cal = (await store.db.selectFrom('contacts').select('id').where('email', '=', 'cal@example.com').executeTakeFirstOrThrow()).id;
+    const backlog: number[] = [];
+    for (let i = 0; i < 120; i++) backlog.push(await seedTask(store.db, { contactId: cal, title: `Backlog ${i}`, team: i % 3 === 0 ? 'office' : 'sales' }));
+    await store.db.updateTable('tasks').set({ created_at: new Date(Date.now() - 3_600_000) }).where('id', '>', from).execute();
+    const ac = new AbortController();
+    const res = await fetch(`${base}/inbox/events?after=${from}`, { headers: { cookie: bob.cookie }, signal: ac.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    const want = backlog.filter((_, i) => i % 3 !== 0);
+    try {
+      while ([...text.matchAll(/^event: task$/gm)].length < want.length) text += Buffer.from((await reader.read()).value!).toString('utf8');
+    } finally {
+      ac.abort();
+    }
+    expect([...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]))).toEqual(want);
+    await store.db.updateTable('tasks').set({ status: 'cancelled' }).where('id', '>', from).execute();
   }, 30_000);
 });

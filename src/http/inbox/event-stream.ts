@@ -31,6 +31,7 @@ export interface StreamOptions {
 export const STREAM_DEFAULTS = { pollMs: 1_000, maxStreams: 500, maxPerUser: 5, heartbeatMs: 15_000, recheckMs: 30_000 };
 
 const MAX_SENT = 2_000;
+const PAGE = 50;
 
 export class InboxStreams {
   private readonly open = new Set<InboxStream>();
@@ -117,10 +118,12 @@ class InboxStream {
           return this.end();
         }
       }
-      const items = await inboxTasksAfter(this.db, this.viewer, this.cursor, 50, [...this.sent]);
+      const items = await inboxTasksAfter(this.db, this.viewer, this.cursor, PAGE, [...this.sent]);
       for (const t of items) this.send(t);
-      // Move the cursor only past tasks no open transaction can still add to, so none is skipped.
-      const settled = await settledTaskId(this.db);
+      // Move the cursor only past tasks no open transaction can still add to, so none is skipped;
+      // after a full page, no further than its last task (those after it are not sent yet).
+      let settled = await settledTaskId(this.db);
+      if (items.length === PAGE) settled = Math.min(settled, items[items.length - 1]!.id);
       if (settled > this.cursor) {
         this.cursor = settled;
         for (const id of this.sent) if (id <= settled) this.sent.delete(id);
