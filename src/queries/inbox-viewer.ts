@@ -46,7 +46,7 @@ export function visibleTo(v: InboxViewer) {
   };
 }
 
-/** The built-in outcomes per kind (issue 8); team.yaml's `outcomes` adds to them. */
+/** The built-in outcomes per kind (issue 8); team.yaml's `outcomes` replaces a kind's list. */
 export const BUILT_IN_OUTCOMES: Readonly<Record<TaskKind, readonly string[]>> = {
   call: ['connected', 'no_answer', 'left_voicemail', 'appointment_booked', 'not_interested', 'wrong_number'],
   postcard: ['sent', 'returned'],
@@ -55,5 +55,6 @@ export const BUILT_IN_OUTCOMES: Readonly<Record<TaskKind, readonly string[]>> = 
 };
 
 export function declaredOutcomes(dir: TeamDirectory | undefined, kind: TaskKind): readonly string[] {
-  return [...new Set([...BUILT_IN_OUTCOMES[kind], ...(dir?.outcomes[kind] ?? [])])];
+  // As src/staff/outcomes.ts's outcomesFor (main) decides: a team's list for a kind replaces the default.
+  return dir && Object.hasOwn(dir.outcomes, kind) ? dir.outcomes[kind]! : BUILT_IN_OUTCOMES[kind];
 }

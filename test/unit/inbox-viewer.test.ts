@@ -49,11 +49,12 @@ describe('who sees a task in the inbox', () => {
     expect(inboxViewer(undefined, 'bob@example.com')).toBeUndefined();
   });
 
-  it('offers the declared outcomes of each kind, with those team.yaml adds', () => {
+  it('offers the declared outcomes of each kind; team.yaml replaces a kind\'s list', () => {
     expect(declaredOutcomes(undefined, 'call')).toEqual(['connected', 'no_answer', 'left_voicemail', 'appointment_booked', 'not_interested', 'wrong_number']);
     expect(declaredOutcomes(undefined, 'postcard')).toEqual(['sent', 'returned']);
     const dir = { ...inboxDirectory(), outcomes: { letter: ['sent', 'signed_for'] } };
-    expect(declaredOutcomes(dir, 'letter')).toEqual(['sent', 'returned', 'signed_for']);
+    expect(declaredOutcomes(dir, 'letter')).toEqual(['sent', 'signed_for']);
+    expect(declaredOutcomes(dir, 'postcard')).toEqual(['sent', 'returned']);
   });
 });
 
