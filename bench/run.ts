@@ -31,6 +31,7 @@ import { benchUnsubscribe } from './unsubscribe.js';
 import type { ScoringRules } from '../src/scoring/rules.js';
 import { benchRebuild, exampleScoring } from './scores-rebuild.js';
 import { benchReports } from './reports.js';
+import { benchInbox } from './inbox.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -213,6 +214,22 @@ try {
     console.log(`events applied end to end, N=${httpN} opt-ins each way, one engine: queue-only ${h.queueRate.toFixed(0)} events/s (mean of a run before and one after: ${h.queueRuns.map((r) => r.toFixed(0)).join(', ')}); POST /v1/events (batches of 1,000, 4 in flight) ${h.httpRate.toFixed(0)} events/s`);
     console.log(`ratio HTTP / queue: ${(h.httpRate / h.queueRate).toFixed(2)}  (target >= 0.8)`);
     if (process.env.BENCH_ONLY === 'http') {
+      redis.disconnect();
+      process.exit(0);
+    }
+  }
+  // BENCH_ONLY=inbox: appointment_requested enqueued -> the lead call in a rep's /inbox/events stream (BENCH_INBOX_PER_MINUTE for BENCH_INBOX_SECONDS).
+  if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'inbox') {
+    const b = await benchInbox(ADMIN_URL, REDIS_URL, { perMinute: Number(process.env.BENCH_INBOX_PER_MINUTE ?? 1_000), seconds: Number(process.env.BENCH_INBOX_SECONDS ?? 60) });
+    console.log(
+      `inbox speed-to-lead: ${b.promotions} promotions in ${b.seconds.toFixed(0)} s (${b.perMinute.toFixed(0)}/min); appointment_requested enqueued -> lead call in the rep's event stream: ` +
+        `p50 ${b.stream.p50.toFixed(0)} ms, p99 ${b.stream.p99.toFixed(0)} ms, max ${b.stream.max.toFixed(0)} ms (${b.stream.seen}/${b.promotions} seen)`,
+    );
+    console.log(
+      `baseline, enqueued -> task row committed (10 ms table poll): p50 ${b.row.p50.toFixed(0)} ms, p99 ${b.row.p99.toFixed(0)} ms (${b.row.seen}/${b.promotions} seen); ` +
+        `ratio stream/row p50 ${(b.stream.p50 / b.row.p50).toFixed(1)}, p99 ${(b.stream.p99 / b.row.p99).toFixed(1)} (the stream polls once a second)`,
+    );
+    if (process.env.BENCH_ONLY === 'inbox') {
       redis.disconnect();
       process.exit(0);
     }

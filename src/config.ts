@@ -165,6 +165,10 @@ const envSchema = z.object({
   NURTURE_CONFIRM_EXPIRY: durationText('7 days'),
   /** Form posts accepted per client address per minute (POST /v1/forms/:formId). */
   NURTURE_FORM_RATE_LIMIT: int(10),
+  /** How long an inbox login lasts (hours). */
+  NURTURE_INBOX_SESSION_HOURS: int(12),
+  /** Login attempts to the inbox accepted per client address per minute. */
+  NURTURE_INBOX_LOGIN_RATE_LIMIT: int(10),
 });
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
@@ -252,6 +256,8 @@ export interface Config {
   /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
   postmarkWebhookAuth: { user: string; password: string } | undefined;
   forms: { confirmExpiry: DurationSpec; ratePerMinute: number };
+  /** The task inbox (/inbox): session length, login attempts per client per minute. */
+  inbox: { sessionTtlMs: number; loginRatePerMinute: number };
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -316,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
+    inbox: { sessionTtlMs: e.NURTURE_INBOX_SESSION_HOURS * 3_600_000, loginRatePerMinute: e.NURTURE_INBOX_LOGIN_RATE_LIMIT },
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -20,6 +20,7 @@ import { createLogger } from '../../src/logger.js';
 import type { NurtureEventInput } from '../../src/sequences/event.js';
 import type { LoadedSequence } from '../../src/sequences/load.js';
 import type { Topic } from '../../src/sequences/topics.js';
+import type { TeamDirectory } from '../../src/staff/directory.js';
 import type { MailSender } from '../../src/templates/mail-sender.js';
 import { EVENT_JOB, eventJobId } from '../../src/workers/queues.js';
 import type { RunningEngine } from '../../src/workers/runtime.js';
@@ -88,6 +89,8 @@ export async function startTestEngine(o: {
   topics?: readonly Topic[];
   /** Hosted opt-in forms the server takes (parseForms of a forms.yaml text). */
   forms?: ReadonlyMap<string, FormDefinition>;
+  /** The team directory (staff users of the inbox). */
+  staff?: TeamDirectory;
 }): Promise<TestEngine> {
   const config = o.config ?? testConfig();
   const publish: LoadedSequence[] = o.sequences.map((y, i) => ({ file: `seq-${i}.yaml`, program: programFromYaml(y) }));
@@ -106,6 +109,7 @@ export async function startTestEngine(o: {
     ...(o.forms ? { forms: o.forms } : {}),
     ...(o.mail ? { mail: o.mail } : {}),
     ...(o.clock ? { clock: o.clock } : {}),
+    ...(o.staff ? { staff: o.staff } : {}),
   });
   const redis = new Redis(config.redisUrl ?? REDIS_TEST_URL);
   return {

@@ -11,6 +11,7 @@ import { preferencesRoutes } from './preferences.js';
 import { unsubscribeRoutes } from './unsubscribe.js';
 import { viewRoutes } from './view.js';
 import { icsRoutes } from './ics.js';
+import { inboxRoutes } from '../inbox/routes.js';
 
 /** Every route module the server mounts. Append a line for each new file. */
 export const ROUTES: readonly RouteModule[] = [
@@ -26,4 +27,5 @@ export const ROUTES: readonly RouteModule[] = [
   formRoutes,
   eventsRoutes,
   icsRoutes,
+  inboxRoutes,
 ];

@@ -1,0 +1,44 @@
+import type { DateTime } from 'luxon';
+import { claimQueuedTask, findTaskPlace, lockTaskPlace } from '../db/inbox-task-repository.js';
+import { recordTaskActivity } from '../db/task-activity-repository.js';
+import { ConflictError, InputError, NotFoundError } from '../errors.js';
+import type { InboxViewer } from '../queries/inbox-viewer.js';
+import { canSeeTask, declaredOutcomes } from '../queries/inbox-viewer.js';
+import type { CompleteTaskResult } from './complete-task.js';
+import { completeTask } from './complete-task.js';
+import type { AppContext } from './context.js';
+
+/**
+ * What a user does to a task from the inbox: claim it from a team queue, record its outcome.
+ * Each checks, with the task locked, that the user may see it; a task they may not see is
+ * "not found", exactly like a task that does not exist.
+ */
+
+const notYours = (id: number) => new NotFoundError(`no task ${id} in your inbox`);
+
+export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: number, now: DateTime): Promise<void> {
+  const at = now.toJSDate();
+  await ctx.deps.db.transaction().execute(async (tx) => {
+    const t = await lockTaskPlace(tx, taskId);
+    if (!t || !canSeeTask(v, t)) throw notYours(taskId);
+    if (t.assignee === v.email) return;
+    if (t.status !== 'open') throw new ConflictError(`task ${taskId} is ${t.status}: there is nothing to claim`);
+    if (t.assignee !== null) throw new ConflictError(`task ${taskId} is already ${t.assignee}'s`);
+    if (t.team === null || !v.teams.includes(t.team)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
+    if (!(await claimQueuedTask(tx, taskId, v.email, at))) throw new ConflictError(`task ${taskId} was claimed by someone else just now`);
+    await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason: `from the ${t.team} queue (inbox)`, at });
+  });
+}
+
+/**
+ * Records an outcome declared for the task's kind. A task still waiting in the user's team
+ * queue is claimed first: whoever did the work holds the task.
+ */
+export async function completeInboxTask(ctx: AppContext, v: InboxViewer, taskId: number, outcome: string, now: DateTime): Promise<CompleteTaskResult> {
+  const t = await findTaskPlace(ctx.deps.db, taskId);
+  if (!t || !canSeeTask(v, t)) throw notYours(taskId);
+  const allowed = declaredOutcomes(ctx.staff, t.kind);
+  if (!allowed.includes(outcome)) throw new InputError(`outcome: "${outcome}" is not an outcome of a ${t.kind} task (one of: ${allowed.join(', ')})`);
+  if (t.status === 'open' && t.assignee === null) await claimInboxTask(ctx, v, taskId, now);
+  return completeTask(ctx, taskId, outcome, now, { actor: v.email });
+}
