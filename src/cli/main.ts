@@ -27,6 +27,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   scores: () => import('./scores.js'),
   render: () => import('./render.js'),
   'send-test': () => import('./send-test.js'),
+  users: () => import('./users.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.
