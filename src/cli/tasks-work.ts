@@ -114,7 +114,7 @@ async function directoryFor(f: { as: string; directory: string }, always: boolea
   return requiredTeamDirectory(f.directory, what);
 }
 
-const AS_HELP = 'who acts: a staff email of the directory (default cli: an operator)';
+const AS_HELP = 'who acts: a staff email of the directory, or cli (an operator)';
 
 export function registerTaskWork(tasks: Command): void {
   addDirectoryOption(
