@@ -4,6 +4,7 @@ import { withApp } from '../app/composition-root.js';
 import type { AppContext } from '../app/context.js';
 import type { StaffAccountListing } from '../app/manage-staff-accounts.js';
 import { addStaffAccount, changeStaffPassword, disableStaffAccount, enableStaffAccount, staffAccountList } from '../app/manage-staff-accounts.js';
+import { requireStaffUser } from '../app/staff-task-guard.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
 import { emit, formatInstant, table } from './format.js';
@@ -112,6 +113,8 @@ export function register(program: Command): void {
     .action(
       action(async (email: string, f: { name?: string; passwordStdin?: boolean; directory: string; json?: boolean }) => {
         const staff = await teamDirectoryFrom(f.directory);
+        // A typo is said before anyone types a password for it.
+        if (staff) requireStaffUser(staff, email);
         const password = await readPassword({ fromStdin: f.passwordStdin === true, prompt: `Password for ${email}: ` });
         const r = await withApp(config(), (app) => runUsersAdd(app, email, password, f.name, { now: DateTime.now() }), { staff });
         printWarnings(r);
