@@ -33,7 +33,8 @@ export async function listTaskQueue(db: Kysely<Database>, f: TaskQueueFilter): P
     .selectFrom('tasks')
     .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
     .selectAll('tasks')
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name']);
+    // The contact's bad-address and wrong-number marks too: staff see them on every task of the contact.
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at']);
   if (f.kind) q = q.where('tasks.kind', '=', f.kind);
   const status = f.status ?? 'open';
   if (status !== 'all') q = q.where('tasks.status', '=', status);

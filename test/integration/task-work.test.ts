@@ -284,8 +284,8 @@ describe('staff task actions', () => {
         expect((err as Error).message).toMatch(new RegExp(`^task ${skipped.id} is skipped \\(duplicate of the lead call\\) since ${since.replace(/\./g, '\\.')}: it cannot be (claimed|snoozed|reassigned|skipped)$`));
       }
       const postcard = await taskOf('eve@example.com', 'postcard');
-      await completeTask(ctx, postcard.id, 'mailed', NOW);
-      await expect(skipTask(ctx, { taskId: postcard.id, reason: 'x', actor: 'cli' }, NOW)).rejects.toThrow(`task ${postcard.id} is done (mailed) since ${since}: it cannot be skipped`);
+      await completeTask(ctx, postcard.id, 'sent', NOW);
+      await expect(skipTask(ctx, { taskId: postcard.id, reason: 'x', actor: 'cli' }, NOW)).rejects.toThrow(`task ${postcard.id} is done (sent) since ${since}: it cannot be skipped`);
       await expect(skipTask(ctx, { taskId: 999_999, reason: 'x', actor: 'cli' }, NOW)).rejects.toThrow('no task with id 999999');
     });
   });
