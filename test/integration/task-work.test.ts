@@ -12,6 +12,7 @@ import { snoozeTask } from '../../src/app/snooze-task.js';
 import { skipTask } from '../../src/app/skip-task.js';
 import { listTasksView, parseTaskFlags, showTask } from '../../src/cli/tasks.js';
 import { runClaim, runReassign, runSkip, runSnooze } from '../../src/cli/tasks-work.js';
+import { openTaskCounts } from '../../src/db/task-repository.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
 import { ConfigError, ConflictError, ForbiddenError, InputError } from '../../src/errors.js';
@@ -173,6 +174,11 @@ describe('staff task actions', () => {
       const view = await listTasksView(store.db, parseTaskFlags({ kind: 'call' }, { ...VIEW, now: NOW.plus({ days: 1, hours: 1 }) }));
       expect(view.text).toContain(`snoozed until ${DateTime.fromJSDate(until, { zone: 'UTC' }).toFormat('yyyy-LL-dd HH:mm')} UTC`);
       expect(view.text).toMatch(/, 1 snoozed\)$/);
+      // nurture stats counts it open, and not overdue while snoozed.
+      const later = NOW.plus({ days: 1, hours: 1 }).toJSDate();
+      const counted = (await openTaskCounts(store.db, later)).find((c) => c.kind === 'call')!;
+      const overdueCalls = (await taskList(store.db, { kind: 'call', now: NOW.plus({ days: 1, hours: 1 }) })).filter((t) => Date.parse(t.dueAt) < later.getTime());
+      expect(counted.overdue).toBe(overdueCalls.length - 1);
     });
 
     it('until a time in the past, with no reason, or by a user of another team is refused', async () => {
