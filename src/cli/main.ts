@@ -29,6 +29,7 @@ const COMMANDS: Record<string, () => Promise<{ register(program: Command): void 
   'send-test': () => import('./send-test.js'),
   'mail-run': () => import('./mail-run.js'),
   'ics-url': () => import('./ics-url.js'),
+  users: () => import('./users.js'),
 };
 
 // The same path from src/cli (tsx) and dist/cli (built): two levels up is the package root.

@@ -6,19 +6,28 @@ import { withApp, withReadDb } from '../app/composition-root.js';
 import type { AppContext } from '../app/context.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { TaskDetail, TaskItem, TaskKind, TaskStatus } from '../queries/tasks.js';
-import { TASK_KINDS, TASK_STATUSES, taskById, taskDetail, taskList } from '../queries/tasks.js';
+import { TASK_KINDS, TASK_STATUSES, effectiveDueAt, isOverdue, isSnoozed, taskById, taskDetail, taskList } from '../queries/tasks.js';
 import { InputError, InternalError } from '../errors.js';
 import { outcomesFor } from '../staff/outcomes.js';
+import type { TeamDirectory } from '../staff/directory.js';
+import { findUser } from '../staff/directory.js';
 import type { HistoryEntry } from '../sequences/conditions.js';
 import type { Stage } from '../sequences/stage.js';
 import type { ViewOptions } from './contacts.js';
 import type { Rendered } from './format.js';
 import { emit, formatAddress, formatInstant, parseChoice, parseInstant, parseLimit, relativeTime, truncate } from './format.js';
 import { action, config } from './shared.js';
+import { parseTaskId, placementText, slaText } from './task-text.js';
+import { registerTaskWork } from './tasks-work.js';
+import { addDirectoryOption, requiredTeamDirectory } from './team-directory-option.js';
 
-/** `nurture tasks [list]`, `nurture tasks show ID`, `nurture tasks done ID --outcome TEXT`. */
+/**
+ * `nurture tasks [list]`, `nurture tasks show ID`, `nurture tasks done ID --outcome TEXT`; claim,
+ * snooze, reassign and skip are in tasks-work.ts.
+ */
 
 export { TASK_KINDS, TASK_STATUSES };
+export { parseTaskId, placementText, slaText };
 
 export interface TaskFlags {
   kind?: string | undefined;
@@ -26,6 +35,11 @@ export interface TaskFlags {
   dueBefore?: string | undefined;
   contact?: string | undefined;
   limit?: string | undefined;
+  /** A staff email, or `none` for tasks nobody holds. */
+  assignee?: string | undefined;
+  team?: string | undefined;
+  /** A staff email: their tasks and their teams' unclaimed ones (needs the directory). */
+  mine?: string | undefined;
 }
 
 export interface TaskListOptions extends ViewOptions {
@@ -33,33 +47,52 @@ export interface TaskListOptions extends ViewOptions {
   status?: TaskStatus | 'all' | undefined;
   dueBefore?: Date | undefined;
   contactEmail?: string | undefined;
+  assignee?: string | null | undefined;
+  team?: string | undefined;
+  mine?: { email: string; teams: readonly string[] } | undefined;
   limit?: number | undefined;
 }
 
-/** Turns the flags into list options; every bad flag is a ConfigError naming the flag. */
-export function parseTaskFlags(f: TaskFlags, view: ViewOptions): TaskListOptions {
+function nonEmpty(flag: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim();
+  if (v === '') throw new InputError(`${flag}: empty`);
+  return v;
+}
+
+/** Turns the flags into list options; every bad flag is an InputError naming the flag. `--mine` needs the directory. */
+export function parseTaskFlags(f: TaskFlags, view: ViewOptions, directory?: TeamDirectory): TaskListOptions {
+  const assignee = nonEmpty('--assignee', f.assignee);
+  const mineEmail = nonEmpty('--mine', f.mine);
+  let mine: TaskListOptions['mine'];
+  if (mineEmail !== undefined) {
+    if (!directory) throw new InputError('--mine: needs the team directory (--directory FILE) to know the teams');
+    const user = findUser(directory, mineEmail);
+    if (!user) throw new InputError(`--mine: no user "${mineEmail}" in ${directory.file}`);
+    mine = { email: user.email, teams: user.teams };
+  }
   return {
     ...view,
     kind: parseChoice('--kind', f.kind, TASK_KINDS),
     status: parseChoice('--status', f.status, TASK_STATUSES) ?? 'open',
     dueBefore: f.dueBefore === undefined ? undefined : parseInstant('--due-before', f.dueBefore, view.now, 'ahead', view.zone),
     contactEmail: f.contact,
+    assignee: assignee === undefined ? undefined : assignee.toLowerCase() === 'none' ? null : assignee.toLowerCase(),
+    team: nonEmpty('--team', f.team),
+    mine,
     limit: parseLimit(f.limit, 200),
   };
 }
 
-export function parseTaskId(value: string): number {
-  const id = Number(value.replace(/^#/, ''));
-  if (!/^#?\d+$/.test(value.trim()) || !Number.isSafeInteger(id) || id < 1) {
-    throw new InputError(`task id "${value}" is not a number (the ID column of: nurture tasks)`);
-  }
-  return id;
-}
 
 function dueText(t: TaskItem, o: ViewOptions): string {
   const due = new Date(t.dueAt);
   const abs = formatInstant(due, o.zone);
   if (t.status !== 'open') return `due ${abs}`;
+  if (isSnoozed(t, o.now)) {
+    const until = new Date(effectiveDueAt(t));
+    return `snoozed until ${formatInstant(until, o.zone)} (${relativeTime(until, o.now)}; due ${abs})`;
+  }
   // A task made this very minute (a notice, a lead call) is due now, not overdue.
   if (Math.abs(due.getTime() - o.now.toMillis()) < 60_000) return `due now (${abs})`;
   if (due.getTime() < o.now.toMillis()) return `OVERDUE ${relativeTime(due, o.now).replace(/ ago$/, '')} (due ${abs})`;
@@ -69,6 +102,8 @@ function dueText(t: TaskItem, o: ViewOptions): string {
 function who(c: { email: string; name: string | null }): string {
   return c.name ? `${c.name} <${c.email}>` : c.email;
 }
+
+
 
 function taskBlock(t: TaskItem, o: ViewOptions): string[] {
   const head = [`#${t.id}`.padEnd(6), t.kind.padEnd(9), (t.priority === 'high' ? 'HIGH' : 'normal').padEnd(7), dueText(t, o)];
@@ -81,6 +116,8 @@ function taskBlock(t: TaskItem, o: ViewOptions): string[] {
         ? `to ${formatAddress(t.address) ?? 'NO POSTAL ADDRESS ON FILE'}`
         : null;
   const lines = [head.join(' '), `      ${who(t.contact)}${reach ? `, ${reach}` : ''}`, `      ${t.title}`];
+  const work = [slaText(t, o), placementText(t)].filter(Boolean);
+  if (work.length) lines.push(`      ${work.join('; ')}`);
   if (t.note) lines.push(`      ${truncate(t.note, 200)}`);
   return lines;
 }
@@ -89,10 +126,17 @@ export async function listTasksView(db: ReadDb, o: TaskListOptions): Promise<Ren
   const data = await taskList(db, o);
   const status = o.status ?? 'open';
   const what = `${status === 'all' ? '' : `${status} `}${o.kind ? `${o.kind} ` : ''}task`;
-  if (data.length === 0) return { data, text: `no ${what}s${o.dueBefore ? ` due before ${formatInstant(o.dueBefore, o.zone)}` : ''}` };
+  const scope = [
+    o.mine ? `for ${o.mine.email}` : '',
+    o.assignee === null ? 'held by nobody' : o.assignee ? `held by ${o.assignee}` : '',
+    o.team ? `in team ${o.team}` : '',
+    o.dueBefore ? `due before ${formatInstant(o.dueBefore, o.zone)}` : '',
+  ].filter(Boolean);
+  if (data.length === 0) return { data, text: `no ${what}s${scope.length ? ` ${scope.join(', ')}` : ''}` };
   const high = data.filter((t) => t.priority === 'high').length;
-  const overdue = data.filter((t) => t.status === 'open' && Date.parse(t.dueAt) < o.now.toMillis()).length;
-  const facts = [high ? `${high} high priority` : '', overdue ? `${overdue} overdue` : ''].filter(Boolean);
+  const overdue = data.filter((t) => isOverdue(t, o.now)).length;
+  const snoozed = data.filter((t) => t.status === 'open' && isSnoozed(t, o.now)).length;
+  const facts = [high ? `${high} high priority` : '', overdue ? `${overdue} overdue` : '', snoozed ? `${snoozed} snoozed` : ''].filter(Boolean);
   const lines = data.flatMap((t) => [...taskBlock(t, o), '']);
   lines.push(`${data.length} ${what}${data.length === 1 ? '' : 's'}${facts.length ? ` (${facts.join(', ')})` : ''}`);
   return { data, text: lines.join('\n') };
@@ -107,8 +151,34 @@ function historyLines(entries: readonly unknown[], o: ViewOptions): string[] {
   });
 }
 
+function flagsText(f: TaskDetail['contact']['flags'], o: ViewOptions): string[] {
+  const when = (d: string) => formatInstant(new Date(d), o.zone);
+  return [
+    f.phoneBadAt ? `PHONE MARKED WRONG ${when(f.phoneBadAt)}` : '',
+    f.addressBadAt ? `ADDRESS MARKED BAD (mail returned) ${when(f.addressBadAt)}` : '',
+    f.unsubscribedAt ? `unsubscribed ${when(f.unsubscribedAt)}` : '',
+    f.bouncedAt ? `email bounced ${when(f.bouncedAt)}` : '',
+    f.pausedAt ? `paused ${when(f.pausedAt)}` : '',
+  ].filter(Boolean);
+}
+
+function activityLines(data: TaskDetail, o: ViewOptions): string[] {
+  return data.activity.map((a) => {
+    const detail = a.action === 'snoozed' && typeof a.detail['until'] === 'string' ? ` until ${formatInstant(new Date(a.detail['until']), o.zone)}` : '';
+    const to = a.action === 'reassigned' ? reassignedTo(a.detail) : '';
+    return `  ${formatInstant(new Date(a.at), o.zone)}  ${a.action}${detail}${to} by ${a.actor}${a.reason ? `: ${a.reason}` : ''}`;
+  });
+}
+
+function reassignedTo(detail: Record<string, unknown>): string {
+  const to = detail['to'] as { assignee?: unknown; team?: unknown } | undefined;
+  if (!to) return '';
+  if (typeof to.assignee === 'string') return ` to ${to.assignee}`;
+  return typeof to.team === 'string' ? ` to team ${to.team}'s queue` : '';
+}
+
 export async function showTask(db: ReadDb, id: number, o: ViewOptions): Promise<Rendered<TaskDetail>> {
-  const data = await taskDetail(db, id);
+  const data = await taskDetail(db, id, o.now);
   const t = data;
   const recent = data.recentHistory;
   const lines = [`Task #${t.id}: ${t.title}`];
@@ -118,10 +188,17 @@ export async function showTask(db: ReadDb, id: number, o: ViewOptions): Promise<
   const outcome = t.outcome && t.outcome !== t.status ? (t.outcome.startsWith(t.status) ? t.outcome.slice(t.status.length).replace(/^:\s*/, ': ') : ` (${t.outcome})`) : '';
   field('status', t.status + (t.completedAt ? ` ${formatInstant(new Date(t.completedAt), o.zone)}` : '') + outcome);
   field('due', dueText(t, o).replace(/^due /, ''));
+  const sla = slaText(t, o);
+  if (sla) field('sla', sla.replace(/^SLA /, ''));
+  field('held by', placementText(t) ?? 'nobody yet (not placed in a queue)');
+  if (t.assignmentReason) field('why', t.assignmentReason);
   field('created', formatInstant(new Date(t.createdAt), o.zone));
-  field('contact', `${who(t.contact)}${t.contact.status ? ` (${t.contact.status})` : ''}`);
-  field('phone', t.phone ?? '-');
-  field('address', formatAddress(t.address) ?? '-');
+  field('contact', `${who(t.contact)}${t.contact.status ? ` (${t.contact.status})` : ''}${t.contact.owner ? `, owner ${t.contact.owner}` : ''}`);
+  field('phone', t.contact.phone ?? t.phone ?? '-');
+  field('address', formatAddress(t.contact.address ?? t.address) ?? '-');
+  const flags = flagsText(t.contact.flags, o);
+  if (flags.length) field('flags', flags.join('; '));
+  if (t.contact.timezone) field('zone', t.contact.timezone);
   if (t.note) field('note', t.note);
   const c = data.content;
   if (c) {
@@ -129,6 +206,22 @@ export async function showTask(db: ReadDb, id: number, o: ViewOptions): Promise<
     if (typeof c['subject'] === 'string' && c['subject']) lines.push(`  Subject: ${c['subject']}`);
     if (typeof c['text'] === 'string') lines.push(...c['text'].split('\n').map((l) => `  ${l}`.trimEnd()));
   }
+  lines.push('', `Activity (${data.activity.length}, oldest first)`, ...activityLines(data, o));
+  lines.push(
+    '',
+    `Recent touches (${data.touches.length}, newest first)`,
+    ...data.touches.map((x) => {
+      const when = formatInstant(new Date(x.sentAt ?? x.dueAt), o.zone);
+      const seen = [x.firstOpenedAt ? 'opened' : '', x.firstClickedAt ? 'clicked' : ''].filter(Boolean).join(', ');
+      return `  ${when}  ${x.kind.padEnd(8)} ${x.status.padEnd(9)} ${truncate(x.subject ?? x.template ?? x.stepId, 60)}${seen ? ` (${seen})` : ''}`;
+    }),
+  );
+  const engagement = (label: string, list: TaskDetail['opens']) => [
+    '',
+    `${label} (${list.length}, newest first)`,
+    ...list.map((e) => `  ${formatInstant(new Date(e.at), o.zone)}  ${truncate(e.subject ?? e.stepId ?? '?', 60)}${e.url ? `  ${truncate(e.url, 80)}` : ''}`),
+  ];
+  lines.push(...engagement('Opens', data.opens), ...engagement('Clicks', data.clicks));
   lines.push('', `History when the task was made (${data.history.length})`, ...historyLines(data.history, o));
   lines.push('', `Recent history (${recent.length}, newest first)`, ...historyLines(recent, o));
   return { data, text: lines.join('\n') };
@@ -218,20 +311,30 @@ function shortTime(t: { due_at: Date }, o: ViewOptions): string {
 export function register(program: Command): void {
   const tasks = program
     .command('tasks')
-    .description('postcards, letters and calls for staff: list, show, complete')
-    .addHelpText('after', '\n"nurture tasks [flags]" is "nurture tasks list [flags]": see nurture tasks list --help for --kind, --status, --due-before, --contact, --limit, --json.');
-  tasks
+    .description('postcards, letters and calls for staff: list, show, claim, snooze, reassign, skip, complete')
+    .addHelpText(
+      'after',
+      '\n"nurture tasks [flags]" is "nurture tasks list [flags]": see nurture tasks list --help for --kind, --status, --due-before, --contact, --assignee, --team, --mine, --limit, --json.',
+    );
+  // claim, snooze, reassign, skip: first in the help, and apart from the done command's code.
+  registerTaskWork(tasks);
+  const list = tasks
     .command('list', { isDefault: true })
-    .description('tasks, high priority first, then by due time (the default)')
+    .description('open tasks in working order: SLA deadline, then high priority, then due time; snoozed ones last (the default)')
     .option('--kind <kind>', TASK_KINDS.join(', '))
     .option('--status <status>', `${TASK_STATUSES.join(', ')} (default open)`)
     .option('--due-before <when>', 'ISO date/time, today, tomorrow, or a duration like "3 days"')
     .option('--contact <email>', 'only this contact')
-    .option('--limit <n>', 'at most this many', '200')
+    .option('--assignee <email>', 'only tasks this staff user holds ("none": tasks nobody holds)')
+    .option('--team <name>', "only this team's tasks (held or waiting in its queue)")
+    .option('--mine <email>', "this user's queue: what they hold, and their teams' unclaimed tasks (reads --directory)")
+    .option('--limit <n>', 'at most this many', '200');
+  addDirectoryOption(list)
     .option('--json', 'print JSON, with the rendered pieces and call history')
     .action(
-      action(async (f: TaskFlags & { json?: boolean }) => {
-        const opts = parseTaskFlags(f, { now: DateTime.now() });
+      action(async (f: TaskFlags & { directory: string; json?: boolean }) => {
+        const directory = f.mine === undefined ? undefined : await requiredTeamDirectory(f.directory, '--mine');
+        const opts = parseTaskFlags(f, { now: DateTime.now() }, directory);
         emit(await withReadDb(config(), (db) => listTasksView(db, opts)), f.json);
       }),
     );

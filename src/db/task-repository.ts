@@ -130,11 +130,11 @@ export async function latestLeadCallTask(db: Kysely<Database>, contactId: string
     .executeTakeFirst();
 }
 
-/** Open tasks per kind, and how many of them were due before `now`. */
+/** Open tasks per kind, and how many of them were due before `now` (a snoozed task is not due until its snooze ends). */
 export async function openTaskCounts(db: Kysely<Database>, now: Date): Promise<{ kind: TaskKind; open: number; overdue: number }[]> {
   const rows = await db
     .selectFrom('tasks')
-    .select(['kind', sql<number>`count(*)::int`.as('open'), sql<number>`(count(*) filter (where due_at < ${now}))::int`.as('overdue')])
+    .select(['kind', sql<number>`count(*)::int`.as('open'), sql<number>`(count(*) filter (where greatest(due_at, coalesce(snoozed_until, due_at)) < ${now}))::int`.as('overdue')])
     .where('status', '=', 'open')
     .groupBy('kind')
     .execute();
