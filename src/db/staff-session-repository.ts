@@ -38,9 +38,3 @@ export async function deleteExpiredSessions(db: Kysely<Database>, now: Date): Pr
   const r = await db.deleteFrom('staff_sessions').where('expires_at', '<=', now).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
-
-/** The stored password hash of an account that may log in; undefined when none or disabled. */
-export async function loginPasswordHash(db: Kysely<Database>, email: string): Promise<string | undefined> {
-  const r = await db.selectFrom('staff_accounts').select('password_hash').where('email', '=', email).where('disabled_at', 'is', null).executeTakeFirst();
-  return r?.password_hash;
-}
