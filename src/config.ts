@@ -87,7 +87,7 @@ const envSchema = z.object({
   SMTP_URL: url(/^smtps?:$/, 'smtp://127.0.0.1:1025').optional(),
   NURTURE_FROM: mailbox.default('Nurture <nurture@localhost>'),
   NURTURE_DATA_DIR: z.string().default('./.nurture'),
-  NURTURE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_" only').default('nurture'),
+  NURTURE_QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/, 'letters, digits, "-" and "_" only, or all of it in {} (a hash tag)').default('nurture'),
   NURTURE_DEFAULT_TIMEZONE: z
     .string()
     .default('UTC')
@@ -291,8 +291,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     from: e.NURTURE_FROM,
     dataDir: e.NURTURE_DATA_DIR,
     // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share a hash
-    // slot, which a hash tag in the prefix guarantees (BullMQ's Redis Cluster guide).
-    queuePrefix: e.REDIS_CLUSTER_NODES ? `{${e.NURTURE_QUEUE_PREFIX}}` : e.NURTURE_QUEUE_PREFIX,
+    // slot, which a hash tag in the prefix guarantees (BullMQ's Redis Cluster guide). One given in
+    // braces is kept as is: Dragonfly reached through REDIS_URL wants it too (--lock_on_hashtags).
+    queuePrefix: e.REDIS_CLUSTER_NODES && !e.NURTURE_QUEUE_PREFIX.startsWith('{') ? `{${e.NURTURE_QUEUE_PREFIX}}` : e.NURTURE_QUEUE_PREFIX,
     defaultZone: e.NURTURE_DEFAULT_TIMEZONE,
     caps,
     promotion: { onEvents: e.NURTURE_PROMOTE_ON, callOutcomes: e.NURTURE_PROMOTE_CALL_OUTCOMES },

@@ -180,6 +180,12 @@ describe('REDIS_CLUSTER_NODES', () => {
     expect(c.queuePrefix).toBe('{acme}');
   });
 
+  it('keeps a prefix already given as a hash tag, with or without a cluster (Dragonfly through REDIS_URL)', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', NURTURE_QUEUE_PREFIX: '{acme}' }).queuePrefix).toBe('{acme}');
+    expect(loadConfig({ NURTURE_QUEUE_PREFIX: '{acme}' }).queuePrefix).toBe('{acme}');
+    expect(() => loadConfig({ NURTURE_QUEUE_PREFIX: '{ac}me' })).toThrow('NURTURE_QUEUE_PREFIX: letters, digits');
+  });
+
   it('takes the password and TLS from URL items, shared by every node', () => {
     const c = loadConfig({ REDIS_CLUSTER_NODES: 'rediss://app:s%40cret@10.0.0.1:7000,rediss://app:s%40cret@10.0.0.2:7000' });
     expect(c.redisCluster).toMatchObject({ username: 'app', password: 's@cret', tls: true, nodes: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }] });
