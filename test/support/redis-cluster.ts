@@ -56,10 +56,11 @@ export async function startTestCluster(size = 3): Promise<TestCluster> {
       nodes.push({ port, dir, child, exited });
     }
     for (const n of nodes) {
-      const c = new Redis({ host: '127.0.0.1', port: n.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: (times) => (times > 50 ? null : 100) });
+      // Reconnects every 100 ms until the server listens; PING waits in the offline queue till then.
+      const c = new Redis({ host: '127.0.0.1', port: n.port, maxRetriesPerRequest: null, retryStrategy: () => 100 });
       c.on('error', () => {});
       clients.set(n.port, c);
-      await within(c.connect(), 10_000, `redis-server on port ${n.port} did not start: ${HOW}`);
+      await within(c.ping(), 10_000, `redis-server on port ${n.port} did not start: ${HOW}`);
     }
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
     await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { timeout: 30_000 }).catch((err: Error) => {
