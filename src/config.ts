@@ -82,10 +82,12 @@ function mailboxProblem(s: string): string | undefined {
 const envSchema = z.object({
   DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@127.0.0.1:5432/nurture').optional(),
   REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').optional(),
+  /** A Redis Cluster instead of one Redis: its nodes (some or all; the rest are discovered). */
+  REDIS_CLUSTER_NODES: z.string().transform((s, ctx) => parseClusterNodes(s, ctx)).optional(),
   SMTP_URL: url(/^smtps?:$/, 'smtp://127.0.0.1:1025').optional(),
   NURTURE_FROM: mailbox.default('Nurture <nurture@localhost>'),
   NURTURE_DATA_DIR: z.string().default('./.nurture'),
-  NURTURE_QUEUE_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "-" and "_" only').default('nurture'),
+  NURTURE_QUEUE_PREFIX: z.string().regex(/^(\{[A-Za-z0-9_-]+\}|[A-Za-z0-9_-]+)$/, 'letters, digits, "-" and "_" only, or all of it in {} (a hash tag)').default('nurture'),
   NURTURE_DEFAULT_TIMEZONE: z
     .string()
     .default('UTC')
@@ -181,7 +183,7 @@ function webhookSecretProblem(s: string): string | undefined {
 }
 
 /** Settings whose values are credentials: never echoed in an error. */
-const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD', 'NURTURE_WEBHOOK_SECRETS', 'NURTURE_POSTMARK_WEBHOOK_AUTH'];
+const SECRET_NAMES: readonly string[] = ['NURTURE_SECRET', 'NURTURE_API_KEYS', 'NURTURE_ADMIN_PASSWORD', 'NURTURE_WEBHOOK_SECRETS', 'NURTURE_POSTMARK_WEBHOOK_AUTH', 'REDIS_CLUSTER_NODES'];
 
 /** Every setting, from the schema itself, so a setting added there is known here too. */
 const KNOWN_NAMES: readonly string[] = Object.keys(envSchema.shape).filter((k) => k.startsWith('NURTURE_'));
@@ -205,6 +207,8 @@ export function unknownSettingWarnings(names: Iterable<string>): string[] {
 export interface Config {
   databaseUrl: string | undefined;
   redisUrl: string | undefined;
+  /** REDIS_CLUSTER_NODES; set: the queues live on this Redis Cluster (and REDIS_URL is unset). */
+  redisCluster: RedisClusterConfig | undefined;
   smtpUrl: string | undefined;
   from: string;
   dataDir: string;
@@ -281,14 +285,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (dkimGiven !== 0 && dkimGiven !== 3) {
     throw new ConfigError('invalid environment:\n  NURTURE_DKIM_DOMAIN, NURTURE_DKIM_SELECTOR and NURTURE_DKIM_KEY_FILE go together: set all three to sign mail, or none');
   }
+  if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
+    throw new ConfigError('invalid environment:\n  REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a Redis Cluster, not both');
+  }
   const caps = e.NURTURE_EMAIL_CAP_PER_DAY || e.NURTURE_EMAIL_CAP_PER_WEEK ? { perDay: e.NURTURE_EMAIL_CAP_PER_DAY, perWeek: e.NURTURE_EMAIL_CAP_PER_WEEK } : undefined;
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    redisCluster: e.REDIS_CLUSTER_NODES,
     smtpUrl: e.SMTP_URL,
     from: e.NURTURE_FROM,
     dataDir: e.NURTURE_DATA_DIR,
-    queuePrefix: e.NURTURE_QUEUE_PREFIX,
+    // BullMQ's scripts touch several keys of a queue at once; on a cluster they must share a hash
+    // slot, which a hash tag in the prefix guarantees (BullMQ's Redis Cluster guide). One given in
+    // braces is kept as is: Dragonfly reached through REDIS_URL wants it too (--lock_on_hashtags).
+    queuePrefix: e.REDIS_CLUSTER_NODES && !e.NURTURE_QUEUE_PREFIX.startsWith('{') ? `{${e.NURTURE_QUEUE_PREFIX}}` : e.NURTURE_QUEUE_PREFIX,
     defaultZone: e.NURTURE_DEFAULT_TIMEZONE,
     caps,
     promotion: { onEvents: e.NURTURE_PROMOTE_ON, callOutcomes: e.NURTURE_PROMOTE_CALL_OUTCOMES },
@@ -331,4 +342,53 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 function domainOf(mailboxText: string): string {
   const address = addressparser(mailboxText)[0]?.address ?? '';
   return address.slice(address.lastIndexOf('@') + 1);
+}
+
+export interface RedisClusterConfig {
+  nodes: { host: string; port: number }[];
+  /** Shared by every node: from the items written as redis:// or rediss:// URLs. */
+  username: string | undefined;
+  password: string | undefined;
+  tls: boolean;
+}
+
+const CLUSTER_NODE_EXAMPLE = 'write it as host:port, e.g. 10.0.0.1:7000, or redis://:password@10.0.0.1:7000';
+
+/**
+ * REDIS_CLUSTER_NODES: comma-separated `host:port` (IPv6 as `[::1]:7000`), or URLs where the
+ * cluster needs a password or TLS. Every node shares those: items that disagree are refused.
+ */
+function parseClusterNodes(text: string, ctx: z.RefinementCtx): RedisClusterConfig {
+  const items = text.split(',').map((x) => x.trim()).filter(Boolean);
+  const nodes: RedisClusterConfig['nodes'] = [];
+  const auth = new Set<string>();
+  let username: string | undefined;
+  let password: string | undefined;
+  let tls = false;
+  if (items.length === 0) ctx.addIssue({ code: 'custom', message: `names no node: ${CLUSTER_NODE_EXAMPLE}` });
+  for (const item of items) {
+    const isUrl = /^[a-z]+:\/\//i.test(item);
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(isUrl ? item : `redis://${item}`);
+    } catch {
+      parsed = undefined;
+    }
+    // Never echo a URL item: it may hold the password.
+    const shown = isUrl ? `item ${nodes.length + 1}` : `"${item}"`;
+    const port = parsed?.port ? Number(parsed.port) : NaN;
+    if (!parsed || !parsed.hostname || !/^rediss?:$/.test(parsed.protocol) || !Number.isInteger(port) || parsed.pathname.replace(/\/+$/, '') !== '') {
+      ctx.addIssue({ code: 'custom', message: `${shown} is not a cluster node: ${CLUSTER_NODE_EXAMPLE}` });
+      continue;
+    }
+    nodes.push({ host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'), port });
+    if (isUrl) {
+      username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
+      password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
+      tls = parsed.protocol === 'rediss:';
+      auth.add(`${parsed.protocol}${parsed.username}:${parsed.password}`);
+    }
+  }
+  if (auth.size > 1) ctx.addIssue({ code: 'custom', message: 'the URL items disagree on the user, password or TLS: a cluster\'s nodes share them, write them alike' });
+  return { nodes, username, password, tls };
 }

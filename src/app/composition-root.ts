@@ -10,7 +10,7 @@ import { createLogger } from '../logger.js';
 import type { ReadDb } from '../queries/read-db.js';
 import type { Queues } from '../workers/queues.js';
 import { openQueues } from '../workers/queues.js';
-import { redisConnection, resolveRedis } from '../workers/redis-connection.js';
+import { redisClient, resolveRedisTarget } from '../workers/redis-connection.js';
 import { TemplateCache } from '../templates/compile.js';
 import { MessageLinks } from '../security/message-links.js';
 import type { AppContext } from './context.js';
@@ -90,8 +90,8 @@ export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<
  * job keeps its id and would block the same email from being queued again). Never starts a Redis.
  */
 export async function withQueues<T>(config: Config, fn: (queues: Queues) => Promise<T>): Promise<T> {
-  const { url } = await resolveRedis(config.redisUrl, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
-  const connection = redisConnection(url, 'producer');
+  const { target } = await resolveRedisTarget(config, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
+  const connection = redisClient(target, 'producer');
   const queues = openQueues(connection, config.queuePrefix);
   try {
     return await fn(queues);

@@ -6,7 +6,7 @@ import { openStore } from '../db/database.js';
 import type { Store } from '../db/database.js';
 import { databaseNow } from '../db/ping.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
-import { DEFAULT_REDIS_URL, redisAnswers, redisAppendOnly } from '../workers/redis-connection.js';
+import { DEFAULT_REDIS_URL, clusterAppendOnly, clusterProblem, describeRedis, redisAnswers, redisAppendOnly } from '../workers/redis-connection.js';
 import type { DoctorCheck, DoctorReport } from './doctor-checks.js';
 import { clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, projectCheck, redisPersistenceCheck } from './doctor-checks.js';
 import { validateProject } from './validate-project.js';
@@ -68,6 +68,7 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
 }
 
 async function redisChecks(config: Config): Promise<DoctorCheck[]> {
+  if (config.redisCluster) return clusterChecks(config.redisCluster);
   const real = config.redisUrl ?? DEFAULT_REDIS_URL;
   // What the checks print: never the password.
   const url = redactUrl(real);
@@ -79,6 +80,23 @@ async function redisChecks(config: Config): Promise<DoctorCheck[]> {
     return [{ name: 'redis', status: 'ok', detail: `Redis answers at ${url}` }, redisPersistenceCheck(await redisAppendOnly(real), url)];
   } catch (err) {
     return [{ name: 'redis', status: 'fail', detail: `Redis at ${url}: ${(err as Error).message}`, fix: 'check REDIS_URL (password, TLS)' }];
+  }
+}
+
+/** A Redis Cluster: it answers with all slots served, and every master keeps an append-only file. */
+async function clusterChecks(cluster: NonNullable<Config['redisCluster']>): Promise<DoctorCheck[]> {
+  const where = describeRedis({ kind: 'cluster', cluster });
+  const problem = await clusterProblem(cluster);
+  if (problem) return [{ name: 'redis', status: 'fail', detail: `${where}: ${problem}`, fix: 'start the cluster\'s nodes or correct REDIS_CLUSTER_NODES' }];
+  try {
+    const masters = await clusterAppendOnly(cluster);
+    const persistence = masters.map((m) => redisPersistenceCheck(m.appendOnly, m.node));
+    // One line when every master is fine; otherwise one per master that is not.
+    const notOk = persistence.filter((c) => c.status !== 'ok');
+    const summary: DoctorCheck = { name: 'redis persistence', status: 'ok', detail: `append-only file on at all ${masters.length} masters` };
+    return [{ name: 'redis', status: 'ok', detail: `${where} answers, cluster_state ok, ${masters.length} masters` }, ...(notOk.length > 0 ? notOk : [summary])];
+  } catch (err) {
+    return [{ name: 'redis', status: 'fail', detail: `${where}: ${(err as Error).message}`, fix: 'check REDIS_CLUSTER_NODES (password, TLS)' }];
   }
 }
 

@@ -1,6 +1,6 @@
 import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-connection.js';
 import { z } from 'zod';
 
 /**
@@ -45,7 +45,7 @@ export interface Queues {
 }
 
 /** One Queue per name per process (a Queue per job leaks connections). */
-export function openQueues(connection: Redis, prefix: string): Queues {
+export function openQueues(connection: RedisClient, prefix: string): Queues {
   const opts = { connection, prefix };
   const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
   // A wake-up that failed all its tries is removed rather than kept: its deterministic id would

@@ -2,8 +2,9 @@ import { spawn } from 'node:child_process';
 import { redactUrl } from '../security/redact-url.js';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ClusterOptions, RedisOptions } from 'ioredis';
+import type { RedisClusterConfig } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -13,8 +14,102 @@ const HOW_TO_GET_REDIS =
 
 /** One connection; workers need `maxRetriesPerRequest: null` (BullMQ blocks on it), producers must not. */
 export function redisConnection(url: string, role: 'worker' | 'producer'): Redis {
-  const opts: RedisOptions = role === 'worker' ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 3 };
-  return new Redis(url, { ...opts, lazyConnect: true });
+  return new Redis(url, { ...roleOptions(role), lazyConnect: true });
+}
+
+function roleOptions(role: 'worker' | 'producer'): RedisOptions {
+  return role === 'worker' ? { maxRetriesPerRequest: null, enableOfflineQueue: true } : { maxRetriesPerRequest: 3 };
+}
+
+/** One Redis or a Redis Cluster: BullMQ, and the few commands Nurture sends itself, work on either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where the queues live: REDIS_URL (or the local default), or REDIS_CLUSTER_NODES. */
+export type RedisTarget = { kind: 'single'; url: string } | { kind: 'cluster'; cluster: RedisClusterConfig };
+
+/** For logs and messages: never the password. */
+export function describeRedis(t: RedisTarget): string {
+  return t.kind === 'single' ? redactUrl(t.url) : `Redis Cluster ${t.cluster.nodes.map((n) => (n.host.includes(':') ? `[${n.host}]:${n.port}` : `${n.host}:${n.port}`)).join(',')}`;
+}
+
+/** One connection to the target, with the same role rules as `redisConnection`. */
+export function redisClient(target: RedisTarget, role: 'worker' | 'producer'): RedisClient {
+  return target.kind === 'single' ? redisConnection(target.url, role) : clusterConnection(target.cluster, roleOptions(role));
+}
+
+function clusterConnection(c: RedisClusterConfig, perNode: RedisOptions, extra: Omit<ClusterOptions, 'redisOptions'> = {}): Cluster {
+  const redisOptions: RedisOptions = {
+    ...perNode,
+    ...(c.username ? { username: c.username } : {}),
+    ...(c.password ? { password: c.password } : {}),
+    ...(c.tls ? { tls: {} } : {}),
+  };
+  // Managed clusters with TLS announce names their certificates carry: connect by name, not by a resolved address.
+  const lookup: Partial<ClusterOptions> = c.tls ? { dnsLookup: (address, callback) => callback(null, address) } : {};
+  return new Cluster(c.nodes, { lazyConnect: true, ...lookup, ...extra, redisOptions });
+}
+
+/** A short-lived connection to the cluster that gives up at once rather than retrying. */
+function clusterProbe(c: RedisClusterConfig): Cluster {
+  const probe = clusterConnection(
+    c,
+    { maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 },
+    { clusterRetryStrategy: () => null, enableOfflineQueue: false, slotsRefreshTimeout: 1000 },
+  );
+  probe.on('error', () => {});
+  return probe;
+}
+
+async function withinSeconds<T>(p: Promise<T>, seconds: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${seconds} s`)), seconds * 1000);
+  });
+  try {
+    return await Promise.race([p, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Undefined when the cluster answers and says its state is ok; otherwise what is wrong. */
+export async function clusterProblem(c: RedisClusterConfig): Promise<string | undefined> {
+  const probe = clusterProbe(c);
+  try {
+    return await withinSeconds(
+      (async () => {
+        await probe.connect();
+        const info = String(await probe.cluster('INFO'));
+        const state = /cluster_state:(\w+)/.exec(info)?.[1];
+        return state === 'ok' ? undefined : `it answers but its cluster_state is ${state ?? 'unknown'} (are all 16384 slots assigned? see redis-cli --cluster check)`;
+      })(),
+      3,
+      'the cluster',
+    );
+  } catch (err) {
+    return (err as Error).message;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/**
+ * Each master's `appendonly` setting (undefined where CONFIG GET is refused), by node. Throws
+ * when the cluster does not answer.
+ */
+export async function clusterAppendOnly(c: RedisClusterConfig): Promise<{ node: string; appendOnly: string | undefined }[]> {
+  const probe = clusterProbe(c);
+  try {
+    await withinSeconds(probe.connect(), 3, 'the cluster');
+    const out: { node: string; appendOnly: string | undefined }[] = [];
+    for (const node of probe.nodes('master')) {
+      const answer = (await node.config('GET', 'appendonly').catch(() => undefined)) as unknown;
+      out.push({ node: `${node.options.host}:${node.options.port}`, appendOnly: Array.isArray(answer) && typeof answer[1] === 'string' ? answer[1] : undefined });
+    }
+    return out;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 /** Answers whether a Redis is up at `url`, within a second, without leaving a connection behind. */
@@ -97,6 +192,24 @@ export async function resolveRedis(
   }
   const owned = await launchPrivateRedis(opts.dataDir, opts.log, port);
   return { url: owned.url, owned };
+}
+
+/**
+ * The Redis every process shares: the cluster when REDIS_CLUSTER_NODES is set (never a private
+ * one then), otherwise as `resolveRedis` decides.
+ */
+export async function resolveRedisTarget(
+  config: { redisUrl: string | undefined; redisCluster: RedisClusterConfig | undefined },
+  opts: { dataDir: string; mayLaunch: boolean; log: (msg: string) => void; localPort?: number },
+): Promise<{ target: RedisTarget; owned?: PrivateRedis }> {
+  if (config.redisCluster) {
+    const target: RedisTarget = { kind: 'cluster', cluster: config.redisCluster };
+    const problem = await clusterProblem(config.redisCluster);
+    if (problem) throw new ServiceUnavailableError(`${describeRedis(target)} is not usable: ${problem}; check REDIS_CLUSTER_NODES and that the nodes run with cluster-enabled yes`);
+    return { target };
+  }
+  const r = await resolveRedis(config.redisUrl, opts);
+  return { target: { kind: 'single', url: r.url }, ...(r.owned ? { owned: r.owned } : {}) };
 }
 
 /**

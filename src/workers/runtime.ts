@@ -1,6 +1,4 @@
 import type { Worker } from 'bullmq';
-import { redactUrl } from '../security/redact-url.js';
-import type { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { checkPublishedSequences } from '../app/check-published-sequences.js';
 import { engineDeps } from '../app/composition-root.js';
@@ -35,8 +33,8 @@ import { queueScheduler } from './schedule.js';
 import { openMailTransport } from './mail-transport.js';
 import type { Queues } from './queues.js';
 import { openQueues } from './queues.js';
-import type { PrivateRedis } from './redis-connection.js';
-import { redisConnection, resolveRedis } from './redis-connection.js';
+import type { PrivateRedis, RedisClient, RedisTarget } from './redis-connection.js';
+import { describeRedis, redisClient, resolveRedisTarget } from './redis-connection.js';
 import { startSendsWorker } from './sends.worker.js';
 import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
@@ -89,6 +87,7 @@ export interface RunningEngine {
   sweeper: Sweeper | undefined;
   store: Store;
   mail: MailSender;
+  /** REDIS_URL as resolved; on a cluster, its description (`Redis Cluster host:port,...`). */
   redisUrl: string;
   /** The mail transport's state as this process sees it (undefined when a test passed its own sender). */
   mailHealth: TransportMonitor | undefined;
@@ -129,14 +128,14 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const check = await checkPublishedSequences(store.db, o.publish, o.reload?.sequencesDir ?? 'the sequences given');
       for (const w of check.warnings) log.warn(w);
     }
-    const redis: { url: string; owned?: PrivateRedis } = await resolveRedis(config.redisUrl, {
+    const redis: { target: RedisTarget; owned?: PrivateRedis } = await resolveRedisTarget(config, {
       dataDir: config.dataDir,
       mayLaunch: o.mayLaunchRedis,
       log: (msg) => log.info(msg),
     });
     if (redis.owned) cleanups.push(() => redis.owned!.stop());
-    const producer = redisConnection(redis.url, 'producer');
-    const consumer = redisConnection(redis.url, 'worker');
+    const producer = redisClient(redis.target, 'producer');
+    const consumer = redisClient(redis.target, 'worker');
     cleanups.push(async () => {
       await quit(producer);
       await quit(consumer);
@@ -260,7 +259,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         store: store.describe,
         http: http?.url,
         metrics: metricsServer ? `${metricsServer.url}/metrics` : http ? `${http.url}/metrics` : undefined,
-        redis: redactUrl(redis.url),
+        redis: describeRedis(redis.target),
         mail: mail.describe(),
         sequences: registry.activePrograms().map((p) => `${p.sequenceId}@${p.version}`),
         embedded: embedded?.url,
@@ -268,14 +267,14 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       'nurture is running',
     );
     let stopping: Promise<void> | undefined;
-    return { deps, queues, sweeper, store, mail, redisUrl: redis.url, mailHealth: transport?.monitor, http, metricsServer, metrics, stop: () => (stopping ??= stopAll()) };
+    return { deps, queues, sweeper, store, mail, redisUrl: redis.target.kind === 'single' ? redis.target.url : describeRedis(redis.target), mailHealth: transport?.monitor, http, metricsServer, metrics, stop: () => (stopping ??= stopAll()) };
   } catch (err) {
     await stopAll();
     throw err;
   }
 }
 
-async function quit(r: Redis): Promise<void> {
+async function quit(r: RedisClient): Promise<void> {
   if (r.status === 'end' || r.status === 'wait') {
     r.disconnect();
     return;

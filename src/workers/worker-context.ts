@@ -1,5 +1,4 @@
 import type { WorkerOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import type { Metrics } from '../app/metrics.js';
@@ -8,6 +7,7 @@ import type { Logger } from '../logger.js';
 import type { DurationSpec } from '../sequences/time-types.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import type { Queues } from './queues.js';
+import type { RedisClient } from './redis-connection.js';
 
 /** What every worker gets: the engine, the queues, a logger and one clock. */
 export interface WorkerContext {
@@ -29,7 +29,7 @@ export interface WorkerContext {
   workerOptions(concurrency: number): WorkerOptions;
 }
 
-export function workerOptionsFactory(connection: Redis, prefix: string, lockMs: number): (concurrency: number) => WorkerOptions {
+export function workerOptionsFactory(connection: RedisClient, prefix: string, lockMs: number): (concurrency: number) => WorkerOptions {
   return (concurrency) => ({
     connection,
     prefix,

@@ -158,3 +158,59 @@ describe("the CLI's config()", () => {
     expect(out).not.toHaveBeenCalled();
   });
 });
+
+describe('REDIS_CLUSTER_NODES', () => {
+  it('is unset by default, and then the queue prefix is used as given', () => {
+    expect(loadConfig({}).redisCluster).toBeUndefined();
+    expect(loadConfig({ NURTURE_QUEUE_PREFIX: 'acme' }).queuePrefix).toBe('acme');
+  });
+
+  it('reads host:port items (IPv6 in brackets) and puts the prefix in a hash tag', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-b.internal:7001,[::1]:7002', NURTURE_QUEUE_PREFIX: 'acme' });
+    expect(c.redisCluster).toEqual({
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-b.internal', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
+      username: undefined,
+      password: undefined,
+      tls: false,
+    });
+    expect(c.queuePrefix).toBe('{acme}');
+  });
+
+  it('keeps a prefix already given as a hash tag, with or without a cluster (Dragonfly through REDIS_URL)', () => {
+    expect(loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', NURTURE_QUEUE_PREFIX: '{acme}' }).queuePrefix).toBe('{acme}');
+    expect(loadConfig({ NURTURE_QUEUE_PREFIX: '{acme}' }).queuePrefix).toBe('{acme}');
+    expect(() => loadConfig({ NURTURE_QUEUE_PREFIX: '{ac}me' })).toThrow('NURTURE_QUEUE_PREFIX: letters, digits');
+  });
+
+  it('takes the password and TLS from URL items, shared by every node', () => {
+    const c = loadConfig({ REDIS_CLUSTER_NODES: 'rediss://app:s%40cret@10.0.0.1:7000,rediss://app:s%40cret@10.0.0.2:7000' });
+    expect(c.redisCluster).toMatchObject({ username: 'app', password: 's@cret', tls: true, nodes: [{ host: '10.0.0.1' }, { host: '10.0.0.2' }] });
+  });
+
+  it('refuses an item without a port, another scheme or a path, naming the item', () => {
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2' })).toThrow('REDIS_CLUSTER_NODES: "10.0.0.2" is not a cluster node: write it as host:port');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'http://10.0.0.1:7000' })).toThrow('REDIS_CLUSTER_NODES: item 1 is not a cluster node');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000/2' })).toThrow('is not a cluster node');
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: ' , ' })).toThrow('REDIS_CLUSTER_NODES: names no node');
+  });
+
+  it('never echoes the value, which may hold a password', () => {
+    let message = '';
+    try {
+      loadConfig({ REDIS_CLUSTER_NODES: 'redis://:hunter2hunter2@10.0.0.1:7000,redis://:other@10.0.0.2:7000' });
+    } catch (err) {
+      message = (err as Error).message;
+    }
+    expect(message).toContain('disagree on the user, password or TLS');
+    expect(message).not.toContain('hunter2');
+  });
+
+  it('refuses REDIS_URL beside it', () => {
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow(ConfigError);
+    expect(() => loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toThrow('not both');
+  });
+});
