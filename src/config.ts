@@ -7,6 +7,7 @@ import type { PromotionRules } from './sequences/lifecycle.js';
 import { parseDuration } from './sequences/duration.js';
 import type { DurationSpec, FrequencyCap } from './sequences/time-types.js';
 import { EVENT_TYPE, EVENT_TYPE_HINT } from './sequences/names.js';
+import { parseRetention } from './app/event-partition-plan.js';
 
 /** Environment, parsed once at start with zod; every setting is documented in the README. */
 
@@ -165,6 +166,18 @@ const envSchema = z.object({
   NURTURE_CONFIRM_EXPIRY: durationText('7 days'),
   /** Form posts accepted per client address per minute (POST /v1/forms/:formId). */
   NURTURE_FORM_RATE_LIMIT: int(10),
+  /** Monthly partitions of events older than this are dropped ("18 months", "2 years"); default: forever. */
+  NURTURE_EVENTS_RETENTION: z
+    .string()
+    .default('forever')
+    .transform((s, ctx): number | undefined => {
+      const r = parseRetention(s);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r.months;
+    }),
 });
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
@@ -252,6 +265,8 @@ export interface Config {
   /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
   postmarkWebhookAuth: { user: string; password: string } | undefined;
   forms: { confirmExpiry: DurationSpec; ratePerMinute: number };
+  /** NURTURE_EVENTS_RETENTION in months; undefined: events are kept forever. */
+  eventsRetentionMonths: number | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -316,6 +331,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
+    eventsRetentionMonths: e.NURTURE_EVENTS_RETENTION,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }
