@@ -1,7 +1,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
 import { DateTime } from 'luxon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { maintainEventPartitions } from '../../src/app/maintain-event-partitions.js';
 import { openStore } from '../../src/db/database.js';
 import { insertEvents, storedEventBodies } from '../../src/db/event-repository.js';
@@ -11,6 +11,8 @@ import { migrationProvider, migrations } from '../../src/db/migrations/index.js'
 import { PGliteDialect } from '../../src/db/pglite-dialect.js';
 import type { Database } from '../../src/db/schema.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';
+import type { Logger } from '../../src/logger.js';
+import { PartitionMaintenance } from '../../src/workers/partition-maintenance.js';
 import { createTestDatabase } from '../support/databases.js';
 
 /**
@@ -138,5 +140,24 @@ describe.each(['postgres', 'pglite'] as const)('event partitions on %s', (kind) 
     await expect(sql`insert into events (id, contact_id, type, occurred_at) values ('fresh', ${contactId}, 'x', now())`.execute(db)).rejects.toThrow(/events_pkey/);
     expect((await migrateToLatest(db)).applied).toContain(PARTITIONS);
     expect((await sql<{ id: string; seq: string }>`select id, seq from events order by seq`.execute(db)).rows).toEqual(rows);
+  });
+
+  it('is kept by the worker loop of every sweeping process: months ahead created, months past the retention dropped, both logged', async () => {
+    const lines: { msg: string; obj: unknown }[] = [];
+    const log = { info: (obj: unknown, msg: string) => lines.push({ obj, msg }), warn: (obj: unknown, msg?: string) => lines.push({ obj, msg: msg ?? String(obj) }) } as unknown as Logger;
+    const clock = () => DateTime.fromISO('2032-03-10T00:00:00Z', { zone: 'utc' });
+    const loop = new PartitionMaintenance({ deps: { db } } as ConstructorParameters<typeof PartitionMaintenance>[0], { retentionMonths: 12, log, clock });
+    loop.start();
+    try {
+      await vi.waitFor(() => expect(lines.map((l) => l.msg)).toContain('event partitions dropped: older than NURTURE_EVENTS_RETENTION'), { timeout: 10_000 });
+    } finally {
+      await loop.stop();
+    }
+    const names = await eventPartitionNames(db);
+    expect(names).toEqual(expect.arrayContaining(['events_y2032m03', 'events_y2032m04', 'events_y2032m05', 'events_y2032m06', 'events_y2031m06', 'events_default']));
+    // Kept from March 2031 on: nothing older is left.
+    expect(names.filter((n) => /^events_y/.test(n) && n < 'events_y2031m03')).toEqual([]);
+    expect((await sql<{ id: string }>`select id from events`.execute(db)).rows.map((r) => r.id)).toEqual(['ahead']);
+    expect(lines.find((l) => l.msg === 'event partitions created')?.obj).toEqual({ months: ['2032-03-01', '2032-04-01', '2032-05-01', '2032-06-01'] });
   });
 });
