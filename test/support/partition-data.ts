@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect } from 'kysely';
 import type { CompiledQuery } from 'kysely';
 import pg from 'pg';
 import type { Database } from '../../src/db/schema.js';
@@ -101,4 +101,3 @@ export async function explain(url: string, q: { sql: string; parameters: readonl
   }
 }
 
-export { sql };
