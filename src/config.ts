@@ -7,6 +7,7 @@ import type { PromotionRules } from './sequences/lifecycle.js';
 import { parseDuration } from './sequences/duration.js';
 import type { DurationSpec, FrequencyCap } from './sequences/time-types.js';
 import { EVENT_TYPE, EVENT_TYPE_HINT } from './sequences/names.js';
+import { parseRetention } from './app/event-partition-plan.js';
 
 /** Environment, parsed once at start with zod; every setting is documented in the README. */
 
@@ -171,6 +172,18 @@ const envSchema = z.object({
   NURTURE_INBOX_SESSION_HOURS: int(12),
   /** Login attempts to the inbox accepted per client address per minute. */
   NURTURE_INBOX_LOGIN_RATE_LIMIT: int(10),
+  /** Monthly partitions of events older than this are dropped ("18 months", "2 years"); default: forever. */
+  NURTURE_EVENTS_RETENTION: z
+    .string()
+    .default('forever')
+    .transform((s, ctx): number | undefined => {
+      const r = parseRetention(s);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r.months;
+    }),
 });
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
@@ -262,6 +275,8 @@ export interface Config {
   forms: { confirmExpiry: DurationSpec; ratePerMinute: number };
   /** The task inbox (/inbox): session length, login attempts per client per minute. */
   inbox: { sessionTtlMs: number; loginRatePerMinute: number };
+  /** NURTURE_EVENTS_RETENTION in months; undefined: events are kept forever. */
+  eventsRetentionMonths: number | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -334,6 +349,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
     inbox: { sessionTtlMs: e.NURTURE_INBOX_SESSION_HOURS * 3_600_000, loginRatePerMinute: e.NURTURE_INBOX_LOGIN_RATE_LIMIT },
+    eventsRetentionMonths: e.NURTURE_EVENTS_RETENTION,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

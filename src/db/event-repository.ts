@@ -18,12 +18,15 @@ function eventRow(e: NurtureEvent, contactId: string, touchId: string | null) {
   };
 }
 
-/** Stores an event once; false when its id was seen before (the caller rolls back and skips it). */
+/**
+ * Stores an event once; false when its id was seen before (the caller rolls back and skips it).
+ * No ON CONFLICT here: `events` is partitioned and holds no unique key on id alone; its trigger
+ * claims the id in `event_ids` and skips the row when it was taken (migration 2026-12-03T140000).
+ */
 export async function insertEvent(db: Kysely<Database>, e: NurtureEvent, contactId: string, touchId: string | null): Promise<boolean> {
   const r = await db
     .insertInto('events')
     .values(eventRow(e, contactId, touchId))
-    .onConflict((oc) => oc.column('id').doNothing())
     .executeTakeFirst();
   return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
 }
@@ -33,7 +36,6 @@ export async function insertEvents(db: Kysely<Database>, rows: { event: NurtureE
   const inserted = await db
     .insertInto('events')
     .values(rows.map(({ event, contactId, touchId }) => eventRow(event, contactId, touchId)))
-    .onConflict((oc) => oc.column('id').doNothing())
     .returning('id')
     .execute();
   return new Set(inserted.map((r) => r.id));
@@ -43,10 +45,12 @@ export async function insertEvents(db: Kysely<Database>, rows: { event: NurtureE
 export async function storedEventBodies(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, { hash: string | null; body: EventBody }>> {
   const out = new Map<string, { hash: string | null; body: EventBody }>();
   if (ids.length === 0) return out;
+  // Through event_ids: its received_at names the one partition to look in.
   const rows = await db
-    .selectFrom('events')
-    .select(['id', 'type', 'occurred_at', 'occurred_at_defaulted', 'contact', 'data', 'body_hash'])
-    .where('id', 'in', ids)
+    .selectFrom('event_ids')
+    .innerJoin('events', (j) => j.onRef('events.id', '=', 'event_ids.id').onRef('events.received_at', '=', 'event_ids.received_at'))
+    .select(['events.id', 'events.type', 'events.occurred_at', 'events.occurred_at_defaulted', 'events.contact', 'events.data', 'events.body_hash'])
+    .where('event_ids.id', 'in', ids)
     .execute();
   for (const r of rows) {
     out.set(r.id, {
@@ -181,7 +185,8 @@ export async function findEvent(db: Kysely<Database>, id: string) {
     .leftJoin('touches', 'touches.id', 'events.touch_id')
     .selectAll('events')
     .select(['contacts.email', 'touches.step_id', 'touches.sequence_id', 'touches.kind as touch_kind'])
-    .where('events.id', '=', id)
+    .innerJoin('event_ids', (j) => j.onRef('event_ids.id', '=', 'events.id').onRef('event_ids.received_at', '=', 'events.received_at'))
+    .where('event_ids.id', '=', id)
     .executeTakeFirst();
 }
 

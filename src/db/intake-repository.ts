@@ -47,13 +47,14 @@ export async function insertIntake(
   });
 }
 
-/** Deletes waiting events that were applied (their id is in `events`) or rejected (in `failed_events`). */
+/** Deletes waiting events that were applied (their id is in `event_ids`) or rejected (in `failed_events`). */
 export async function settleIntake(db: Kysely<Database>): Promise<number> {
   const r = await db
     .deleteFrom('event_intake')
     .where((eb) =>
       eb.or([
-        eb.exists(eb.selectFrom('events').select(sql.lit(1).as('x')).whereRef('events.id', '=', 'event_intake.id')),
+        // event_ids, not events: one primary-key probe instead of one per monthly partition.
+        eb.exists(eb.selectFrom('event_ids').select(sql.lit(1).as('x')).whereRef('event_ids.id', '=', 'event_intake.id')),
         eb.exists(eb.selectFrom('failed_events').select(sql.lit(1).as('x')).whereRef('failed_events.event_id', '=', 'event_intake.id')),
       ]),
     )

@@ -367,6 +367,16 @@ export interface PendingOptInsTable {
 }
 
 /** Events received over HTTP, committed before the answer, until they are applied or rejected. */
+/**
+ * Every applied event id (the dedupe key of `events`, which is partitioned by month and so can
+ * keep no unique key on id alone); written by the trigger on `events`, kept when a partition is
+ * dropped (migration 2026-12-03T140000).
+ */
+export interface EventIdsTable {
+  id: string;
+  received_at: Timestamp;
+}
+
 export interface EventIntakeTable {
   id: string;
   payload: ColumnType<Record<string, unknown>, string, string>;
@@ -423,6 +433,7 @@ export interface Database {
   pending_opt_ins: PendingOptInsTable;
   event_intake: EventIntakeTable;
   webhook_receipts: WebhookReceiptsTable;
+  event_ids: EventIdsTable;
   report_contacts: ReportContactsTable;
   report_touch_engagement: ReportTouchEngagementTable;
   task_activity: TaskActivityTable;

@@ -41,6 +41,7 @@ import { Sweeper } from './sweeper.js';
 import { ScoreSweep } from './score-sweep.js';
 import type { ScoringRules } from '../scoring/rules.js';
 import { ConsentExpiry } from './consent-expiry.js';
+import { PartitionMaintenance } from './partition-maintenance.js';
 import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import { StaffSweep } from './staff-sweep.js';
@@ -216,6 +217,9 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
       expiry.start();
       cleanups.push(() => expiry.stop());
+      const partitions = new PartitionMaintenance(ctx.app, { retentionMonths: config.eventsRetentionMonths, log, clock });
+      partitions.start();
+      cleanups.push(() => partitions.stop());
       // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.
       const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log });
       drainer.start(() => clock().toMillis());
