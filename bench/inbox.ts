@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import argon2 from 'argon2';
-import { sql } from 'kysely';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { openStore } from '../src/db/database.js';
@@ -9,7 +8,7 @@ import { createLogger } from '../src/logger.js';
 import type { MailSender } from '../src/templates/mail-sender.js';
 import { EVENT_JOB, eventJobId } from '../src/workers/queues.js';
 import { startEngine } from '../src/workers/runtime.js';
-import { inboxDirectory } from '../test/support/inbox.js';
+import { INBOX_TEAM_YAML, inboxDirectory } from '../test/support/inbox.js';
 
 export interface InboxBench {
   promotions: number;
@@ -40,8 +39,8 @@ const pct = (xs: number[], p: number) => {
  * rep's /inbox/events stream (a real listening server, a real HTTP client). The baseline is the
  * same promotions' task rows, seen by polling the table every 10 ms: the engine's own latency.
  *
- * Assignment (the staff sweep) is not part of this measure: a trigger of the scratch database puts
- * each new lead call in the sales queue as it is inserted, as the rule `to: { queue: sales }` would.
+ * Assignment is part of the measure: the engine's own staff sweep (once a second) puts each new
+ * lead call in the sales queue by the rule `to: { queue: sales }`, as a real team.yaml would.
  */
 export async function benchInbox(adminUrl: string, redisUrl: string, o: { perMinute: number; seconds: number }): Promise<InboxBench> {
   const root = path.resolve(import.meta.dirname, '..');
@@ -67,7 +66,7 @@ export async function benchInbox(adminUrl: string, redisUrl: string, o: { perMin
       config,
       templatesDir: path.join(root, 'examples/templates'),
       publish: [],
-      sweeper: false,
+      sweeper: true,
       mayLaunchRedis: false,
       serveEmbedded: false,
       log: createLogger('warn'),
@@ -75,15 +74,9 @@ export async function benchInbox(adminUrl: string, redisUrl: string, o: { perMin
       mail: nullMail,
       http: true,
       workers: { events: true, wakes: false, sends: false },
-      staff: inboxDirectory(),
+      staff: inboxDirectory(`${INBOX_TEAM_YAML}assignment:\n  - name: lead calls wait in the sales queue\n    when: { kind: call }\n    to: { queue: sales }\n`),
     });
     try {
-      await sql`create function bench_queue_lead_calls() returns trigger language plpgsql as $$
-        begin
-          if new.team is null and new.kind = 'call' then new.team := 'sales'; new.assigned_at := now(); end if;
-          return new;
-        end $$`.execute(store.db);
-      await sql`create trigger bench_queue_lead_calls before insert on tasks for each row execute function bench_queue_lead_calls()`.execute(store.db);
       await store.db.insertInto('staff_accounts').values({ email: 'bob@example.com', password_hash: await argon2.hash('bench-password', { type: argon2.argon2id }) }).execute();
       const base = engine.http!.url;
       const cookie = await login(base, 'bob@example.com', 'bench-password');
