@@ -119,7 +119,7 @@ function suppressedReason(list: readonly Suppression[]): string | null {
  * unsent emails cancelled), so no email of any sequence goes to it again. A failure here leaves
  * the touch `sending`: the job's retry asks the server again and gets the same answer.
  */
-async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
+export async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
   const notice = { kind: 'bounce', bounceType: 'hard', source: 'smtp', noticeId: b.touchId, reason: b.reason, occurredAt: now.toUTC().toISO()!, messageRef: b.messageId } as const;
   const applied = await applyEvent(deps, noticeEvent(notice, b.email), now, async (tx) => {
     await finishSend(tx, b.touchId, { status: 'failed', error: `hard bounce: ${b.reason}` });
@@ -133,7 +133,7 @@ async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: s
  * whose live version says `on_edit: migrate` move to it, so their emails not yet sent go out as
  * the live version has them (a fixed template reaches them); `stay` keeps their own version.
  */
-async function emailVersion(
+export async function emailVersion(
   deps: EngineDeps,
   tx: Parameters<EngineDeps['registry']['sync']>[0],
   sequenceId: string | null,
