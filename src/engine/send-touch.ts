@@ -139,9 +139,11 @@ export async function emailVersion(
   sequenceId: string | null,
   own: string | undefined,
   template: string,
+  /** The caller synced the live set in `tx` already (a batch syncs once). */
+  synced = false,
 ): Promise<string | undefined> {
   if (!sequenceId) return own;
-  await deps.registry.sync(tx);
+  if (!synced) await deps.registry.sync(tx);
   const live = deps.registry.activeProgram(sequenceId);
   const moves = live && live.version !== own && live.definition.on_edit === 'migrate';
   return moves && live.instructions.some((i) => i.op === 'email' && i.template === template) ? live.version : own;

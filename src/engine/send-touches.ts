@@ -58,7 +58,7 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
         !suppressed.has(contact.email.trim().toLowerCase()) &&
         (touch.enrollment_id === null || (enrollment !== undefined && enrollment.status !== 'exited' && enrollment.status !== 'converted' && !enrollment.held_at));
       if (!plain) continue;
-      const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!);
+      const version = await emailVersion(deps, tx, touch.sequence_id, enrollment?.sequence_version, touch.template!, true);
       const topic = touch.sequence_id && version ? (await deps.registry.version(touch.sequence_id, version, tx))?.definition.topic : undefined;
       if (topic !== undefined && leftTopics.get(contact.id)?.has(topic)) continue;
       const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
