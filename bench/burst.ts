@@ -282,11 +282,7 @@ export async function benchParked(adminUrl: string, redisUrl: string, counts: nu
     const out: ParkedFigures[] = [];
     let have = 0;
     for (const n of counts) {
-      // The template row is copied and then dropped: the cohort grows to n.
-      if (have > 0) {
-        const keep = await s.store.db.selectFrom('enrollments').select('id').limit(1).executeTakeFirstOrThrow();
-        await sql`delete from enrollments where id <> ${keep.id} and false`.execute(s.store.db);
-      }
+      // parkedCohort copies the oldest enrollment and drops it: n - have more makes the cohort n.
       await parkedCohort(s, n - have, new Date(Date.now() + 180 * 86_400_000));
       have = n;
       await sql`checkpoint`.execute(s.store.db).catch(() => undefined);
@@ -309,7 +305,7 @@ export async function benchParked(adminUrl: string, redisUrl: string, counts: nu
       } finally {
         await engine.stop();
       }
-      // parkedCohort dropped the template: the next round copies one of the parked rows instead.
+      // The template was dropped: the next round copies one of the parked rows, made the oldest here.
       await sql`update enrollments set enrolled_at = enrolled_at - interval '1 second' where id = (select id from enrollments limit 1)`.execute(s.store.db);
     }
     return out;
