@@ -32,6 +32,7 @@ import type { ScoringRules } from '../src/scoring/rules.js';
 import { benchRebuild, exampleScoring } from './scores-rebuild.js';
 import { benchReports } from './reports.js';
 import { benchInbox } from './inbox.js';
+import { benchBurst, benchParked, benchSteady } from './burst.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -70,7 +71,7 @@ async function enqueue(queue: Queue, jobs: { name: string; data: unknown }[]): P
   for (let i = 0; i < jobs.length; i += 1000) await queue.addBulk(jobs.slice(i, i + 1000));
 }
 
-async function baseline(redis: Redis, concurrency: number): Promise<number> {
+async function baseline(redis: Redis, concurrency: number, N = Number(process.env.BENCH_N ?? 20_000)): Promise<number> {
   const prefix = `benchb${randomBytes(3).toString('hex')}`;
   const queue = new Queue('noop', { connection: redis, prefix });
   const jobs = Array.from({ length: N }, (_, i) => ({ name: 'noop', data: optIn(i, 'b') }));
@@ -195,6 +196,53 @@ async function benchScoring(redis: Redis): Promise<void> {
 
 const redis = new Redis(REDIS_URL);
 try {
+  // BENCH_ONLY=burst|parked|steady runs one of the wake-up and send scenarios alone (bench/burst.ts).
+  const only = process.env.BENCH_ONLY;
+  if (only === undefined || only === 'burst') {
+    const n = Number(process.env.BENCH_BURST ?? 100_000);
+    const base = await baseline(redis, loadConfig(process.env).concurrency.wakes, n);
+    const b = await benchBurst(ADMIN_URL, REDIS_URL, n);
+    console.log(`burst: ${n} enrollments due at one instant, 1 process, SMTP sink in a child process; raw BullMQ no-op baseline ${base.toFixed(0)} jobs/s (same run)`);
+    console.log(`  all touches recorded in ${b.recordedSeconds.toFixed(1)} s: ${(n / b.recordedSeconds).toFixed(0)} wake-ups/s, ratio to baseline ${(n / b.recordedSeconds / base).toFixed(2)} (target: under 20 s)`);
+    console.log(`  all delivered in ${b.deliveredSeconds.toFixed(1)} s: ${(n / b.deliveredSeconds).toFixed(0)} emails/s, ratio to baseline ${(n / b.deliveredSeconds / base).toFixed(2)} (target: under 60 s)`);
+    console.log(`  peak Redis for this run's prefix: ${(b.peakRedisBytes / 1e6).toFixed(1)} MB in ${b.peakRedisKeys} keys`);
+    if (only === 'burst') process.exit(0);
+  }
+  // BENCH_ONLY=processes: the same burst (BENCH_TWO_N, 20,000 by default) with one worker process and with two.
+  if (only === undefined || only === 'processes') {
+    const n = Number(process.env.BENCH_TWO_N ?? 20_000);
+    const one = await benchBurst(ADMIN_URL, REDIS_URL, n, 1);
+    const two = await benchBurst(ADMIN_URL, REDIS_URL, n, 2);
+    console.log(
+      `processes: burst of ${n}, one process ${one.recordedSeconds.toFixed(1)} s recorded / ${one.deliveredSeconds.toFixed(1)} s delivered, two processes ${two.recordedSeconds.toFixed(1)} s / ${two.deliveredSeconds.toFixed(1)} s; ` +
+        `throughput ratio two/one: wake-ups ${(one.recordedSeconds / two.recordedSeconds).toFixed(2)}, deliveries ${(one.deliveredSeconds / two.deliveredSeconds).toFixed(2)} (2 cores shared with Postgres, Redis and the sink)`,
+    );
+    if (only === 'processes') process.exit(0);
+  }
+  if (only === undefined || only === 'parked') {
+    const big = Number(process.env.BENCH_PARKED ?? 1_000_000);
+    const figures = await benchParked(ADMIN_URL, REDIS_URL, [10_000, big], Number(process.env.BENCH_IDLE_SECONDS ?? 10));
+    const [small, large] = figures;
+    for (const f of figures) {
+      const sorted = [...f.sweepMs].sort((a, b) => a - b);
+      console.log(
+        `parked: ${f.contacts} contacts on a 6-month wait: Redis ${f.keys} keys, ${(f.bytes / 1e3).toFixed(1)} kB for this prefix (ratio to 10k: keys ${(f.keys / small!.keys).toFixed(2)}, bytes ${(f.bytes / small!.bytes).toFixed(2)}); ` +
+          `full sweep pass median ${sorted[2]!.toFixed(1)} ms (of ${f.sweepMs.map((m) => m.toFixed(0)).join(', ')}; ratio to 10k ${(sorted[2]! / [...small!.sweepMs].sort((a, b) => a - b)[2]!).toFixed(2)}; target under 50 ms); ` +
+          `engine process idle CPU ${f.idleCpuPercent.toFixed(2)}% of a core (target under 2%)`,
+      );
+    }
+    void large;
+    if (only === 'parked') process.exit(0);
+  }
+  if (only === undefined || only === 'steady') {
+    const rate = Number(process.env.BENCH_STEADY_RATE ?? 200);
+    const st = await benchSteady(ADMIN_URL, REDIS_URL, rate, Number(process.env.BENCH_STEADY_SECONDS ?? 15));
+    console.log(
+      `steady ${rate} opt-ins/s: opt-in to first touch recorded p50 ${st.touch.p50} ms, p99 ${st.touch.p99} ms; to its email accepted by the sink p50 ${st.delivered.p50} ms, p99 ${st.delivered.p99} ms; ` +
+        `raw BullMQ no-op enqueue-to-start at the same rate p50 ${st.noop.p50} ms, p99 ${st.noop.p99} ms (ratio p50 ${(st.touch.p50 / Math.max(1, st.noop.p50)).toFixed(1)}, p99 ${(st.touch.p99 / Math.max(1, st.noop.p99)).toFixed(1)})`,
+    );
+    if (only === 'steady') process.exit(0);
+  }
   // BENCH_ONLY=unsubscribe runs the one-click unsubscribe scenario alone (BENCH_UNSUB_N contacts, BENCH_UNSUB_CLIENTS clients).
   if (process.env.BENCH_ONLY === undefined || process.env.BENCH_ONLY === 'unsubscribe') {
     const u = await benchUnsubscribe(ADMIN_URL, REDIS_URL, { contacts: Number(process.env.BENCH_UNSUB_N ?? 2_000), clients: Number(process.env.BENCH_UNSUB_CLIENTS ?? 50) });
@@ -265,7 +313,7 @@ try {
   console.log(`workers started, then N opt-ins enqueued in bulk; timed from the first enqueue to the last one done; N=${N}, worker concurrency ${n.concurrency}, 1 process`);
   console.log(`raw BullMQ no-op baseline: ${base.toFixed(0)} jobs/s`);
   console.log(`nurture opt-ins end to end: ${n.rate.toFixed(0)} opt-ins/s (contact stored, enrolled, first touch recorded)`);
-  console.log(`ratio: ${ratio.toFixed(2)}  (targets: >= 2000 opt-ins/s, ratio >= 0.25)`);
+  console.log(`ratio: ${ratio.toFixed(2)}  (targets: >= 2000 opt-ins/s, ratio >= 0.5)`);
   await benchScoring(redis);
 } finally {
   redis.disconnect();

@@ -103,8 +103,12 @@ const envSchema = z.object({
   NURTURE_SCHEDULE_HORIZON_MS: int(120_000, 1_000),
   NURTURE_EVENT_CONCURRENCY: int(400),
   NURTURE_EVENT_BATCH: int(200),
-  NURTURE_WAKE_CONCURRENCY: int(16),
-  NURTURE_SEND_CONCURRENCY: int(8),
+  NURTURE_WAKE_CONCURRENCY: int(200),
+  NURTURE_SEND_CONCURRENCY: int(200),
+  /** Most wake-ups run in one transaction. */
+  NURTURE_WAKE_BATCH: int(100),
+  /** Most emails claimed (marked sending) in one transaction. */
+  NURTURE_SEND_BATCH: int(50),
   NURTURE_LOCK_MS: int(30_000, 1_000),
   NURTURE_DB_POOL: int(20),
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -236,6 +240,8 @@ export interface Config {
   horizonMs: number;
   concurrency: { events: number; wakes: number; sends: number };
   eventBatch: number;
+  wakeBatch: number;
+  sendBatch: number;
   lockMs: number;
   dbPool: number;
   logLevel: z.output<typeof envSchema>['NURTURE_LOG_LEVEL'];
@@ -324,6 +330,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     horizonMs: e.NURTURE_SCHEDULE_HORIZON_MS,
     concurrency: { events: e.NURTURE_EVENT_CONCURRENCY, wakes: e.NURTURE_WAKE_CONCURRENCY, sends: e.NURTURE_SEND_CONCURRENCY },
     eventBatch: e.NURTURE_EVENT_BATCH,
+    wakeBatch: e.NURTURE_WAKE_BATCH,
+    sendBatch: e.NURTURE_SEND_BATCH,
     lockMs: e.NURTURE_LOCK_MS,
     dbPool: e.NURTURE_DB_POOL,
     logLevel: e.NURTURE_LOG_LEVEL,

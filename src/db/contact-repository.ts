@@ -259,3 +259,16 @@ export async function ensureContactRow(db: Kysely<Database>, email: string): Pro
   await db.insertInto('contacts').values({ email: key, attributes: '{}', tags: '[]' }).onConflict((oc) => oc.column('email').doNothing()).execute();
   return db.selectFrom('contacts').selectAll().where('email', '=', key).executeTakeFirstOrThrow();
 }
+
+/** Locks the contacts of these enrollments, in id order (the engine's lock order: contacts before enrollments). */
+export async function lockContactsOfEnrollments(db: Kysely<Database>, enrollmentIds: readonly string[]): Promise<Map<string, ContactRow>> {
+  if (enrollmentIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('contacts')
+    .selectAll()
+    .where('id', 'in', db.selectFrom('enrollments').select('contact_id').where('id', 'in', [...enrollmentIds]))
+    .orderBy('id')
+    .forUpdate()
+    .execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}

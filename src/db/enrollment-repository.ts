@@ -178,3 +178,27 @@ export async function activeEnrollmentCounts(db: Kysely<Database>): Promise<{ se
     .execute();
   return rows.map((r) => ({ sequenceId: r.sequence_id, active: Number(r.n) }));
 }
+
+/** Locks these enrollments, in id order, after their contacts (see lockContactsOfEnrollments). */
+export async function lockEnrollments(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, EnrollmentRow>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('enrollments').selectAll().where('id', 'in', [...ids]).orderBy('id').forUpdate().execute();
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+/**
+ * updateEnrollment for many enrollments in one statement (each bumps its wake_version by one).
+ * The caller holds their locks, so each new version is the one it read plus one.
+ */
+export async function updateEnrollments(db: Kysely<Database>, rows: readonly (EnrollmentUpdate & { id: string })[]): Promise<void> {
+  if (rows.length === 0) return;
+  const values = JSON.stringify(rows.map((u) => ({ ...u, next_wake_at: u.next_wake_at?.toISOString() ?? null, ended_at: u.ended_at?.toISOString() ?? null })));
+  await sql`
+    update enrollments e set
+      status = v.status, exit_reason = v.exit_reason, state = v.state, step_id = v.step_id,
+      sequence_version = v.sequence_version, next_wake_at = v.next_wake_at, ended_at = v.ended_at,
+      wake_version = e.wake_version + 1, failures = 0, last_error = null, quarantined_at = null, updated_at = now()
+    from jsonb_to_recordset(${values}::jsonb) as v(id uuid, status text, exit_reason text, state jsonb, step_id text,
+      sequence_version text, next_wake_at timestamptz, ended_at timestamptz)
+    where e.id = v.id`.execute(db);
+}

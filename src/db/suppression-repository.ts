@@ -52,3 +52,11 @@ export async function forgetSuppressedAddress(db: Kysely<Database>, email: strin
   const r = await db.updateTable('suppressions').set({ email: null }).where('address_hash', '=', addressHash(email)).executeTakeFirst();
   return Number(r.numUpdatedRows);
 }
+
+/** Which of these addresses are on the suppression list for any reason (lower-cased addresses). */
+export async function suppressedAmong(db: Kysely<Database>, emails: readonly string[]): Promise<Set<string>> {
+  if (emails.length === 0) return new Set();
+  const byHash = new Map(emails.map((e) => [addressHash(e), e.trim().toLowerCase()]));
+  const rows = await db.selectFrom('suppressions').select('address_hash').where('address_hash', 'in', [...byHash.keys()]).execute();
+  return new Set(rows.map((r) => byHash.get(r.address_hash)!));
+}

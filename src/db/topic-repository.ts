@@ -39,3 +39,12 @@ export async function setTopicOptOuts(
   }
   return { left: newlyLeft, rejoined };
 }
+
+/** The topics each of these contacts left (contacts that left none are absent). */
+export async function topicOptOutsOfContacts(db: Kysely<Database>, contactIds: readonly string[]): Promise<Map<string, Set<string>>> {
+  const out = new Map<string, Set<string>>();
+  if (contactIds.length === 0) return out;
+  const rows = await db.selectFrom('topic_opt_outs').select(['contact_id', 'topic']).where('contact_id', 'in', [...contactIds]).execute();
+  for (const r of rows) out.set(r.contact_id, (out.get(r.contact_id) ?? new Set()).add(r.topic));
+  return out;
+}

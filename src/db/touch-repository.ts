@@ -177,3 +177,28 @@ export async function cancelUnsentEmail(db: Kysely<Database>, id: string, reason
   const r = await db.updateTable('touches').set({ status: 'cancelled', error: reason }).where('id', '=', id).where('status', 'in', ['pending', 'held', 'failed']).executeTakeFirst();
   return Number(r.numUpdatedRows) > 0;
 }
+
+/** Locks these touches, in id order. */
+export async function lockTouches(db: Kysely<Database>, ids: readonly string[]): Promise<TouchRow[]> {
+  if (ids.length === 0) return [];
+  return db.selectFrom('touches').selectAll().where('id', 'in', [...ids]).orderBy('id').forUpdate().execute();
+}
+
+/** beginSendAttempt for many touches in one statement; returns which were in doubt. */
+export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly { id: string; messageId: string; subject: string }[]): Promise<Map<string, boolean>> {
+  if (attempts.length === 0) return new Map();
+  const values = JSON.stringify(attempts.map((a) => ({ id: a.id, message_id: a.messageId, subject: a.subject })));
+  const r = await sql<{ id: string; in_doubt: boolean }>`
+    update touches t set in_doubt = t.in_doubt or t.status = 'sending', status = 'sending', attempts = t.attempts + 1,
+      message_id = v.message_id, subject = v.subject
+    from jsonb_to_recordset(${values}::jsonb) as v(id uuid, message_id text, subject text)
+    where t.id = v.id
+    returning t.id, t.in_doubt`.execute(db);
+  return new Map(r.rows.map((row) => [row.id, row.in_doubt]));
+}
+
+/** finishSend({ status: 'sent' }) for many touches in one statement. */
+export async function markSent(db: Kysely<Database>, ids: readonly string[], at: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await db.updateTable('touches').set({ status: 'sent', sent_at: at, error: null }).where('id', 'in', [...ids]).execute();
+}

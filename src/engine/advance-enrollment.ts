@@ -25,7 +25,7 @@ import { WriteBuffer } from './write-buffer.js';
 
 const WEEK_MS = 7 * 24 * 3600 * 1000;
 
-async function inputsFor(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, program: Program, now: DateTime) {
+export async function inputsFor(tx: Kysely<Database>, deps: EngineDeps, scope: ContactScope, program: Program, now: DateTime) {
   if (scope.history === undefined && program.instructions.some((i) => i.op === 'branch')) {
     scope.history = await recentHistory(tx, scope.contact.id);
   }

@@ -119,7 +119,7 @@ function suppressedReason(list: readonly Suppression[]): string | null {
  * unsent emails cancelled), so no email of any sequence goes to it again. A failure here leaves
  * the touch `sending`: the job's retry asks the server again and gets the same answer.
  */
-async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
+export async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: string; messageId: string; reason: string }, now: DateTime): Promise<SendOutcome> {
   const notice = { kind: 'bounce', bounceType: 'hard', source: 'smtp', noticeId: b.touchId, reason: b.reason, occurredAt: now.toUTC().toISO()!, messageRef: b.messageId } as const;
   const applied = await applyEvent(deps, noticeEvent(notice, b.email), now, async (tx) => {
     await finishSend(tx, b.touchId, { status: 'failed', error: `hard bounce: ${b.reason}` });
@@ -133,15 +133,17 @@ async function recordHardBounce(deps: EngineDeps, b: { touchId: string; email: s
  * whose live version says `on_edit: migrate` move to it, so their emails not yet sent go out as
  * the live version has them (a fixed template reaches them); `stay` keeps their own version.
  */
-async function emailVersion(
+export async function emailVersion(
   deps: EngineDeps,
   tx: Parameters<EngineDeps['registry']['sync']>[0],
   sequenceId: string | null,
   own: string | undefined,
   template: string,
+  /** The caller synced the live set in `tx` already (a batch syncs once). */
+  synced = false,
 ): Promise<string | undefined> {
   if (!sequenceId) return own;
-  await deps.registry.sync(tx);
+  if (!synced) await deps.registry.sync(tx);
   const live = deps.registry.activeProgram(sequenceId);
   const moves = live && live.version !== own && live.definition.on_edit === 'migrate';
   return moves && live.instructions.some((i) => i.op === 'email' && i.template === template) ? live.version : own;

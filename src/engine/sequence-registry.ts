@@ -142,8 +142,10 @@ export class SequenceRegistry {
   async forEnrollment(
     e: { id: string; sequence_id: string; sequence_version: string; state: unknown },
     tx?: Kysely<Database>,
+    /** The caller synced the live set in `tx` already (a batch syncs once for all its enrollments). */
+    o: { synced?: boolean } = {},
   ): Promise<{ program: Program; state: EnrollmentState; migratedFrom?: string }> {
-    if (tx) await this.sync(tx);
+    if (tx && !o.synced) await this.sync(tx);
     const state = stateOf(e);
     const own = await this.version(e.sequence_id, e.sequence_version, tx);
     if (!own) throw new SequenceVersionError(`enrollment ${e.id}: sequence ${e.sequence_id} version ${e.sequence_version} is not stored`);

@@ -177,6 +177,8 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       horizonMs: config.horizonMs,
       concurrency: config.concurrency,
       eventBatch: config.eventBatch,
+      wakeBatch: config.wakeBatch,
+      sendBatch: config.sendBatch,
       maxFutureSkew: config.maxFutureSkew,
       workerOptions: workerOptionsFactory(consumer, config.queuePrefix, config.lockMs),
     };

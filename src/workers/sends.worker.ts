@@ -2,21 +2,31 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { finishSend } from '../db/touch-repository.js';
 import { isTransientDbError } from '../db/transient.js';
-import { sendEmail } from '../app/send-email.js';
+import type { BatchSendOutcome } from '../app/send-emails.js';
+import { sendEmails } from '../app/send-emails.js';
 import { TemplateError } from '../errors.js';
+import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SENDS_QUEUE, sendPayloadSchema } from './queues.js';
 import type { WorkerContext } from './worker-context.js';
 
-/** One job per email: the only non-idempotent side effect, isolated so a retry never sends twice. */
+/**
+ * One job per email: the only non-idempotent side effect, isolated so a retry never sends twice.
+ * Concurrent jobs are gathered into batches that claim their touches together (see sendEmails);
+ * how many messages are in flight and how fast is the pooled transport's to bound
+ * (NURTURE_SMTP_MAX_CONNECTIONS, NURTURE_SMTP_RATE_PER_SECOND).
+ */
 export function startSendsWorker(ctx: WorkerContext): Worker {
+  const batcher = new Batcher<string, BatchSendOutcome>((ids) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock()), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
   const process = async (job: Job<SendPayload>): Promise<string> => {
     const payload = sendPayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
     const { touchId, correlationId } = payload.data;
     const log = ctx.log.child({ touchId, ...(correlationId ? { correlationId } : {}) });
     try {
-      const r = await sendEmail(ctx.app, ctx.mail, touchId, ctx.clock());
+      const outcome = await batcher.submit(touchId);
+      if ('error' in outcome) throw outcome.error;
+      const r = outcome.ok;
       ctx.metrics.send(r.status, { inDoubt: r.status === 'sent' && r.inDoubt });
       if (r.status === 'sent' && r.inDoubt) log.warn({ messageId: r.messageId }, 'resent a message whose first attempt was cut off (in doubt)');
       else if (r.status === 'sent') log.info({ messageId: r.messageId }, 'email sent');

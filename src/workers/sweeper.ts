@@ -1,3 +1,4 @@
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Periodic } from './periodic.js';
 import { sql } from 'kysely';
@@ -10,29 +11,44 @@ import { unsentEmails } from '../db/touch-repository.js';
 import type { Metrics } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
-import { sendJob, sendJobId, wakeJob, wakeJobId } from './queues.js';
+import { sendJob, wakeJob } from './queues.js';
 
-/** Most wake-ups and most emails offered per sweep (each, after leaving out those offered recently). */
-const BATCH = 5_000;
+/** Rows read per query, and jobs offered per round trip to Redis (one addBulk). */
+const PAGE = 5_000;
+/** Most rows read per sweep and kind: a due cohort of 100,000 is offered in one sweep. */
+const PER_SWEEP = 200_000;
 /** First key of the sweeper's advisory lock (the second is the schema): any constant int4 of our own. */
 export const SWEEP_LOCK = 0x6e757274; // 'nurt'
 /** An email still pending this long after it was committed has lost its job (crash, Redis flush). */
 const RESEND_GRACE_MS = 15_000;
 /**
- * Work offered this recently is not offered again: re-adding an existing job id is harmless but
- * not free when thousands are due. After this long it is offered again, which is what brings
- * work back after Redis lost it.
+ * Between full passes a sweep reads only past what it read before (a keyset cursor on the
+ * query's order), so a cohort is read once. A full pass from the start, this often, finds what
+ * was added behind the cursor (a commit that lagged its timestamp) and work whose job Redis lost.
  */
-const REOFFER_MS = 20_000;
+const FULL_PASS_MS = 20_000;
+
+/** Where one kind of work was read up to, and when its pass from the start began. */
+interface Lane {
+  cursor: PageCursor | undefined;
+  passStartedAt: number;
+  /** Whether the pass read to the end: a pass longer than FULL_PASS_MS finishes before the next starts. */
+  reachedEnd: boolean;
+}
 
 /**
  * Postgres is the source of truth for every wake-up; Redis holds only what is due within the
  * horizon. The sweeper offers that work to the queues with deterministic job ids, so running
- * it often, in several processes, or after Redis lost everything, never duplicates work.
+ * it often, in several processes, or after Redis lost everything, never duplicates work. What is
+ * still queued is not offered again: a pipelined EXISTS per page is far cheaper for Redis than
+ * re-adding thousands of jobs that are already there.
  */
 export class Sweeper {
   private loop: Periodic | undefined;
-  private readonly offered = new Map<string, number>();
+  private readonly lanes: { wakes: Lane; sends: Lane } = {
+    wakes: { cursor: undefined, passStartedAt: Number.NEGATIVE_INFINITY, reachedEnd: true },
+    sends: { cursor: undefined, passStartedAt: Number.NEGATIVE_INFINITY, reachedEnd: true },
+  };
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -44,52 +60,79 @@ export class Sweeper {
       /** Where a sweep's duration and what it offered are reported. */
       metrics?: Metrics;
       onTick?: () => Promise<void>;
-      /** Overrides BATCH (tests). */
+      /** Overrides PAGE (tests). */
       batch?: number;
+      /** Overrides PER_SWEEP (tests). */
+      perSweep?: number;
     },
   ) {}
 
-  /** Notes `key` as offered now, unless it was offered within REOFFER_MS. */
-  private take(key: string, nowMs: number): boolean {
-    const at = this.offered.get(key);
-    if (at !== undefined && nowMs - at < REOFFER_MS) return false;
-    this.offered.set(key, nowMs);
-    return true;
+  /** Which of these job ids have no job in `queue` (never added, done and removed, or lost with Redis). */
+  private async missing(queue: Queue, ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    // The queues run on ioredis (src/workers/redis-connection.ts); BullMQ types its client abstractly.
+    const client = (await queue.client) as unknown as Redis;
+    const pipe = client.pipeline();
+    for (const id of ids) pipe.exists(queue.toKey(id));
+    const replies = (await pipe.exec()) ?? [];
+    const out = new Set<string>();
+    replies.forEach(([err, n], i) => {
+      if (err) throw err;
+      if (n === 0) out.add(ids[i]!);
+    });
+    return out;
   }
 
   /**
-   * Up to `batch` items not offered recently, reading page after page: the limit applies after
-   * the re-offer filter, so work beyond the first page is reached even while the first page is
-   * still fresh (otherwise the same first rows would be re-offered and the rest would starve).
+   * Reads `lane` page after page from its cursor (from the start on a full pass), and offers each
+   * page's items that have no job yet in one addBulk. Returns how many were offered.
    */
-  private async freshItems<T extends { cursor: PageCursor }>(
+  private async sweepLane<T extends { cursor: PageCursor }>(
+    lane: Lane,
+    queue: Queue,
     fetch: (limit: number, after: PageCursor | undefined) => Promise<T[]>,
-    key: (t: T) => string,
+    jobOf: (t: T) => { name: string; data: unknown; opts: { jobId: string; delay: number } },
     nowMs: number,
-    all: boolean,
-  ): Promise<T[]> {
-    const batch = this.opts.batch ?? BATCH;
-    const out: T[] = [];
-    let after: PageCursor | undefined;
-    for (;;) {
-      const page = await fetch(batch, after);
-      for (const item of page) {
-        if (out.length >= batch) return out;
-        if (all || this.take(key(item), nowMs)) out.push(item);
-      }
-      if (out.length >= batch || page.length < batch) return out;
-      after = page[page.length - 1]!.cursor;
+    restart: boolean,
+  ): Promise<number> {
+    if (restart || (lane.reachedEnd && nowMs - lane.passStartedAt >= FULL_PASS_MS)) {
+      lane.cursor = undefined;
+      lane.passStartedAt = nowMs;
     }
+    const page = this.opts.batch ?? PAGE;
+    const most = this.opts.perSweep ?? PER_SWEEP;
+    let read = 0;
+    let offered = 0;
+    lane.reachedEnd = false;
+    while (read < most) {
+      const limit = Math.min(page, most - read);
+      const rows = await fetch(limit, lane.cursor);
+      if (rows.length === 0) {
+        lane.reachedEnd = true;
+        break;
+      }
+      read += rows.length;
+      const jobs = rows.map(jobOf);
+      const absent = await this.missing(queue, jobs.map((j) => j.opts.jobId));
+      const fresh = jobs.filter((j) => absent.has(j.opts.jobId));
+      if (fresh.length > 0) await queue.addBulk(fresh);
+      offered += fresh.length;
+      lane.cursor = rows[rows.length - 1]!.cursor;
+      if (rows.length < limit) {
+        lane.reachedEnd = true;
+        break;
+      }
+    }
+    return offered;
   }
 
   private sweeps = 0;
 
   /**
    * A marker key lives beside the queues; if it is gone, Redis lost its data (flushed, or
-   * restarted empty), so everything due is offered again at once rather than within REOFFER_MS.
+   * restarted empty), so everything due is offered again at once rather than at the next full pass.
    */
   private async redisWasEmptied(nowMs: number): Promise<boolean> {
-    // The queues run on ioredis (src/workers/redis-connection.ts); BullMQ types its client abstractly.
     const client = (await this.queues.wakes.client) as unknown as Redis;
     const created = await client.setnx(`${this.queues.wakes.opts.prefix}:sweeper-marker`, String(nowMs));
     return created === 1 && this.sweeps++ > 0;
@@ -99,29 +142,36 @@ export class Sweeper {
    * One sweep, under a Postgres advisory lock held for the sweep's transaction: every process
    * runs a sweeper, and one that finds the lock taken skips this round (`skipped`). The lock is
    * per database and schema. On PGlite (one process) it is always free; the transaction holds
-   * PGlite's one session for the sweep, a few hundred milliseconds at most.
+   * PGlite's one session for the sweep. `all`: read from the start now (not at the next full pass).
    */
   async sweepOnce(nowMs: number, opts: { all?: boolean } = {}): Promise<{ wakes: number; sends: number; skipped: boolean }> {
     return this.db.transaction().execute(async (tx) => {
       const lock = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${SWEEP_LOCK}, hashtext(current_schema())) as ok`.execute(tx);
       if (lock.rows[0]?.ok !== true) return { wakes: 0, sends: 0, skipped: true };
+      let restart = opts.all ?? false;
       if (await this.redisWasEmptied(nowMs)) {
         this.opts.log.warn('Redis lost its data (flushed or restarted empty): re-queuing due work from Postgres');
-        this.offered.clear();
+        restart = true;
       }
-      for (const [k, at] of this.offered) if (nowMs - at >= REOFFER_MS) this.offered.delete(k);
-      const all = opts.all ?? false;
       const until = new Date(nowMs + this.opts.horizonMs);
-      const wakes = await this.freshItems((limit, after) => dueWakes(tx, until, limit, after), (w) => wakeJobId({ enrollmentId: w.id, version: w.wake_version }), nowMs, all);
-      if (wakes.length > 0) {
-        await this.queues.wakes.addBulk(wakes.map((w) => wakeJob({ enrollmentId: w.id, version: w.wake_version }, w.next_wake_at, nowMs)));
-      }
+      const wakes = await this.sweepLane(
+        this.lanes.wakes,
+        this.queues.wakes,
+        (limit, after) => dueWakes(tx, until, limit, after),
+        (w) => wakeJob({ enrollmentId: w.id, version: w.wake_version }, w.next_wake_at, nowMs),
+        nowMs,
+        restart,
+      );
       const olderThan = new Date(nowMs - RESEND_GRACE_MS);
-      const sends = await this.freshItems((limit, after) => unsentEmails(tx, olderThan, limit, after), (t) => sendJobId({ touchId: t.id }), nowMs, all);
-      if (sends.length > 0) {
-        await this.queues.sends.addBulk(sends.map((t) => sendJob({ touchId: t.id }, undefined, nowMs)));
-      }
-      return { wakes: wakes.length, sends: sends.length, skipped: false };
+      const sends = await this.sweepLane(
+        this.lanes.sends,
+        this.queues.sends,
+        (limit, after) => unsentEmails(tx, olderThan, limit, after),
+        (t) => sendJob({ touchId: t.id }, undefined, nowMs),
+        nowMs,
+        restart,
+      );
+      return { wakes, sends, skipped: false };
     });
   }
 

@@ -24,6 +24,9 @@ export interface WorkerContext {
   concurrency: { events: number; wakes: number; sends: number };
   /** Most events applied in one transaction. */
   eventBatch: number;
+  /** Most wake-ups run in one transaction, and most emails claimed in one. */
+  wakeBatch: number;
+  sendBatch: number;
   /** Events from further ahead than this are refused (NURTURE_MAX_FUTURE_SKEW). */
   maxFutureSkew: DurationSpec;
   workerOptions(concurrency: number): WorkerOptions;

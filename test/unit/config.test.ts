@@ -15,8 +15,10 @@ describe('configuration from the environment', () => {
       defaultZone: 'UTC',
       caps: undefined,
       promotion: { onEvents: ['appointment_requested', 'info_requested'], callOutcomes: ['appointment_booked'] },
-      concurrency: { events: 400, wakes: 16, sends: 8 },
+      concurrency: { events: 400, wakes: 200, sends: 200 },
       eventBatch: 200,
+      wakeBatch: 100,
+      sendBatch: 50,
     });
     expect(c.leadCallDue).toMatchObject({ kind: 'calendar', parts: { hours: 1 } });
   });

@@ -16,6 +16,7 @@ import * as scores from './2026-12-02T150000-scores.js';
 import * as reportIndexes from './2026-12-02T160000-report-indexes.js';
 import * as reportRollups from './2026-12-02T160500-report-rollups.js';
 import * as staffWork from './2026-12-03T090000-staff-work.js';
+import * as sweepIndexes from './2026-12-03T130000-sweep-indexes.js';
 import * as eventPartitions from './2026-12-03T140000-event-partitions.js';
 
 /**
@@ -42,6 +43,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-02T160000-report-indexes': reportIndexes,
   '2026-12-02T160500-report-rollups': reportRollups,
   '2026-12-03T090000-staff-work': staffWork,
+  '2026-12-03T130000-sweep-indexes': sweepIndexes,
   '2026-12-03T140000-event-partitions': eventPartitions,
 });
 
