@@ -7,7 +7,6 @@ import type { TaskListing, TaskRow } from '../db/task-repository.js';
 import { cancelOpenNurtureTasks, findTask, latestLeadCallTask, lockTask, completeTask as markTaskDone } from '../db/task-repository.js';
 import {
   cancelOpenMailTasks,
-  insertTaskActivity,
   lastTaskIdOf,
   markCallProgress,
   markContactReach,
@@ -23,6 +22,7 @@ import type { OutcomeEffects } from '../staff/outcomes.js';
 import { normaliseOutcome, outcomeEffects, validateOutcome } from '../staff/outcomes.js';
 import { applyEventsIn } from '../engine/apply-event.js';
 import type { ApplyResult } from '../engine/apply-event.js';
+import { recordTaskActivity } from '../db/task-activity-repository.js';
 import type { AppContext } from './context.js';
 import { scheduleOrLeave } from './scheduler.js';
 
@@ -31,6 +31,11 @@ export interface CompleteTaskOptions {
   actor?: string | undefined;
   /** What they said about it; stored as the reason of the task's `completed` activity. */
   note?: string | undefined;
+  /**
+   * Who may complete it, checked with the task locked (the inbox: the user still sees the task,
+   * so a reassignment that lands first wins). False: not found, like a task that does not exist.
+   */
+  mayComplete?: ((task: TaskRow) => boolean) | undefined;
 }
 
 export interface CompleteTaskResult {
@@ -107,6 +112,7 @@ export async function completeTask(ctx: AppContext, taskId: number, outcome: str
     const contactBefore = await lockContact(tx, seen.contact_id);
     const task = await lockTask(tx, taskId);
     if (!task || !contactBefore) throw new NotFoundError(`no task with id ${taskId} (list tasks with: nurture tasks --status all)`);
+    if (opts.mayComplete && !opts.mayComplete(task)) throw new NotFoundError(`no task ${taskId} in your inbox`);
     if (task.status === 'cancelled' || task.status === 'skipped') {
       throw new ConflictError(
         `task ${taskId} was ${task.status}${task.outcome ? ` (${task.outcome})` : ''}${task.completed_at ? ` at ${task.completed_at.toISOString()}` : ''}: ` +
@@ -129,7 +135,7 @@ export async function completeTask(ctx: AppContext, taskId: number, outcome: str
     const completedAt = alreadyDone ? (task.completed_at ?? at) : at;
     if (!alreadyDone) {
       await markTaskDone(tx, taskId, chosen, at);
-      await insertTaskActivity(tx, { task_id: taskId, at, actor, action: 'completed', reason: note, detail: { outcome: chosen } });
+      await recordTaskActivity(tx, { taskId, at, actor, action: 'completed', reason: note, detail: { outcome: chosen } });
       await markCallProgress(tx, taskId, effects, at);
       cancelledTaskIds.push(...(await carryOutEffects(tx, task.contact_id, effects, at)));
     }

@@ -40,5 +40,5 @@ export async function completeInboxTask(ctx: AppContext, v: InboxViewer, taskId:
   const allowed = declaredOutcomes(ctx.staff, t.kind);
   if (!allowed.includes(outcome)) throw new InputError(`outcome: "${outcome}" is not an outcome of a ${t.kind} task (one of: ${allowed.join(', ')})`);
   if (t.status === 'open' && t.assignee === null) await claimInboxTask(ctx, v, taskId, now);
-  return completeTask(ctx, taskId, outcome, now, { actor: v.email });
+  return completeTask(ctx, taskId, outcome, now, { actor: v.email, mayComplete: (locked) => canSeeTask(v, locked) });
 }

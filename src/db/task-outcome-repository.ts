@@ -1,28 +1,12 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
-import type { Database, TaskAction } from './schema.js';
+import type { Database } from './schema.js';
 
 /**
- * The writes a task outcome makes besides marking the task done: its activity row, a call's
+ * The writes a task outcome makes besides marking the task done and its activity row: a call's
  * attempt times, the contact's bad address or phone, the mail pieces a returned address stops.
  * Each is safe to run twice: times are set once (the first stays), cancellations touch open tasks only.
  */
-
-export interface NewTaskActivity {
-  task_id: number;
-  at: Date;
-  actor: string;
-  action: TaskAction;
-  reason: string | null;
-  detail: Record<string, unknown>;
-}
-
-export async function insertTaskActivity(db: Kysely<Database>, a: NewTaskActivity): Promise<void> {
-  await db
-    .insertInto('task_activity')
-    .values({ ...a, detail: JSON.stringify(a.detail) })
-    .execute();
-}
 
 /** The first attempt and the first conversation of a call; later ones leave them as they were. */
 export async function markCallProgress(db: Kysely<Database>, taskId: number, p: { attempt: boolean; connected: boolean }, at: Date): Promise<void> {

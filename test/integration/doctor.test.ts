@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDoctor } from '../../src/app/doctor.js';
 import { ROOT, buildCli, runCli } from '../support/cli.js';
 import { freePort } from '../support/net.js';
-import { POSTGRES_TEST_URL, REDIS_TEST_URL } from '../support/services.js';
+import { createTestDatabase } from '../support/databases.js';
+import { REDIS_TEST_URL } from '../support/services.js';
 import type { TestSmtp } from '../support/smtp.js';
 import { startTestSmtp } from '../support/smtp.js';
 
@@ -17,9 +18,12 @@ describe('nurture doctor', () => {
   let dir: string;
   let keyFile: string;
   let appendonly: string;
+  // Its own database: doctor migrates what it opens, and a shared one carries other runs' history.
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
   beforeAll(async () => {
     smtp = await startTestSmtp();
+    database = await createTestDatabase();
     dir = await mkdtemp(path.join(tmpdir(), 'nurture-doctor-'));
     keyFile = path.join(dir, 'dkim.pem');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -30,10 +34,11 @@ describe('nurture doctor', () => {
   });
   afterAll(async () => {
     await smtp?.close();
+    await database?.drop();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  const healthy = () => ({ DATABASE_URL: POSTGRES_TEST_URL, REDIS_URL: REDIS_TEST_URL, SMTP_URL: smtp.url, NURTURE_DATA_DIR: dir });
+  const healthy = () => ({ DATABASE_URL: database.url, REDIS_URL: REDIS_TEST_URL, SMTP_URL: smtp.url, NURTURE_DATA_DIR: dir });
   const examples = { sequencesDir: path.join(ROOT, 'examples/sequences'), templatesDir: path.join(ROOT, 'examples/templates') };
 
   it('finds nothing to fix on a healthy installation', async () => {

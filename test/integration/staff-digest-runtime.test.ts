@@ -51,7 +51,7 @@ describe('engine with a team directory', () => {
     const c = await store.db.insertInto('contacts').values({ email: 'ann@leads.example', attributes: '{}', tags: '[]' }).returning('id').executeTakeFirstOrThrow();
     const t = await store.db
       .insertInto('tasks')
-      .values({ contact_id: c.id, kind: 'call', priority: 'high', status: 'open', title: 'Call Ann', history: '[]', due_at: new Date('2026-12-03T14:30:00Z'), assignee: 'bob@example.com' })
+      .values({ contact_id: c.id, kind: 'call', priority: 'high', status: 'open', title: 'Call Ann', history: '[]', due_at: new Date('2026-12-03T14:30:00Z'), assignee: 'bob@example.com', assigned_at: new Date('2026-12-03T08:00:00Z') })
       .returning('id')
       .executeTakeFirstOrThrow();
     taskId = t.id;
