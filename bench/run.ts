@@ -294,7 +294,8 @@ try {
   }
   // BENCH_ONLY=import runs the CSV import alone (BENCH_IMPORT_ROWS rows, 100,000 by default).
   const importRows = Number(process.env.BENCH_IMPORT_ROWS ?? 100_000);
-  const imported = process.env.BENCH_ONLY === 'nurture' || process.env.BENCH_ONLY === 'scoring' ? undefined : await benchImport(ADMIN_URL, importRows);
+  // BENCH_ONLY=optins: the opt-in path against its raw BullMQ baseline alone.
+  const imported = ['nurture', 'scoring', 'optins'].includes(process.env.BENCH_ONLY ?? '') ? undefined : await benchImport(ADMIN_URL, importRows);
   if (imported) console.log(`nurture contacts import: ${importRows} CSV rows in ${imported.seconds.toFixed(1)} s, ${imported.rate.toFixed(0)} rows/s (parsed, validated, upserted)`);
   if (process.env.BENCH_ONLY === 'import') {
     redis.disconnect();
@@ -314,7 +315,7 @@ try {
   console.log(`raw BullMQ no-op baseline: ${base.toFixed(0)} jobs/s`);
   console.log(`nurture opt-ins end to end: ${n.rate.toFixed(0)} opt-ins/s (contact stored, enrolled, first touch recorded)`);
   console.log(`ratio: ${ratio.toFixed(2)}  (targets: >= 2000 opt-ins/s, ratio >= 0.5)`);
-  await benchScoring(redis);
+  if (process.env.BENCH_ONLY !== 'optins') await benchScoring(redis);
 } finally {
   redis.disconnect();
 }
