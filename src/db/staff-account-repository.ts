@@ -37,19 +37,24 @@ export async function insertStaffAccount(db: Kysely<Database>, email: string, pa
 
 /** Sets a new password hash and ends the account's sessions (a changed password logs out everywhere). False: no such account. */
 export async function setStaffPasswordHash(db: Kysely<Database>, email: string, passwordHash: string, at: Date): Promise<boolean> {
-  const r = await db.updateTable('staff_accounts').set({ password_hash: passwordHash, updated_at: at }).where('email', '=', key(email)).executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) return false;
-  await db.deleteFrom('staff_sessions').where('email', '=', key(email)).execute();
-  return true;
+  // One transaction: a crash between the two never leaves old sessions alive after a change.
+  return db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('staff_accounts').set({ password_hash: passwordHash, updated_at: at }).where('email', '=', key(email)).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return false;
+    await tx.deleteFrom('staff_sessions').where('email', '=', key(email)).execute();
+    return true;
+  });
 }
 
 /** Disables (or enables) the account; disabling ends its sessions. Returns the sessions ended, or undefined: no such account. */
 export async function setStaffAccountDisabled(db: Kysely<Database>, email: string, disabledAt: Date | null, at: Date): Promise<number | undefined> {
-  const r = await db.updateTable('staff_accounts').set({ disabled_at: disabledAt, updated_at: at }).where('email', '=', key(email)).executeTakeFirst();
-  if (Number(r.numUpdatedRows) === 0) return undefined;
-  if (disabledAt === null) return 0;
-  const d = await db.deleteFrom('staff_sessions').where('email', '=', key(email)).executeTakeFirst();
-  return Number(d.numDeletedRows);
+  return db.transaction().execute(async (tx) => {
+    const r = await tx.updateTable('staff_accounts').set({ disabled_at: disabledAt, updated_at: at }).where('email', '=', key(email)).executeTakeFirst();
+    if (Number(r.numUpdatedRows) === 0) return undefined;
+    if (disabledAt === null) return 0;
+    const d = await tx.deleteFrom('staff_sessions').where('email', '=', key(email)).executeTakeFirst();
+    return Number(d.numDeletedRows);
+  });
 }
 
 export async function listStaffAccounts(db: Kysely<Database>): Promise<StaffAccount[]> {

@@ -25,3 +25,9 @@ export async function openCallsOf(db: ReadDb, email: string): Promise<CalendarTa
     contactName: [r.first_name, r.last_name].filter(Boolean).join(' ') || null,
   }));
 }
+
+/** True when the user's login account exists and is disabled (`nurture users disable`): their feed ends too. */
+export async function staffAccountDisabled(db: ReadDb, email: string): Promise<boolean> {
+  const r = await db.selectFrom('staff_accounts').select('disabled_at').where('email', '=', email.trim().toLowerCase()).executeTakeFirst();
+  return r?.disabled_at != null;
+}

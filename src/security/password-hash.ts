@@ -22,13 +22,14 @@ export async function hashPassword(password: string): Promise<string> {
   return argon2.hash(password, { type: argon2.argon2id });
 }
 
-/** False for a wrong password and for a stored value that is not an argon2 hash (never throws on bad input). */
+/**
+ * False for a wrong password and for a stored value that is not an argon2 hash. Any other failure
+ * (the native module, memory) is thrown: a login that cannot be checked is an error to see, not a
+ * wrong password.
+ */
 export async function passwordMatches(hash: string, password: string): Promise<boolean> {
-  try {
-    return await argon2.verify(hash, password);
-  } catch {
-    return false;
-  }
+  if (!/^\$argon2(id|i|d)\$/.test(hash)) return false;
+  return argon2.verify(hash, password);
 }
 
 let dummy: Promise<string> | undefined;
@@ -38,6 +39,10 @@ let dummy: Promise<string> | undefined;
  * unknown or disabled email takes about as long as one with a wrong password.
  */
 export async function burnVerification(password: string): Promise<void> {
-  dummy ??= argon2.hash(randomBytes(32), { type: argon2.argon2id });
+  // A failed hash is not kept: the next login tries again instead of failing until a restart.
+  dummy ??= argon2.hash(randomBytes(32), { type: argon2.argon2id }).catch((err: unknown) => {
+    dummy = undefined;
+    throw err;
+  });
   await passwordMatches(await dummy, password);
 }

@@ -132,4 +132,15 @@ describe('staff calendar feed', () => {
     // Without the .ics suffix the same token works (some calendar apps strip it).
     expect((await server.inject({ method: 'GET', url: `/ics/${token}` })).statusCode).toBe(200);
   });
+
+  it('a disabled account gets no feed: users disable ends it, enable brings it back', async () => {
+    const url = path(staffCalendarUrl(links, staff, 'bob@example.com'));
+    expect((await server.inject({ method: 'GET', url })).statusCode).toBe(200);
+    await store.db.insertInto('staff_accounts').values({ email: 'bob@example.com', password_hash: '$argon2id$v=19$m=8,t=1,p=1$x$y', disabled_at: new Date('2026-12-03T13:00:00Z') }).execute();
+    const off = await server.inject({ method: 'GET', url });
+    expect(off.statusCode).toBe(404);
+    expect(off.body).not.toContain('VCALENDAR');
+    await store.db.updateTable('staff_accounts').set({ disabled_at: null }).where('email', '=', 'bob@example.com').execute();
+    expect((await server.inject({ method: 'GET', url })).statusCode).toBe(200);
+  });
 });
