@@ -101,14 +101,14 @@ describe('sending in batches', () => {
   }
 
   /** Makes the update of touches from `sending` to `sent` raise: the first `times` rows it meets (a sequence is not rolled back with the failed statement), or every time for `onlyId`. */
-  async function failMarkingSent(o: { times?: number; sqlstate: string; onlyId?: string }): Promise<void> {
+  async function failMarkingSent(o: { times?: number; sqlstate: string; onlyId?: string; to?: 'sent' | 'failed' }): Promise<void> {
     await sql.raw(`drop sequence if exists mark_sent_failures; create sequence mark_sent_failures`).execute(f.store.db);
     await sql
       .raw(
         `create or replace function fail_mark_sent() returns trigger language plpgsql as $$
          begin
-           if new.status = 'sent' and old.status = 'sending' and ${o.onlyId ? `new.id = '${o.onlyId}'` : `nextval('mark_sent_failures') <= ${o.times ?? 1}`} then
-             raise exception 'injected: the database failed marking % sent', new.id using errcode = '${o.sqlstate}';
+           if new.status = '${o.to ?? 'sent'}' and old.status = 'sending' and ${o.onlyId ? `new.id = '${o.onlyId}'` : `nextval('mark_sent_failures') <= ${o.times ?? 1}`} then
+             raise exception 'injected: the database failed marking % ${o.to ?? 'sent'}', new.id using errcode = '${o.sqlstate}';
            end if;
            return new;
          end $$`,
@@ -161,5 +161,26 @@ describe('sending in batches', () => {
       [ids[1], 'sending'],
       [ids[2], 'sent'],
     ].sort());
+  });
+
+  it('keeps the batch when recording a refused address fails: the accepted email is sent once and marked, the refused one left sending', async () => {
+    const emails = ['rf1@example.com', 'gone-rf@example.com'];
+    const ids = await optInAll('rf', emails);
+    const goneId = (await f.store.db.selectFrom('touches').innerJoin('contacts', 'contacts.id', 'touches.contact_id').select('touches.id').where('contacts.email', '=', 'gone-rf@example.com').executeTakeFirstOrThrow()).id;
+    await failMarkingSent({ sqlstate: 'P0001', onlyId: goneId, to: 'failed' });
+    let out: BatchSendOutcome[];
+    try {
+      out = await sendAsWorker(ids);
+    } finally {
+      await stopFailing();
+    }
+    const byId = new Map(ids.map((id, i) => [id, out[i]!]));
+    const gone = byId.get(goneId)!;
+    expect('error' in gone && gone.unrecorded !== undefined).toBe(true);
+    const ok = byId.get(ids.find((id) => id !== goneId)!)!;
+    expect('ok' in ok ? ok.ok.status : 'error').toBe('sent');
+    expect(deliveredTo(emails)).toEqual(['rf1@example.com']);
+    expect(new Map(await statuses(ids) as [string, string][]).get(goneId)).toBe('sending');
+    expect(new Map(await statuses(ids) as [string, string][]).get(ids.find((id) => id !== goneId)!)).toBe('sent');
   });
 });
