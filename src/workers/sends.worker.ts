@@ -29,7 +29,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
         // Left `sending`: the sweeper offers it again later and it goes out in doubt, as after a crash.
         ctx.metrics.serviceError('database');
         log.error(
-          { err: (outcome.unrecorded as Error).message, ...('ok' in outcome && outcome.ok.status === 'sent' ? { messageId: outcome.ok.messageId } : {}) },
+          { err: outcome.unrecorded instanceof Error ? outcome.unrecorded.message : String(outcome.unrecorded), ...('ok' in outcome && outcome.ok.status === 'sent' ? { messageId: outcome.ok.messageId } : {}) },
           'could not record the result of a send; the email is left in doubt',
         );
       }
