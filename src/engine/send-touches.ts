@@ -3,6 +3,7 @@ import { toContact } from '../db/contact-repository.js';
 import { suppressedAmong } from '../db/suppression-repository.js';
 import { topicOptOutsOfContacts } from '../db/topic-repository.js';
 import { beginSendAttempts, finishSend, lockTouches, markSent } from '../db/touch-repository.js';
+import { retryTransient } from '../db/transient.js';
 import { mayReceive } from '../sequences/stage.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { MailSender, OutgoingMail } from '../templates/mail-sender.js';
@@ -14,8 +15,21 @@ import { renderTouch } from './render-touch.js';
 import type { SendOutcome } from './send-touch.js';
 import { emailVersion, messageIdFor, recordHardBounce, sendTouch } from './send-touch.js';
 
-/** One touch's outcome in a batch: what sendTouch would return, or what it would throw (a retry). */
-export type BatchSendOutcome = { ok: SendOutcome } | { error: unknown };
+/**
+ * One touch's outcome in a batch: what sendTouch would return, or what it would throw (a retry).
+ * `unrecorded`: what the server said could not be written (the database failed after the send
+ * returned); the touch is left `sending`, in doubt as after a crash, for the caller to log and count.
+ */
+export type BatchSendOutcome = ({ ok: SendOutcome } | { error: unknown }) & { unrecorded?: unknown };
+
+export interface SendTouchesOptions {
+  /** Called once the touches are claimed and the first message may go out: from then on nothing is safe to try again at once. */
+  onSendPhase?: () => void;
+  /** Tries of the batch's one `sent` UPDATE on a transient database error before each touch is marked alone (default 3). */
+  markTries?: number;
+  /** Wait before the second try of that UPDATE, doubled each time (default 100 ms). */
+  markFirstDelayMs?: number;
+}
 
 /**
  * Sends many email touches with a few statements for the whole batch: one transaction locks
@@ -26,8 +40,10 @@ export type BatchSendOutcome = { ok: SendOutcome } | { error: unknown };
  * confirmation, a paused or ended enrollment, a suppressed or unreachable address, a topic left,
  * already handled) goes through sendTouch alone, which decides and records why. A refusal is
  * recorded as sendTouch records one (a hard bounce suppresses the address).
+ * Once the first message may have gone out this never throws for the batch: a result that cannot
+ * be written is said in that touch's `unrecorded` and the touch left `sending` (in doubt).
  */
-export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: readonly string[], now: DateTime): Promise<BatchSendOutcome[]> {
+export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: readonly string[], now: DateTime, opts: SendTouchesOptions = {}): Promise<BatchSendOutcome[]> {
   const ids = [...new Set(touchIds)];
   const prepared = await deps.db.transaction().execute(async (tx) => {
     const touches = await lockTouches(tx, ids);
@@ -78,31 +94,24 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
     return ready;
   });
 
+  // From here on mail goes out: nothing below may throw for the batch, or a caller retrying the
+  // touches would find them `sending` and send them again. Each touch's result is its own.
+  opts.onSendPhase?.();
   const outcomes = new Map<string, BatchSendOutcome>();
   const sent: string[] = [];
   await Promise.all(
     prepared.map(async (p) => {
       try {
         await mail.send(p.mail);
-        sent.push(p.id);
-        outcomes.set(p.id, { ok: { status: 'sent', messageId: p.mail.messageId, inDoubt: p.inDoubt } });
       } catch (err) {
-        if (err instanceof PermanentSendError && err.recipientRefused) {
-          outcomes.set(p.id, { ok: await recordHardBounce(deps, { touchId: p.id, email: p.email, messageId: p.mail.messageId, reason: err.message }, now) });
-          return;
-        }
-        if (err instanceof PermanentSendError) {
-          await finishSend(deps.db, p.id, { status: 'failed', error: err.message });
-          outcomes.set(p.id, { ok: { status: 'failed', reason: err.message } });
-          return;
-        }
-        // Refused before acceptance: not in doubt; the job retries with backoff.
-        await finishSend(deps.db, p.id, { status: 'pending', error: (err as Error).message }).catch(() => undefined);
-        outcomes.set(p.id, { error: err });
+        outcomes.set(p.id, await recordRefusal(deps, p, err, now));
+        return;
       }
+      sent.push(p.id);
+      outcomes.set(p.id, { ok: { status: 'sent', messageId: p.mail.messageId, inDoubt: p.inDoubt } });
     }),
   );
-  await markSent(deps.db, sent, now.toJSDate());
+  for (const [id, err] of await recordSent(deps, sent, now, opts)) outcomes.set(id, { ...outcomes.get(id)!, unrecorded: err });
   // Everything not sent above: sendTouch alone, one after another (rare: skips, refusals, confirmations).
   for (const id of ids) {
     if (outcomes.has(id)) continue;
@@ -113,4 +122,46 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
     }
   }
   return touchIds.map((id) => outcomes.get(id)!);
+}
+
+/** What a refusal means for the touch, recorded; a failure to record it leaves the touch `sending` (the retry asks the server again). */
+async function recordRefusal(deps: EngineDeps, p: { id: string; email: string; mail: OutgoingMail }, err: unknown, now: DateTime): Promise<BatchSendOutcome> {
+  try {
+    if (err instanceof PermanentSendError && err.recipientRefused) {
+      return { ok: await recordHardBounce(deps, { touchId: p.id, email: p.email, messageId: p.mail.messageId, reason: err.message }, now) };
+    }
+    if (err instanceof PermanentSendError) {
+      await finishSend(deps.db, p.id, { status: 'failed', error: err.message });
+      return { ok: { status: 'failed', reason: err.message } };
+    }
+    // Refused before acceptance: not in doubt; the job retries with backoff.
+    await finishSend(deps.db, p.id, { status: 'pending', error: (err as Error).message });
+    return { error: err };
+  } catch (recordError) {
+    return { error: err, unrecorded: recordError };
+  }
+}
+
+/**
+ * Marks the accepted touches `sent`: one UPDATE, tried again on a transient database error; if
+ * it still fails, each touch alone, so one row at fault does not leave the others unrecorded.
+ * Returns the touches that could not be marked, with why.
+ */
+async function recordSent(deps: EngineDeps, ids: readonly string[], now: DateTime, opts: SendTouchesOptions): Promise<Map<string, unknown>> {
+  const failed = new Map<string, unknown>();
+  if (ids.length === 0) return failed;
+  try {
+    await retryTransient(() => markSent(deps.db, ids, now.toJSDate()), { tries: opts.markTries ?? 3, firstDelayMs: opts.markFirstDelayMs ?? 100 });
+    return failed;
+  } catch {
+    // Said per touch below, where it is known which ones stay unrecorded.
+  }
+  for (const id of ids) {
+    try {
+      await finishSend(deps.db, id, { status: 'sent', at: now.toJSDate() });
+    } catch (err) {
+      failed.set(id, err);
+    }
+  }
+  return failed;
 }

@@ -17,7 +17,7 @@ import type { WorkerContext } from './worker-context.js';
  * (NURTURE_SMTP_MAX_CONNECTIONS, NURTURE_SMTP_RATE_PER_SECOND).
  */
 export function startSendsWorker(ctx: WorkerContext): Worker {
-  const batcher = new Batcher<string, BatchSendOutcome>((ids) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock()), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
+  const batcher = new Batcher<string, BatchSendOutcome>((ids, run) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock(), { onSendPhase: () => run.sideEffectsBegun() }), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
   const process = async (job: Job<SendPayload>): Promise<string> => {
     const payload = sendPayloadSchema.safeParse(job.data);
     if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
@@ -25,6 +25,14 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
     const log = ctx.log.child({ touchId, ...(correlationId ? { correlationId } : {}) });
     try {
       const outcome = await batcher.submit(touchId);
+      if (outcome.unrecorded !== undefined) {
+        // Left `sending`: the sweeper offers it again later and it goes out in doubt, as after a crash.
+        ctx.metrics.serviceError('database');
+        log.error(
+          { err: outcome.unrecorded instanceof Error ? outcome.unrecorded.message : String(outcome.unrecorded), ...('ok' in outcome && outcome.ok.status === 'sent' ? { messageId: outcome.ok.messageId } : {}) },
+          'could not record the result of a send; the email is left in doubt',
+        );
+      }
       if ('error' in outcome) throw outcome.error;
       const r = outcome.ok;
       ctx.metrics.send(r.status, { inDoubt: r.status === 'sent' && r.inDoubt });

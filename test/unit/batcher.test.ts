@@ -35,4 +35,16 @@ describe('Batcher', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((results[1] as PromiseRejectedResult).reason.message).toBe('unlucky 13');
   });
+
+  it('does not try the items alone when the batch fails after its side effects began: each fails once, as is', async () => {
+    const runs: number[][] = [];
+    const b = new Batcher<number, number>(async (xs, run) => {
+      runs.push(xs);
+      run.sideEffectsBegun();
+      throw new Error('after sending');
+    }, 10, 1);
+    const results = await Promise.allSettled([1, 2, 3].map((x) => b.submit(x)));
+    expect(results.map((r) => (r.status === 'rejected' ? (r.reason as Error).message : 'fulfilled'))).toEqual(['after sending', 'after sending', 'after sending']);
+    expect(runs).toEqual([[1, 2, 3]]);
+  });
 });
