@@ -14,8 +14,9 @@ import { createTestDatabase } from '../support/databases.js';
  * out of `events_default` atomically. Every row of the month ends in the new partition and none
  * is lost; rows of other months stay in the default; on PostgreSQL, an insert into the default
  * partition under way in another connection while the partition is made is waited for and moved
- * too (the previous body failed at ATTACH on it, or lost it when it committed between its copy
- * and its delete). Down restores the previous body.
+ * too, and one committed while the move is half-way (held there by a gate) is not lost: the
+ * previous body failed at ATTACH on the first and deleted the second without copying it.
+ * Down restores the previous body.
  */
 
 const MOVE = '2026-12-03T160000-event-partition-move';
@@ -30,6 +31,14 @@ async function onBackend(kind: 'postgres' | 'pglite'): Promise<{ db: Kysely<Data
   const database = await createTestDatabase();
   const store = await openStore({ databaseUrl: database.url, dataDir: '/tmp/nurture-unused', poolSize: 2, migrate: false });
   return { db: store.db, url: database.url, close: async () => { await store.close(); await database.drop({ checkLeaks: true }); } };
+}
+
+/** Resolves once the backend `pid` waits on a lock (a table lock, or the test's advisory gate). */
+async function waitsOnLock(observer: pg.Client, pid: number): Promise<void> {
+  await vi.waitFor(async () => {
+    const { rows } = await observer.query<{ w: string | null }>('select wait_event_type as w from pg_stat_activity where pid = $1', [pid]);
+    expect(rows[0]!.w).toBe('Lock');
+  }, { timeout: 10_000, interval: 20 });
 }
 
 async function partitionOf(db: Kysely<Database>): Promise<Map<string, string>> {
@@ -105,10 +114,7 @@ describe.each(['postgres', 'pglite'] as const)('moving rows out of the default p
 
       const added = maintainer.query<{ added: boolean }>(`select events_add_partition('2040-03-01'::date) as added`);
       // The maintainer blocks on the writer's lock on events_default before it reads a row.
-      await vi.waitFor(async () => {
-        const { rows } = await writer.query<{ w: string | null }>('select wait_event_type as w from pg_stat_activity where pid = $1', [pid]);
-        expect(rows[0]!.w).toBe('Lock');
-      }, { timeout: 10_000, interval: 20 });
+      await waitsOnLock(writer, pid);
       await writer.query('commit');
 
       expect((await added).rows[0]!.added).toBe(true);
@@ -131,10 +137,7 @@ describe.each(['postgres', 'pglite'] as const)('moving rows out of the default p
       expect((await maintainer.query<{ added: boolean }>(`select events_add_partition('2040-04-01'::date) as added`)).rows[0]!.added).toBe(true);
 
       const inserted = writer.query(`insert into events (id, contact_id, type, occurred_at, received_at) values ('apr-late', $1, 'email_opened', now(), '2040-04-25T00:00:00Z') returning id`, [contactId]);
-      await vi.waitFor(async () => {
-        const { rows } = await maintainer.query<{ w: string | null }>('select wait_event_type as w from pg_stat_activity where pid = $1', [pid]);
-        expect(rows[0]!.w).toBe('Lock');
-      }, { timeout: 10_000, interval: 20 });
+      await waitsOnLock(maintainer, pid);
       await maintainer.query('commit');
 
       expect((await inserted).rows).toEqual([{ id: 'apr-late' }]);
@@ -144,6 +147,60 @@ describe.each(['postgres', 'pglite'] as const)('moving rows out of the default p
     } finally {
       await writer.end();
       await maintainer.end();
+    }
+  });
+
+  it.runIf(kind === 'postgres')('keeps a row committed into the default partition while the move is half-way (the reviewed loss)', async () => {
+    // A gate holds the move after it has read the month's rows and before it deletes them: a
+    // check constraint (copied to the new table by LIKE ... INCLUDING CONSTRAINTS) that, for the
+    // row 'gate', waits on an advisory lock the test holds. The previous body copied under one
+    // snapshot and deleted under a later one, so a row committed meanwhile was deleted uncopied.
+    await sql`create table move_gate_on (on_ boolean)`.execute(db);
+    await sql`create function move_gate(id text) returns boolean language plpgsql as $$
+      begin
+        if id = 'gate' and exists (select 1 from move_gate_on) then perform pg_advisory_xact_lock_shared(4242); end if;
+        return true;
+      end $$`.execute(db);
+    await sql`alter table events add constraint events_move_gate check (move_gate(id))`.execute(db);
+    const control = new pg.Client({ connectionString: backend.url });
+    const writer = new pg.Client({ connectionString: backend.url });
+    const maintainer = new pg.Client({ connectionString: backend.url });
+    await control.connect();
+    await writer.connect();
+    await maintainer.connect();
+    try {
+      await sql`insert into events (id, contact_id, type, occurred_at, received_at) values ('gate', ${contactId}, 'email_opened', now(), ${new Date('2040-05-03T00:00:00Z')})`.execute(db);
+      await control.query('select pg_advisory_lock(4242)');
+      await control.query('insert into move_gate_on values (true)');
+      const [mpid, wpid] = await Promise.all([maintainer, writer].map(async (c) => (await c.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid));
+
+      const added = maintainer.query<{ added: boolean }>(`select events_add_partition('2040-05-01'::date) as added`);
+      await waitsOnLock(control, mpid!);
+      // Either committed at once (nothing stops it) or waits for the move: both are allowed, losing it is not.
+      let done = false;
+      const inserted = writer.query(`insert into events (id, contact_id, type, occurred_at, received_at) values ('may-late', $1, 'email_opened', now(), '2040-05-28T00:00:00Z') returning id`, [contactId])
+        .finally(() => { done = true; });
+      await vi.waitFor(async () => {
+        if (done) return;
+        const { rows } = await control.query<{ w: string | null }>('select wait_event_type as w from pg_stat_activity where pid = $1', [wpid]);
+        expect(rows[0]!.w).toBe('Lock');
+      }, { timeout: 10_000, interval: 20 });
+      await control.query('select pg_advisory_unlock(4242)');
+
+      expect((await added).rows[0]!.added).toBe(true);
+      expect((await inserted).rows).toEqual([{ id: 'may-late' }]);
+      const where = await partitionOf(db);
+      expect(where.get('gate')).toBe('events_y2040m05');
+      expect(where.get('may-late')).toBe('events_y2040m05');
+      // Its id is claimed, and the event is there to back it (a claimed id with no event is lost for good).
+      expect((await sql<{ n: number }>`select count(*)::int as n from event_ids where id = 'may-late'`.execute(db)).rows[0]!.n).toBe(1);
+    } finally {
+      await control.end();
+      await writer.end();
+      await maintainer.end();
+      await sql`alter table events drop constraint if exists events_move_gate`.execute(db);
+      await sql`drop function if exists move_gate(text)`.execute(db);
+      await sql`drop table if exists move_gate_on`.execute(db);
     }
   });
 });
