@@ -102,7 +102,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups', '2026-12-03T090000-staff-work', '2026-12-03T130000-sweep-indexes', '2026-12-03T140000-event-partitions'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups', '2026-12-03T090000-staff-work', '2026-12-03T130000-sweep-indexes', '2026-12-03T140000-event-partitions', '2026-12-03T160000-event-partition-move'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

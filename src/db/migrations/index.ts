@@ -18,6 +18,7 @@ import * as reportRollups from './2026-12-02T160500-report-rollups.js';
 import * as staffWork from './2026-12-03T090000-staff-work.js';
 import * as sweepIndexes from './2026-12-03T130000-sweep-indexes.js';
 import * as eventPartitions from './2026-12-03T140000-event-partitions.js';
+import * as eventPartitionMove from './2026-12-03T160000-event-partition-move.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -45,6 +46,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-03T090000-staff-work': staffWork,
   '2026-12-03T130000-sweep-indexes': sweepIndexes,
   '2026-12-03T140000-event-partitions': eventPartitions,
+  '2026-12-03T160000-event-partition-move': eventPartitionMove,
 });
 
 export const migrationProvider: MigrationProvider = {
