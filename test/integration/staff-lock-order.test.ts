@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignTasks } from '../../src/app/assign-tasks.js';
+import { escalateTasks } from '../../src/app/escalate-tasks.js';
+import { insertTimers } from '../../src/db/staff-work-repository.js';
 import type { AppContext } from '../../src/app/context.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
 import type { EngineDeps } from '../../src/engine/engine-deps.js';
@@ -9,6 +11,7 @@ import { parseTeamDirectory } from '../../src/staff/team-file.js';
 import { appContextFor, createTestDeps, writeTemplates } from '../support/engine.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
+import type { MailSender } from '../../src/templates/mail-sender.js';
 
 /**
  * The staff sweep locks a contact before its tasks, as the engine and completions do. A
@@ -23,6 +26,7 @@ teams:
   sales: {}
 users:
   bob@example.com: { name: Bob Rivera, teams: [sales] }
+  dana@example.com: { name: Dana Kim, teams: [sales] }
 assignment:
   - name: calls go round sales
     when: { kind: call }
@@ -76,8 +80,40 @@ describe('staff sweep lock order', () => {
     });
     expect(await assigning).toEqual({ assigned: 1, queued: 0, unassigned: 0 });
     const after = await store.db.selectFrom('tasks').select(['assignee']).where('id', '=', task.id).executeTakeFirstOrThrow();
-    expect(after.assignee).toBe('bob@example.com');
+    expect(after.assignee).toMatch(/^(bob|dana)@example\.com$/);
     const owner = await store.db.selectFrom('contacts').select('owner').where('id', '=', contact.id).executeTakeFirstOrThrow();
-    expect(owner.owner).toBe('bob@example.com');
+    expect(owner.owner).toBe(after.assignee);
+  });
+
+  it("an SLA reassignment waits for the contact (it moves the contact's owner) before it locks the task", async () => {
+    const r = await applyEvent(deps, { id: 'appt-cal', type: 'appointment_requested', occurredAt: T0.toISO()!, contact: { email: 'cal@example.com', firstName: 'Cal', phone: '+15555550101' }, data: {} }, T0);
+    expect(r.status).toBe('applied');
+    const contact = await store.db.selectFrom('contacts').select('id').where('email', '=', 'cal@example.com').executeTakeFirstOrThrow();
+    const task = await store.db.selectFrom('tasks').select('id').where('contact_id', '=', contact.id).where('kind', '=', 'call').executeTakeFirstOrThrow();
+    await store.db.updateTable('tasks').set({ assignee: 'bob@example.com', team: 'sales', assignment_reason: 'test', assigned_at: T0.toJSDate() }).where('id', '=', task.id).execute();
+    await store.db.updateTable('contacts').set({ owner: 'bob@example.com' }).where('id', '=', contact.id).execute();
+    await insertTimers(store.db, task.id, [{ step: 1, action: 'reassign', dueAt: T0.toJSDate(), escalation: null }]);
+    const mail: MailSender = {
+      async send(m) {
+        return { messageId: m.messageId, accepted: true, response: 'collected' };
+      },
+      async close() {},
+      describe: () => 'collected in memory',
+    };
+
+    let escalating: ReturnType<typeof escalateTasks> | undefined;
+    await store.db.transaction().execute(async (tx) => {
+      await tx.selectFrom('contacts').select('id').where('id', '=', contact.id).forUpdate().execute();
+      const pid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
+      escalating = escalateTasks(app, { now: T0.plus({ minutes: 1 }), mail });
+      await untilBlockedBy(pid);
+      const locked = await tx.selectFrom('tasks').select('id').where('id', '=', task.id).forUpdate().noWait().execute();
+      expect(locked).toHaveLength(1);
+    });
+    expect((await escalating)!.reassigned).toBe(1);
+    const after = await store.db.selectFrom('tasks').select(['assignee']).where('id', '=', task.id).executeTakeFirstOrThrow();
+    expect(after.assignee).toBe('dana@example.com');
+    const owner = await store.db.selectFrom('contacts').select('owner').where('id', '=', contact.id).executeTakeFirstOrThrow();
+    expect(owner.owner).toBe('dana@example.com');
   });
 });
