@@ -3,6 +3,7 @@ import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignTasks } from '../../src/app/assign-tasks.js';
 import { escalateTasks } from '../../src/app/escalate-tasks.js';
+import { claimInboxTask } from '../../src/app/inbox-actions.js';
 import { insertTimers } from '../../src/db/staff-work-repository.js';
 import type { AppContext } from '../../src/app/context.js';
 import { applyEvent } from '../../src/engine/apply-event.js';
@@ -115,5 +116,27 @@ describe('staff sweep lock order', () => {
     expect(after.assignee).toBe('dana@example.com');
     const owner = await store.db.selectFrom('contacts').select('owner').where('id', '=', contact.id).executeTakeFirstOrThrow();
     expect(owner.owner).toBe('dana@example.com');
+  });
+
+  it('an inbox claim waits for the contact before it locks the task', async () => {
+    const r = await applyEvent(deps, { id: 'appt-dee', type: 'appointment_requested', occurredAt: T0.toISO()!, contact: { email: 'dee@example.com', firstName: 'Dee', phone: '+15555550102' }, data: {} }, T0);
+    expect(r.status).toBe('applied');
+    const contact = await store.db.selectFrom('contacts').select('id').where('email', '=', 'dee@example.com').executeTakeFirstOrThrow();
+    const task = await store.db.selectFrom('tasks').select('id').where('contact_id', '=', contact.id).where('kind', '=', 'call').executeTakeFirstOrThrow();
+    await store.db.updateTable('tasks').set({ assignee: null, team: 'sales', assignment_reason: 'queued', assigned_at: T0.toJSDate() }).where('id', '=', task.id).execute();
+    const bob = { email: 'bob@example.com', name: 'Bob Rivera', teams: ['sales'], manages: [] };
+
+    let claiming: Promise<void> | undefined;
+    await store.db.transaction().execute(async (tx) => {
+      await tx.selectFrom('contacts').select('id').where('id', '=', contact.id).forUpdate().execute();
+      const pid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(tx)).rows[0]!.pid);
+      claiming = claimInboxTask(app, bob, task.id, T0);
+      await untilBlockedBy(pid);
+      const locked = await tx.selectFrom('tasks').select('id').where('id', '=', task.id).forUpdate().noWait().execute();
+      expect(locked).toHaveLength(1);
+    });
+    await claiming;
+    const after = await store.db.selectFrom('tasks').select(['assignee', 'claimed_at']).where('id', '=', task.id).executeTakeFirstOrThrow();
+    expect(after).toEqual({ assignee: 'bob@example.com', claimed_at: T0.toJSDate() });
   });
 });
