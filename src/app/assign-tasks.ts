@@ -3,7 +3,17 @@ import { z } from 'zod';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import type { UnassignedTask } from '../db/staff-work-repository.js';
-import { insertTimers, lockTeamCursors, lockUnassignedTasks, openTaskLoads, saveTeamCursor, setContactOwnerIfNone, writeAssignment } from '../db/staff-work-repository.js';
+import {
+  insertTimers,
+  lockContactsInOrder,
+  lockTeamCursors,
+  lockUnassignedTasks,
+  openTaskLoads,
+  saveTeamCursor,
+  setContactOwnerIfNone,
+  unassignedTaskCandidates,
+  writeAssignment,
+} from '../db/staff-work-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
 import type { ContactFacts } from '../staff/assign.js';
 import { decideAssignment } from '../staff/assign.js';
@@ -34,8 +44,10 @@ function factsOf(t: UnassignedTask, owner: string | null): ContactFacts {
 /**
  * Makes the assignment decision for tasks that have none yet (assigned_at null): who, or which
  * team's queue, and why; the SLA deadline and its escalation timers; the contact's fixed owner
- * when a rep is chosen for a call. One transaction per batch, tasks locked with SKIP LOCKED so
- * several processes share the work; the team cursors are locked so one rotation runs at a time.
+ * when a rep is chosen for a call. One transaction per batch. The contacts are locked before their
+ * tasks (in contact-id order), as the engine and completions do: locking the tasks first deadlocked
+ * with them. Tasks are then locked with SKIP LOCKED so several processes share the work; the team
+ * cursors are locked so one rotation runs at a time.
  * Escalation steps already past at assignment (a backlog from before the directory existed) are
  * not planned: reminding that late helps nobody; the breach timer always is.
  */
@@ -55,7 +67,11 @@ export async function assignTasks(app: AppContext, o: { now: DateTime; batch?: n
 }
 
 async function assignBatch(tx: Kysely<Database>, dir: TeamDirectory, limit: number, now: DateTime, out: AssignResult): Promise<number> {
-  const tasks = await lockUnassignedTasks(tx, limit);
+  const candidates = await unassignedTaskCandidates(tx, limit);
+  if (candidates.length === 0) return 0;
+  await lockContactsInOrder(tx, candidates.map((c) => c.contact_id));
+  // Re-checked under the lock: another sweep may have decided some while we waited for the contacts.
+  const tasks = await lockUnassignedTasks(tx, candidates.map((c) => c.id));
   if (tasks.length === 0) return 0;
   const cursors = await lockTeamCursors(tx);
   const loads = await openTaskLoads(tx);

@@ -19,6 +19,7 @@ import {
   saveTeamCursor,
   timerDetailSchema,
 } from '../db/staff-work-repository.js';
+import { lockContact } from '../db/contact-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
 import { decideReassignment } from '../staff/assign.js';
 import type { TeamDirectory } from '../staff/directory.js';
@@ -53,7 +54,8 @@ interface Outcome {
 /**
  * Fires the SLA escalation timers that are due: remind the assignee, reassign to the next
  * available rep, notify the team manager, record the breach. Each timer is handled in its own
- * transaction that locks the task (SKIP LOCKED: another process is on it) and the timer, so a
+ * transaction that locks the task's contact (first, like every writer: a reassignment moves the
+ * contact's owner), then the task (SKIP LOCKED: another process is on it) and the timer, so a
  * timer fires once however many processes sweep and across restarts. A task that is no longer
  * open, or whose first call attempt is recorded, has its timers cancelled instead: the SLA was
  * met (or is moot). Staff emails go out after the commit: a crash between the two loses a
@@ -67,6 +69,7 @@ export async function escalateTasks(app: AppContext, o: { now: DateTime; mail: M
   const due = await dueTimerIds(app.deps.db, at, o.batch ?? ESCALATE_BATCH);
   for (const d of due) {
     const r = await app.deps.db.transaction().execute(async (tx): Promise<Outcome | undefined> => {
+      if (!(await lockContact(tx, d.contact_id))) return undefined;
       const task = await lockTaskSkipping(tx, d.task_id);
       if (!task) return undefined;
       const timer = await lockPendingTimer(tx, d.id);

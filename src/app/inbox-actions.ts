@@ -1,12 +1,14 @@
 import type { DateTime } from 'luxon';
-import { claimQueuedTask, findTaskPlace, lockTaskPlace } from '../db/inbox-task-repository.js';
+import { findTaskPlace } from '../db/inbox-task-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
+import { placeTask } from '../db/task-work-repository.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { InboxViewer } from '../queries/inbox-viewer.js';
 import { canSeeTask, declaredOutcomes } from '../queries/inbox-viewer.js';
 import type { CompleteTaskResult } from './complete-task.js';
 import { completeTask } from './complete-task.js';
 import type { AppContext } from './context.js';
+import { lockTaskAndContact } from './staff-task-guard.js';
 
 /**
  * What a user does to a task from the inbox: claim it from a team queue, record its outcome.
@@ -19,26 +21,29 @@ const notYours = (id: number) => new NotFoundError(`no task ${id} in your inbox`
 export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: number, now: DateTime): Promise<void> {
   const at = now.toJSDate();
   await ctx.deps.db.transaction().execute(async (tx) => {
-    const t = await lockTaskPlace(tx, taskId);
+    // The contact before the task, as the engine and completions lock: the other order deadlocks.
+    const t = (await lockTaskAndContact(tx, taskId))?.task;
     if (!t || !canSeeTask(v, t)) throw notYours(taskId);
     if (t.assignee === v.email) return;
     if (t.status !== 'open') throw new ConflictError(`task ${taskId} is ${t.status}: there is nothing to claim`);
     if (t.assignee !== null) throw new ConflictError(`task ${taskId} is already ${t.assignee}'s`);
     if (t.team === null || !v.teams.includes(t.team)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
-    if (!(await claimQueuedTask(tx, taskId, v.email, at))) throw new ConflictError(`task ${taskId} was claimed by someone else just now`);
+    await placeTask(tx, taskId, { assignee: v.email, team: t.team, reason: 'claimed from the team queue', at, claimed: true });
     await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason: `from the ${t.team} queue (inbox)`, at });
   });
 }
 
 /**
- * Records an outcome declared for the task's kind. A task still waiting in the user's team
- * queue is claimed first: whoever did the work holds the task.
+ * Records an outcome declared for the task's kind. A task still waiting in the queue of a team
+ * the user is in is claimed first: whoever did the work holds the task. A manager who is not in
+ * the team (they see its queue, they cannot claim from it) records the outcome without claiming;
+ * completeTask checks, with the task locked, that they still see it.
  */
 export async function completeInboxTask(ctx: AppContext, v: InboxViewer, taskId: number, outcome: string, now: DateTime): Promise<CompleteTaskResult> {
   const t = await findTaskPlace(ctx.deps.db, taskId);
   if (!t || !canSeeTask(v, t)) throw notYours(taskId);
   const allowed = declaredOutcomes(ctx.staff, t.kind);
   if (!allowed.includes(outcome)) throw new InputError(`outcome: "${outcome}" is not an outcome of a ${t.kind} task (one of: ${allowed.join(', ')})`);
-  if (t.status === 'open' && t.assignee === null) await claimInboxTask(ctx, v, taskId, now);
+  if (t.status === 'open' && t.assignee === null && t.team !== null && v.teams.includes(t.team)) await claimInboxTask(ctx, v, taskId, now);
   return completeTask(ctx, taskId, outcome, now, { actor: v.email, mayComplete: (locked) => canSeeTask(v, locked) });
 }

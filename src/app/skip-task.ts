@@ -2,7 +2,8 @@ import type { DateTime } from 'luxon';
 import type { TaskRow } from '../db/task-repository.js';
 import type { NewTaskActivity } from '../db/task-activity-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
-import { cancelPendingTimers, markTaskSkipped } from '../db/task-work-repository.js';
+import { cancelPendingTimers } from '../db/staff-work-repository.js';
+import { markTaskSkipped } from '../db/task-work-repository.js';
 import type { AppContext } from './context.js';
 import { checkMayWork, lockOpenTask, requireReason, resolveActor } from './staff-task-guard.js';
 

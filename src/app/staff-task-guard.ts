@@ -91,13 +91,20 @@ export function closedTaskConflict(task: TaskRow, verb: string): ConflictError |
 
 const NO_TASK = (id: number) => new NotFoundError(`no task with id ${id} (list tasks with: nurture tasks --status all)`);
 
-/** In a transaction: the contact then the task locked (the engine's order), refused unless open. */
-export async function lockOpenTask(tx: Kysely<Database>, taskId: number, verb: string): Promise<{ task: TaskRow; listing: TaskListing }> {
+/** In a transaction: the contact then the task locked (the engine's order); undefined when there is no such task. */
+export async function lockTaskAndContact(tx: Kysely<Database>, taskId: number): Promise<{ task: TaskRow; listing: TaskListing } | undefined> {
   const listing = await findTask(tx, taskId);
-  if (!listing) throw NO_TASK(taskId);
+  if (!listing) return undefined;
   await lockContact(tx, listing.contact_id);
   const task = await lockTask(tx, taskId);
-  if (!task) throw NO_TASK(taskId);
+  return task ? { task, listing } : undefined;
+}
+
+/** In a transaction: the contact then the task locked (the engine's order), refused unless open. */
+export async function lockOpenTask(tx: Kysely<Database>, taskId: number, verb: string): Promise<{ task: TaskRow; listing: TaskListing }> {
+  const locked = await lockTaskAndContact(tx, taskId);
+  if (!locked) throw NO_TASK(taskId);
+  const { task, listing } = locked;
   const closed = closedTaskConflict(task, verb);
   if (closed) throw closed;
   return { task, listing };

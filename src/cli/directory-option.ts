@@ -1,13 +1,13 @@
 import type { Command } from 'commander';
 import type { FileProblem } from '../errors.js';
-import { formatProblem } from '../errors.js';
+import { ConfigError, InputError, formatProblem } from '../errors.js';
 import type { TeamDirectory } from '../staff/directory.js';
 import { loadTeamDirectory } from '../staff/load-team.js';
 import { stdout } from './shared.js';
 
 export const DEFAULT_DIRECTORY_FILE = './team.yaml';
 
-/** `--directory FILE` (start, worker, api, validate): the team directory, team.yaml. */
+/** `--directory FILE` (start, worker, api, validate, users, tasks): the team directory, team.yaml. */
 export function addDirectoryOption(cmd: Command): Command {
   return cmd.option('--directory <file>', 'team directory: staff, teams, assignment rules, SLAs (a file that does not exist: no directory, tasks stay unassigned)', DEFAULT_DIRECTORY_FILE);
 }
@@ -37,4 +37,18 @@ export async function readDirectory(file: string): Promise<TeamDirectory | undef
 /** One line about the directory, for validate and the start log. */
 export function describeDirectory(d: TeamDirectory): string {
   return `${d.users.length} user(s), ${d.teams.length} team(s), ${d.rules.length} assignment rule(s), ${d.slas.length} SLA rule(s)${d.fallback ? `, fallback ${d.fallback}` : ''}`;
+}
+
+/** The directory, or undefined when the file does not exist. A file with problems is an error naming each. */
+export async function teamDirectoryFrom(file: string): Promise<TeamDirectory | undefined> {
+  const r = await loadTeamDirectory(file);
+  if (!r.ok) throw new ConfigError(r.problems.map(formatProblem).join('\n'));
+  return r.value;
+}
+
+/** For commands that cannot work without one. */
+export async function requiredTeamDirectory(file: string, what: string): Promise<TeamDirectory> {
+  const dir = await teamDirectoryFrom(file);
+  if (!dir) throw new InputError(`${what} needs the team directory, and ${file} does not exist: pass --directory FILE (see examples/team.yaml)`);
+  return dir;
 }

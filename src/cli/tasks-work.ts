@@ -19,7 +19,7 @@ import type { Rendered } from './format.js';
 import { emit, formatInstant, relativeTime } from './format.js';
 import { action, config } from './shared.js';
 import { parseTaskId, placementText } from './task-text.js';
-import { addDirectoryOption, requiredTeamDirectory } from './team-directory-option.js';
+import { addDirectoryOption, requiredTeamDirectory } from './directory-option.js';
 
 /** `nurture tasks claim|snooze|reassign|skip ID`: staff moving their work along, each with who and why. */
 

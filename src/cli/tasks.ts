@@ -19,7 +19,7 @@ import { emit, formatAddress, formatInstant, parseChoice, parseInstant, parseLim
 import { action, config } from './shared.js';
 import { parseTaskId, placementText, slaText } from './task-text.js';
 import { registerTaskWork } from './tasks-work.js';
-import { addDirectoryOption, requiredTeamDirectory } from './team-directory-option.js';
+import { addDirectoryOption, requiredTeamDirectory } from './directory-option.js';
 
 /**
  * `nurture tasks [list]`, `nurture tasks show ID`, `nurture tasks done ID --outcome TEXT`; claim,

@@ -10,7 +10,7 @@ import type { Rendered } from './format.js';
 import { emit, formatInstant, table } from './format.js';
 import { readPassword } from './password-input.js';
 import { action, config, stdout } from './shared.js';
-import { addDirectoryOption, teamDirectoryFrom } from './team-directory-option.js';
+import { addDirectoryOption, teamDirectoryFrom } from './directory-option.js';
 
 /** `nurture users add|passwd|list|disable|enable`: staff login accounts for the task inbox. */
 

@@ -24,17 +24,35 @@ export interface UnassignedTask {
   timezone: string | null;
 }
 
-/** Open tasks no assignment decision was made for yet, oldest first, locked (others skip them). */
-export async function lockUnassignedTasks(db: Kysely<Database>, limit: number): Promise<UnassignedTask[]> {
+/**
+ * Open tasks no assignment decision was made for yet, oldest first, NOT locked: the sweep locks
+ * their contacts first (the order every writer keeps), then the tasks themselves.
+ */
+export async function unassignedTaskCandidates(db: Kysely<Database>, limit: number): Promise<{ id: number; contact_id: string }[]> {
+  return db.selectFrom('tasks').select(['id', 'contact_id']).where('assigned_at', 'is', null).where('status', '=', 'open').orderBy('id').limit(limit).execute();
+}
+
+/** The contacts, locked in id order (two sweeps locking overlapping sets never deadlock). */
+export async function lockContactsInOrder(db: Kysely<Database>, contactIds: readonly string[]): Promise<void> {
+  if (contactIds.length === 0) return;
+  await db.selectFrom('contacts').select('id').where('id', 'in', [...new Set(contactIds)]).orderBy('id').forUpdate().execute();
+}
+
+/**
+ * Of these tasks, those still open and without an assignment decision, locked (others skip them),
+ * oldest first, with their contact's facts (read after the contact was locked, so current).
+ */
+export async function lockUnassignedTasks(db: Kysely<Database>, ids: readonly number[]): Promise<UnassignedTask[]> {
+  if (ids.length === 0) return [];
   return db
     .selectFrom('tasks')
     .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
     .leftJoin('enrollments', 'enrollments.id', 'tasks.enrollment_id')
     .select(['tasks.id', 'tasks.contact_id', 'tasks.kind', 'tasks.priority', 'tasks.title', 'tasks.created_at', 'enrollments.sequence_id as sequence', 'contacts.owner', 'contacts.attributes', 'contacts.tags', 'contacts.timezone'])
+    .where('tasks.id', 'in', [...ids])
     .where('tasks.assigned_at', 'is', null)
     .where('tasks.status', '=', 'open')
     .orderBy('tasks.id')
-    .limit(limit)
     .forUpdate('tasks')
     .skipLocked()
     .execute();
@@ -114,9 +132,18 @@ export async function insertTimers(db: Kysely<Database>, taskId: number, timers:
     .execute();
 }
 
-/** Ids of pending timers due by `now`, soonest first (unlocked: each is locked when handled). */
-export async function dueTimerIds(db: Kysely<Database>, now: Date, limit: number): Promise<{ id: string; task_id: number }[]> {
-  return db.selectFrom('task_timers').select(['id', 'task_id']).where('status', '=', 'pending').where('due_at', '<=', now).orderBy('due_at').orderBy('id').limit(limit).execute();
+/** Ids of pending timers due by `now`, soonest first, with their task's contact (unlocked: each is locked when handled). */
+export async function dueTimerIds(db: Kysely<Database>, now: Date, limit: number): Promise<{ id: string; task_id: number; contact_id: string }[]> {
+  return db
+    .selectFrom('task_timers')
+    .innerJoin('tasks', 'tasks.id', 'task_timers.task_id')
+    .select(['task_timers.id', 'task_timers.task_id', 'tasks.contact_id'])
+    .where('task_timers.status', '=', 'pending')
+    .where('task_timers.due_at', '<=', now)
+    .orderBy('task_timers.due_at')
+    .orderBy('task_timers.id')
+    .limit(limit)
+    .execute();
 }
 
 /** The task, locked; undefined when another process holds it (it handles the timer). */

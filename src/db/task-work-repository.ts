@@ -38,9 +38,3 @@ export async function setTaskSnooze(db: Kysely<Database>, id: number, until: Dat
 export async function markTaskSkipped(db: Kysely<Database>, id: number, why: string, at: Date): Promise<void> {
   await db.updateTable('tasks').set({ status: 'skipped', outcome: `skipped: ${why}`, completed_at: at }).where('id', '=', id).execute();
 }
-
-/** Escalation steps that have not fired yet will not: the number cancelled. */
-export async function cancelPendingTimers(db: Kysely<Database>, taskId: number): Promise<number> {
-  const r = await db.updateTable('task_timers').set({ status: 'cancelled' }).where('task_id', '=', taskId).where('status', '=', 'pending').executeTakeFirst();
-  return Number(r.numUpdatedRows);
-}

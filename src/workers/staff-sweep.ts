@@ -17,7 +17,7 @@ export const STAFF_SWEEP_MS = 1_000;
  */
 export class StaffSweep {
   private loop: Periodic | undefined;
-  private failing = false;
+  private readonly failing = { assign: false, escalate: false };
 
   constructor(
     private readonly ctx: AppContext,
@@ -29,20 +29,33 @@ export class StaffSweep {
     this.loop.start();
   }
 
-  /** One round, now: assign, then escalate (with one clock reading for both). */
+  /**
+   * One round, now: assign, then escalate (with one clock reading for both). Each has its own
+   * try: a failed assignment batch must not hold back the SLA timers that are due, nor the reverse.
+   */
   async round(): Promise<void> {
-    const log = this.ctx.log;
-    try {
-      const now = this.opts.clock();
+    const now = this.opts.clock();
+    await this.step('assign', async () => {
       const a = await assignTasks(this.ctx, { now, metrics: this.opts.metrics });
+      if (a.assigned + a.queued + a.unassigned > 0) this.ctx.log.info(a, 'tasks assigned');
+    });
+    await this.step('escalate', async () => {
       const e = await escalateTasks(this.ctx, { now, mail: this.opts.mail, metrics: this.opts.metrics });
-      if (a.assigned + a.queued + a.unassigned > 0) log.info(a, 'tasks assigned');
-      if (e.reminded + e.reassigned + e.managerNotified + e.breached > 0) log.info(e, 'SLA escalations fired');
-      if (this.failing) log.info('the staff sweep works again');
-      this.failing = false;
+      if (e.reminded + e.reassigned + e.managerNotified + e.breached > 0) this.ctx.log.info(e, 'SLA escalations fired');
+    });
+  }
+
+  /** Runs one part of the round; logs its first failure and its recovery, once each. */
+  private async step(part: 'assign' | 'escalate', run: () => Promise<void>): Promise<void> {
+    const log = this.ctx.log;
+    const what = part === 'assign' ? 'task assignment' : 'SLA escalation';
+    try {
+      await run();
+      if (this.failing[part]) log.info(`the staff sweep's ${what} works again`);
+      this.failing[part] = false;
     } catch (err) {
-      if (!this.failing) log.warn({ err: (err as Error).message }, 'staff sweep failed; trying again');
-      this.failing = true;
+      if (!this.failing[part]) log.warn({ err: (err as Error).message }, `staff sweep: ${what} failed; trying again`);
+      this.failing[part] = true;
     }
   }
 

@@ -7,7 +7,7 @@ import { inboxRoutes } from '../../src/http/inbox/routes.js';
 import type { NurtureServer } from '../../src/http/server.js';
 import { buildServer } from '../../src/http/server.js';
 import { appContextFor, createTestDeps, testConfig, writeTemplates } from '../support/engine.js';
-import { INBOX_PASSWORD, cookieHeader, cookieJar, csrfOf, inboxDirectory, seedContact, seedStaffAccount, seedTask } from '../support/inbox.js';
+import { INBOX_PASSWORD, INBOX_TEAM_YAML, cookieHeader, cookieJar, csrfOf, inboxDirectory, seedContact, seedStaffAccount, seedTask } from '../support/inbox.js';
 import type { TestStore } from '../support/postgres.js';
 import { createTestStore } from '../support/postgres.js';
 
@@ -28,11 +28,11 @@ describe('task inbox: who may see and change what', () => {
   let server: NurtureServer;
   let ids: { bobCall: number; salesQueued: number; danaCall: number; officePostcard: number; bobLetter: number };
 
-  async function build(env: Record<string, string> = {}): Promise<NurtureServer> {
+  async function build(env: Record<string, string> = {}, teamYaml = INBOX_TEAM_YAML): Promise<NurtureServer> {
     const { deps } = await createTestDeps(store.db, [], templatesDir);
     const config = testConfig({ NURTURE_INBOX_LOGIN_RATE_LIMIT: '5', ...env });
     // Only what the inbox routes use: they reach the store through the app and the read models.
-    const ctx = { app: { ...appContextFor(deps), staff: inboxDirectory() }, read: store.db, config, links: deps.links, clock: () => NOW } as unknown as HttpContext;
+    const ctx = { app: { ...appContextFor(deps), staff: inboxDirectory(teamYaml) }, read: store.db, config, links: deps.links, clock: () => NOW } as unknown as HttpContext;
     return buildServer(ctx, { routes: [inboxRoutes] });
   }
 
@@ -217,6 +217,30 @@ describe('task inbox: who may see and change what', () => {
     const call = await get(bob, `/inbox/tasks/${ids.bobCall}`);
     for (const o of ['connected', 'no_answer', 'left_voicemail', 'appointment_booked', 'not_interested', 'wrong_number']) expect(call.body).toContain(`name="outcome" value="${o}"`);
     expect(call.body).toContain('href="tel:+15550102000"');
+  });
+
+  it("lets a team's manager who is not in the team record the outcome of a task still in its queue, without claiming it", async () => {
+    // Carol manages office without being in it: she sees its queue but may not claim from it.
+    const yaml = INBOX_TEAM_YAML.replace('  office: {}', '  office:\n    manager: carol@example.com');
+    const eve = await seedContact(store.db, { email: 'eve@example.com', first: 'Eve', address: { line1: '2 Main St', city: 'Springfield' } });
+    const queued = await seedTask(store.db, { contactId: eve, kind: 'postcard', title: 'Postcard to Eve', team: 'office' });
+    const main = server;
+    server = await build({}, yaml);
+    try {
+      const carol = await login('carol@example.com');
+      expect((await get(carol, '/inbox/queue-items')).body).toContain(`data-task-id="${queued}"`);
+      const res = await post(carol, `/inbox/tasks/${queued}/outcome`, { _csrf: carol.csrf, outcome: 'sent' });
+      expect(res.statusCode, res.body).toBe(303);
+      expect(await taskRow(queued)).toMatchObject({ status: 'done', outcome: 'sent', assignee: null, team: 'office', claimed_at: null });
+      const activity = await store.db.selectFrom('task_activity').select(['actor', 'action']).where('task_id', '=', queued).orderBy('id').execute();
+      expect(activity.map((a) => [a.actor, a.action])).toEqual([['carol@example.com', 'completed']]);
+      // Bob manages nothing in office and is not in it: still not found for him.
+      const bob = await login('bob@example.com');
+      expect((await post(bob, `/inbox/tasks/${queued}/outcome`, { _csrf: bob.csrf, outcome: 'sent' })).statusCode).toBe(404);
+    } finally {
+      await server.close();
+      server = main;
+    }
   });
 
   it('completes a call with appointment_booked: the contact is promoted and the page says so', async () => {
