@@ -20,7 +20,11 @@ export interface Metrics {
   taskAssignment?(outcome: 'assigned' | 'queued' | 'unassigned'): void;
   /** An SLA escalation timer that fired, by action (`breach` counts breaches). */
   taskEscalation?(action: 'remind' | 'reassign' | 'notify_manager' | 'breach'): void;
+  /** A round of a background loop that failed (it tries again next round; the log says it once). */
+  backgroundFailure?(loop: BackgroundLoop): void;
 }
+
+export type BackgroundLoop = 'staff_assign' | 'staff_escalate' | 'event_partitions';
 
 export type EventOutcome = 'applied' | 'duplicate' | 'rejected' | 'conflict' | 'failed' | 'retried';
 /** `retry`: the transport refused for now and the job will try again. */

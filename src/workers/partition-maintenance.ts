@@ -1,3 +1,4 @@
+import type { Metrics } from '../app/metrics.js';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import { maintainEventPartitions } from '../app/maintain-event-partitions.js';
@@ -15,7 +16,7 @@ export class PartitionMaintenance {
 
   constructor(
     private readonly ctx: Pick<AppContext, 'deps'>,
-    private readonly opts: { retentionMonths: number | undefined; log: Logger; clock: () => DateTime; intervalMs?: number },
+    private readonly opts: { retentionMonths: number | undefined; log: Logger; clock: () => DateTime; intervalMs?: number; metrics?: Metrics | undefined },
   ) {}
 
   start(): void {
@@ -32,6 +33,7 @@ export class PartitionMaintenance {
       if (this.failing) this.opts.log.info('event partition maintenance works again');
       this.failing = false;
     } catch (err) {
+      this.opts.metrics?.backgroundFailure?.('event_partitions');
       if (!this.failing) this.opts.log.warn({ err: (err as Error).message }, 'could not maintain the event partitions; trying again in an hour');
       this.failing = true;
     }

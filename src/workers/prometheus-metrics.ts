@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventOutcome, Metrics, SendResult } from '../app/metrics.js';
+import type { EventOutcome, Metrics, SendResult, BackgroundLoop } from '../app/metrics.js';
 import { eventTypeLabel } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 
@@ -24,6 +24,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly errors: Counter<'service'>;
   private readonly assignments: Counter<'outcome'>;
   private readonly escalations: Counter<'action'>;
+  private readonly backgroundFailures: Counter<'loop'>;
   private readonly breaches: Counter;
 
   constructor(
@@ -50,6 +51,7 @@ export class PrometheusMetrics implements Metrics {
     this.inDoubt.inc(0);
     this.assignments = new Counter({ name: 'nurture_task_assignments_total', help: 'Staff task assignment decisions, by outcome (assigned to a rep, queued for a team, unassigned)', labelNames: ['outcome'], registers });
     this.escalations = new Counter({ name: 'nurture_task_escalations_total', help: 'SLA escalation timers fired, by action (remind, reassign, notify_manager, breach)', labelNames: ['action'], registers });
+    this.backgroundFailures = new Counter({ name: 'nurture_background_failures_total', help: 'failed rounds of background loops (staff_assign, staff_escalate, event_partitions); each tries again next round', labelNames: ['loop'], registers });
     this.breaches = new Counter({ name: 'nurture_task_sla_breaches_total', help: 'Tasks whose speed-to-lead deadline passed without a call attempt', registers });
     this.breaches.inc(0);
   }
@@ -61,6 +63,10 @@ export class PrometheusMetrics implements Metrics {
   taskEscalation(action: 'remind' | 'reassign' | 'notify_manager' | 'breach'): void {
     this.escalations.inc({ action });
     if (action === 'breach') this.breaches.inc();
+  }
+
+  backgroundFailure(loop: BackgroundLoop): void {
+    this.backgroundFailures.inc({ loop });
   }
 
   event(type: string, outcome: EventOutcome): void {

@@ -54,6 +54,7 @@ export class StaffSweep {
       if (this.failing[part]) log.info(`the staff sweep's ${what} works again`);
       this.failing[part] = false;
     } catch (err) {
+      this.opts.metrics?.backgroundFailure?.(part === 'assign' ? 'staff_assign' : 'staff_escalate');
       if (!this.failing[part]) log.warn({ err: (err as Error).message }, `staff sweep: ${what} failed; trying again`);
       this.failing[part] = true;
     }

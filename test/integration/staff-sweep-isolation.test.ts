@@ -1,3 +1,4 @@
+import type { Metrics } from '../../src/app/metrics.js';
 import { sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { pino } from 'pino';
@@ -73,7 +74,9 @@ describe('staff sweep: assignment and escalation fail apart', () => {
       async close() {},
       describe: () => 'collected in memory',
     };
-    const sweep = new StaffSweep(app, { mail, clock: () => T0.plus({ minutes: 5 }) });
+    const failures: string[] = [];
+    const metrics: Metrics = { event() {}, wakeUp() {}, send() {}, sweep() {}, serviceError() {}, backgroundFailure: (loop) => failures.push(loop) };
+    const sweep = new StaffSweep(app, { mail, clock: () => T0.plus({ minutes: 5 }), metrics });
 
     await sql`alter table team_cursors rename to team_cursors_away`.execute(store.db);
     try {
@@ -86,10 +89,12 @@ describe('staff sweep: assignment and escalation fail apart', () => {
     expect(reminded.map((a) => a.action)).toEqual(['reminded']);
     expect(sent.map((m) => m.to)).toEqual(['bob@example.com']);
     expect(lines.filter((l) => l['level'] === 40).map((l) => l['msg'])).toEqual(['staff sweep: task assignment failed; trying again']);
+    expect(failures).toEqual(['staff_assign']);
 
     await sweep.round();
     expect((await store.db.selectFrom('tasks').select('assignee').where('id', '=', waiting).executeTakeFirstOrThrow()).assignee).toBe('bob@example.com');
     expect(lines.map((l) => l['msg'])).toContain("the staff sweep's task assignment works again");
     expect(sent).toHaveLength(1);
+    expect(failures).toEqual(['staff_assign']);
   });
 });
