@@ -31,6 +31,12 @@ export async function readDirectory(file: string): Promise<TeamDirectory | undef
     stdout.error(`not starting: ${r.problems.length} problem(s) in ${file} (run \`nurture validate --directory ${file}\`)`);
     return false;
   }
+  // Only the default may be missing: a path someone typed that is not there is a typo, and
+  // starting without assignment, SLAs and the inbox because of it would fail silently.
+  if (r.status === 'absent' && file !== DEFAULT_DIRECTORY_FILE) {
+    stdout.error(`not starting: ${file}: no such file (--directory names the team directory; leave it out to run without one)`);
+    return false;
+  }
   return r.status === 'ok' ? r.directory : undefined;
 }
 

@@ -42,6 +42,12 @@ describe('team directory on the command line', () => {
     expect(r.stderr).toContain('not starting: 2 problem(s) in ./team.yaml');
   });
 
+  it('start refuses a --directory path that does not exist (a typo must not turn staff work off)', async () => {
+    const r = await cli(['start', '--sequences', path.join(examples, 'sequences'), ...project, '--directory', 'teams.yml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('not starting: teams.yml: no such file');
+  });
+
   it('report speed-to-lead prints the figures (none yet) as text and JSON', async () => {
     database = await createTestDatabase();
     const db = { DATABASE_URL: database.url };
