@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely, Selectable } from 'kysely';
-import type { Database, TaskKind, TaskStatus, TasksTable } from './schema.js';
+import type { Database, TaskKind, TasksTable } from './schema.js';
 
 export type TaskRow = Selectable<TasksTable>;
 
@@ -48,13 +48,6 @@ export async function insertTasks(db: Kysely<Database>, tasks: NewTask[]): Promi
     .execute();
 }
 
-export interface TaskFilter {
-  kind?: TaskKind | undefined;
-  status?: TaskStatus | 'all' | undefined;
-  dueBefore?: Date | undefined;
-  contactId?: string | undefined;
-  limit?: number | undefined;
-}
 
 export type TaskListing = TaskRow & {
   email: string;
@@ -65,25 +58,6 @@ export type TaskListing = TaskRow & {
   phone_bad_at: Date | null;
 };
 
-export async function listTasks(db: Kysely<Database>, f: TaskFilter): Promise<TaskListing[]> {
-  let q = db
-    .selectFrom('tasks')
-    .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
-    .selectAll('tasks')
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at']);
-  if (f.kind) q = q.where('tasks.kind', '=', f.kind);
-  const status = f.status ?? 'open';
-  if (status !== 'all') q = q.where('tasks.status', '=', status);
-  if (f.dueBefore) q = q.where('tasks.due_at', '<=', f.dueBefore);
-  if (f.contactId) q = q.where('tasks.contact_id', '=', f.contactId);
-  // High priority first (a new lead waits for nobody), then soonest due.
-  return q
-    .orderBy(sql`case when tasks.priority = 'high' then 0 else 1 end`)
-    .orderBy('tasks.due_at')
-    .orderBy('tasks.id')
-    .limit(f.limit ?? 200)
-    .execute();
-}
 
 export async function lockTask(db: Kysely<Database>, id: number): Promise<TaskRow | undefined> {
   return db.selectFrom('tasks').selectAll().where('id', '=', id).forUpdate().executeTakeFirst();

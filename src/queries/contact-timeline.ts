@@ -3,7 +3,7 @@ import { findContactByEmail, listContacts, stageChangesOfContact } from '../db/c
 import { enrollmentsOfContact, stateOf } from '../db/enrollment-repository.js';
 import { contactEvents } from '../db/event-repository.js';
 import { suppressionsOf } from '../db/suppression-repository.js';
-import { listTasks } from '../db/task-repository.js';
+import { listTaskQueue } from '../db/task-queue-repository.js';
 import { topicOptOutsOf } from '../db/topic-repository.js';
 import { touchesOfContact } from '../db/touch-repository.js';
 import { NotFoundError } from '../errors.js';
@@ -159,7 +159,7 @@ export async function contactTimeline(db: ReadDb, email: string): Promise<Contac
     inDoubt: t.in_doubt,
     error: t.error,
   }));
-  const tasks = (await listTasks(db, { contactId: row.id, status: 'all', limit: 1000 })).map((t) => ({
+  const tasks = (await listTaskQueue(db, { contactId: row.id, status: 'all', limit: 1000, now: new Date() })).map((t) => ({
     id: t.id,
     kind: t.kind,
     priority: t.priority,
