@@ -47,9 +47,9 @@ export function describeDirectory(d: TeamDirectory): string {
 
 /** The directory, or undefined when the file does not exist. A file with problems is an error naming each. */
 export async function teamDirectoryFrom(file: string): Promise<TeamDirectory | undefined> {
-  const r = await loadTeamDirectory(file);
-  if (!r.ok) throw new ConfigError(r.problems.map(formatProblem).join('\n'));
-  return r.value;
+  const r = await checkDirectory(file);
+  if (r.status === 'invalid') throw new ConfigError(r.problems.map(formatProblem).join('\n'));
+  return r.status === 'ok' ? r.directory : undefined;
 }
 
 /** For commands that cannot work without one. */

@@ -1,3 +1,4 @@
+import { iso } from './durations.js';
 import type { DurationSummary } from '../reports/figures.js';
 import { summarize } from '../reports/figures.js';
 import type { ReadDb } from './read-db.js';
@@ -86,9 +87,9 @@ export async function speedToLeadReport(db: ReadDb, f: { since?: Date | undefine
     assignee: r.assignee,
     team: r.team,
     requestedAt: r.created_at.toISOString(),
-    slaDueAt: r.sla_due_at?.toISOString() ?? null,
-    firstAttemptAt: r.first_attempt_at?.toISOString() ?? null,
-    firstConnectedAt: r.first_connected_at?.toISOString() ?? null,
+    slaDueAt: iso(r.sla_due_at),
+    firstAttemptAt: iso(r.first_attempt_at),
+    firstConnectedAt: iso(r.first_connected_at),
     toAttemptSeconds: seconds(r.created_at, r.first_attempt_at),
     toConnectedSeconds: seconds(r.created_at, r.first_connected_at),
     sla: slaState(r, f.now),

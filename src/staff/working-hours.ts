@@ -59,11 +59,6 @@ export function nextPeriodStart(user: StaffUser, holidays: ReadonlySet<string>, 
   return undefined;
 }
 
-/** The start of the user's working day on `now`'s local date (its first period), if they work that day. */
-export function workingDayStart(user: StaffUser, holidays: ReadonlySet<string>, now: DateTime): DateTime | undefined {
-  return periodsOn(user, holidays, now.setZone(user.zone))[0]?.start;
-}
-
 /**
  * Whose working time an SLA counts: the assignee's, or for a task waiting in a team's queue,
  * any member's (the time anyone could claim it). Empty: nobody, and the clock runs on wall time.

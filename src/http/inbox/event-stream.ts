@@ -59,10 +59,6 @@ export class InboxStreams {
   closeAll(): void {
     for (const s of [...this.open]) s.end();
   }
-
-  get size(): number {
-    return this.open.size;
-  }
 }
 
 class InboxStream {
