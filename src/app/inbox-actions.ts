@@ -2,9 +2,9 @@ import type { DateTime } from 'luxon';
 import { findTaskPlace } from '../db/inbox-task-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
 import { placeTask } from '../db/task-work-repository.js';
-import { ConflictError, InputError, NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { InboxViewer } from '../queries/inbox-viewer.js';
-import { canSeeTask, declaredOutcomes } from '../queries/inbox-viewer.js';
+import { canClaimTask, canSeeTask } from '../queries/inbox-viewer.js';
 import type { CompleteTaskResult } from './complete-task.js';
 import { completeTask } from './complete-task.js';
 import type { AppContext } from './context.js';
@@ -27,14 +27,14 @@ export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: nu
     if (t.assignee === v.email) return;
     if (t.status !== 'open') throw new ConflictError(`task ${taskId} is ${t.status}: there is nothing to claim`);
     if (t.assignee !== null) throw new ConflictError(`task ${taskId} is already ${t.assignee}'s`);
-    if (t.team === null || !v.teams.includes(t.team)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
+    if (!canClaimTask(v, t)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
     await placeTask(tx, taskId, { assignee: v.email, team: t.team, reason: 'claimed from the team queue', at, claimed: true });
     await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason: `from the ${t.team} queue (inbox)`, at });
   });
 }
 
 /**
- * Records an outcome declared for the task's kind. A task still waiting in the queue of a team
+ * Records an outcome of the task's kind. A task still waiting in the queue of a team
  * the user is in is claimed first: whoever did the work holds the task. A manager who is not in
  * the team (they see its queue, they cannot claim from it) records the outcome without claiming;
  * completeTask checks, with the task locked, that they still see it.
@@ -42,8 +42,7 @@ export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: nu
 export async function completeInboxTask(ctx: AppContext, v: InboxViewer, taskId: number, outcome: string, now: DateTime): Promise<CompleteTaskResult> {
   const t = await findTaskPlace(ctx.deps.db, taskId);
   if (!t || !canSeeTask(v, t)) throw notYours(taskId);
-  const allowed = declaredOutcomes(ctx.staff, t.kind);
-  if (!allowed.includes(outcome)) throw new InputError(`outcome: "${outcome}" is not an outcome of a ${t.kind} task (one of: ${allowed.join(', ')})`);
-  if (t.status === 'open' && t.assignee === null && t.team !== null && v.teams.includes(t.team)) await claimInboxTask(ctx, v, taskId, now);
+  // The outcome is checked by completeTask against the kind's declared list, as for the CLI.
+  if (t.status === 'open' && canClaimTask(v, t)) await claimInboxTask(ctx, v, taskId, now);
   return completeTask(ctx, taskId, outcome, now, { actor: v.email, mayComplete: (locked) => canSeeTask(v, locked) });
 }

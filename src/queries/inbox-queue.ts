@@ -2,7 +2,7 @@ import { sql } from 'kysely';
 import type { TaskKind } from '../db/schema.js';
 import { iso } from './durations.js';
 import type { InboxViewer } from './inbox-viewer.js';
-import { visibleTo } from './inbox-viewer.js';
+import { canClaimTask, visibleTo } from './inbox-viewer.js';
 import type { ReadDb } from './read-db.js';
 
 /** A row of the inbox's queue: the viewer's open tasks and their teams' unclaimed ones. */
@@ -64,7 +64,7 @@ function item(r: Row, v: InboxViewer): InboxQueueItem {
     slaDueAt: iso(r.sla_due_at),
     assignee: r.assignee,
     team: r.team,
-    claimable: r.assignee === null && r.team !== null && v.teams.includes(r.team),
+    claimable: canClaimTask(v, r),
     createdAt: r.created_at.toISOString(),
   };
 }

@@ -1,6 +1,5 @@
 import type { ExpressionBuilder } from 'kysely';
-import type { Database, TaskKind } from '../db/schema.js';
-import { outcomesFor } from '../staff/outcomes.js';
+import type { Database } from '../db/schema.js';
 import type { TeamDirectory } from '../staff/directory.js';
 import { findUser } from '../staff/directory.js';
 
@@ -47,8 +46,7 @@ export function visibleTo(v: InboxViewer) {
   };
 }
 
-/** The built-in outcomes per kind (issue 8); team.yaml's `outcomes` replaces a kind's list. */
-/** The outcomes the task page offers: the declared ones of the kind (src/staff/outcomes.ts decides). */
-export function declaredOutcomes(dir: TeamDirectory | undefined, kind: TaskKind): readonly string[] {
-  return outcomesFor(kind, dir?.outcomes);
+/** A task the viewer may take: waiting unclaimed in the queue of a team they are in (a manager outside the team sees it, and cannot). */
+export function canClaimTask(v: InboxViewer, t: TaskPlace): boolean {
+  return t.assignee === null && t.team !== null && v.teams.includes(t.team);
 }

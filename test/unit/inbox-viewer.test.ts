@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { countdownText } from '../../src/http/inbox/countdown.js';
-import { canSeeTask, declaredOutcomes, inboxViewer } from '../../src/queries/inbox-viewer.js';
+import { canSeeTask, inboxViewer } from '../../src/queries/inbox-viewer.js';
+import { outcomesFor } from '../../src/staff/outcomes.js';
+import type { TeamDirectory } from '../../src/staff/directory.js';
+
+const declaredOutcomes = (dir: TeamDirectory | undefined, kind: string) => outcomesFor(kind, dir?.outcomes);
 import { inboxDirectory } from '../support/inbox.js';
 
 const TEAMS = ['sales', 'office', 'support'];

@@ -12,7 +12,8 @@ import { NurtureError, httpStatusOf } from '../../errors.js';
 import { inboxQueue } from '../../queries/inbox-queue.js';
 import { inboxTask } from '../../queries/inbox-task.js';
 import type { InboxViewer } from '../../queries/inbox-viewer.js';
-import { declaredOutcomes, inboxViewer } from '../../queries/inbox-viewer.js';
+import { inboxViewer } from '../../queries/inbox-viewer.js';
+import { outcomesFor } from '../../staff/outcomes.js';
 import type { RouteModule } from '../server.js';
 import { INBOX_SCRIPT, INBOX_STYLE } from './assets.js';
 import { InboxStreams, STREAM_DEFAULTS } from './event-stream.js';
@@ -43,6 +44,8 @@ declare module 'fastify' {
   }
 }
 
+/** A task id the event stream resumes after. */
+const taskCursor = z.coerce.number().int().min(0).max(2_147_483_647);
 const idParams = z.object({ id: z.coerce.number().int().positive().max(2_147_483_647) });
 
 function sameToken(given: unknown, expected: string): boolean {
@@ -184,7 +187,7 @@ export const inboxRoutes: RouteModule = async (root, ctx) => {
       async (req, reply) => {
         const { viewer, session } = state(req);
         const task = await inboxTask(ctx.read, viewer, req.params.id);
-        const outcomes = declaredOutcomes(ctx.app.staff, task.kind);
+        const outcomes = outcomesFor(task.kind, ctx.app.staff?.outcomes);
         // Only what the task really says was recorded: the query string is a hint, not a fact.
         const recorded = req.query.recorded !== undefined && task.outcome === req.query.recorded ? { outcome: task.outcome } : undefined;
         return html(reply, 200, taskPage({ viewer, csrf: session.csrfToken, task, outcomes, recorded, nowMs: nowMs() }));
@@ -207,16 +210,20 @@ export const inboxRoutes: RouteModule = async (root, ctx) => {
 
     server.get(
       '/inbox/events',
-      { schema: { querystring: z.object({ after: z.coerce.number().int().min(0).max(2_147_483_647).optional() }) } },
+      {
+        schema: {
+          querystring: z.object({ after: taskCursor.optional() }),
+          // A reconnecting EventSource says where it got to; a header it did not write is ignored, not refused.
+          headers: z.object({ 'last-event-id': taskCursor.optional().catch(undefined) }),
+        },
+      },
       async (req, reply) => {
         if (!ctx.app.staff) return off(reply);
         const s = await sessionOf(req);
         if (!s) return html(reply, 401, messagePage({ title: 'Log in first', message: 'Your session has ended: log in again.', nowMs: nowMs() }));
         const refusal = streams.refusal(s.viewer.email, STREAM_DEFAULTS);
         if (refusal) return html(reply.header('retry-after', '10'), 503, messagePage({ title: 'Busy', message: refusal, nowMs: nowMs() }));
-        // A reconnecting EventSource says where it got to.
-        const lastId = Number(req.headers['last-event-id']);
-        const after = Math.max(req.query.after ?? 0, Number.isSafeInteger(lastId) && lastId >= 0 ? lastId : 0);
+        const after = Math.max(req.query.after ?? 0, req.headers['last-event-id'] ?? 0);
         reply.hijack();
         streams.start(reply.raw, s.viewer, after, {
           ...STREAM_DEFAULTS,

@@ -2,6 +2,7 @@ import type { CompleteTaskResult } from '../../app/complete-task.js';
 import type { InboxQueue, InboxQueueItem } from '../../queries/inbox-queue.js';
 import type { InboxTaskDetail } from '../../queries/inbox-task.js';
 import type { InboxViewer } from '../../queries/inbox-viewer.js';
+import { canClaimTask } from '../../queries/inbox-viewer.js';
 import { escapeHtml as esc } from '../html-page.js';
 import { countdownText } from './countdown.js';
 
@@ -137,7 +138,7 @@ export function taskPage(d: TaskPageData): string {
   const t = d.task;
   const c = t.contact;
   const open = t.status === 'open';
-  const claimable = open && t.assignee === null && t.team !== null && d.viewer.teams.includes(t.team);
+  const claimable = open && canClaimTask(d.viewer, t);
   const claim = claimable ? `<form method="post" action="/inbox/tasks/${t.id}/claim">${csrfField(d.csrf)}<button type="submit" class="claim">Claim</button></form>` : '';
   const outcomes = open
     ? `<form method="post" action="/inbox/tasks/${t.id}/outcome" class="outcomes">${csrfField(d.csrf)}
