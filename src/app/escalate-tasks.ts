@@ -28,6 +28,8 @@ import { replanAfterReassign, slaCalendar, slaRuleFor } from '../staff/sla.js';
 import type { MailSender, OutgoingMail } from '../templates/mail-sender.js';
 import type { AppContext } from './context.js';
 import type { Metrics } from './metrics.js';
+import { escapeHtml } from '../templates/escape-html.js';
+import { messageIdDomain } from '../templates/message-id.js';
 
 /** Most timers handled per sweep. */
 export const ESCALATE_BATCH = 200;
@@ -108,7 +110,7 @@ async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task
     subject,
     text,
     html: `<p>${escapeHtml(text)}</p>`,
-    messageId: `sla-${task.id}-${timer.id}-${n}@${/@([^>\s]+)/.exec(from)?.[1] ?? 'nurture.local'}`,
+    messageId: `sla-${task.id}-${timer.id}-${n}@${messageIdDomain(from)}`,
   });
   switch (timer.action) {
     case 'remind': {
@@ -165,8 +167,4 @@ async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task
       throw new Error(`unknown timer action ${String(never)}`);
     }
   }
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }

@@ -14,6 +14,7 @@ import { createOutboxSender } from '../templates/outbox-sender.js';
 import { renderContext } from '../templates/render-context.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
 import { loadTemplate } from '../templates/template-files.js';
+import { messageIdDomain } from '../templates/message-id.js';
 
 /**
  * `nurture render` and `nurture send-test`: one template, rendered for one contact (a JSON
@@ -73,7 +74,7 @@ export async function sendTestMessage(input: SendTestInput): Promise<RenderedTem
   const rendered = await renderTemplate(input);
   const mail = input.mail ?? (input.config.smtpUrl ? createSmtpSender(input.config.smtpUrl) : createOutboxSender(path.join(input.config.dataDir, 'outbox')));
   try {
-    const domain = /@([^>\s]+)/.exec(input.config.from)?.[1] ?? 'nurture.local';
+    const domain = messageIdDomain(input.config.from);
     const sent = await mail.send({
       from: input.config.from,
       to: input.to,

@@ -5,6 +5,7 @@ import { digestMessage, digestSlot } from '../staff/digest.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
 import type { AppContext } from './context.js';
+import { messageIdDomain } from '../templates/message-id.js';
 
 export interface DigestOutcome {
   email: string;
@@ -26,7 +27,7 @@ export async function sendDigests(ctx: AppContext, mail: MailSender, now: DateTi
   const dir = ctx.staff;
   if (!dir) return [];
   const { db, config } = ctx.deps;
-  const domain = /@([^>\s]+)/.exec(config.from)?.[1] ?? 'nurture.local';
+  const domain = messageIdDomain(config.from);
   const out: DigestOutcome[] = [];
   for (const user of dir.users) {
     const slot = digestSlot(dir, user, now);

@@ -15,6 +15,7 @@ import type { EngineDeps } from './engine-deps.js';
 import { confirmationMailOf, isConfirmationTouch, recordConfirmationSent } from './confirmation-mail.js';
 import { templateOfVersion } from './published-templates.js';
 import { renderTouch } from './render-touch.js';
+import { messageIdDomain } from '../templates/message-id.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
@@ -25,8 +26,7 @@ export type SendOutcome =
 
 /** Message-IDs are derived from the touch, so a retried send carries the same one. */
 export function messageIdFor(touchId: string, from: string): string {
-  const domain = /@([^>\s]+)/.exec(from)?.[1] ?? 'nurture.local';
-  return `touch-${touchId}@${domain}`;
+  return `touch-${touchId}@${messageIdDomain(from)}`;
 }
 
 /**

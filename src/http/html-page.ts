@@ -1,8 +1,8 @@
 /** The small pages people see after a form post or a confirmation click: no script, no outside assets. */
 
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-}
+import { escapeHtml } from '../templates/escape-html.js';
+
+export { escapeHtml };
 
 export interface PageContent {
   title: string;
