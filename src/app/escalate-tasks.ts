@@ -4,7 +4,6 @@ import type { Database, TasksTable } from '../db/schema.js';
 import type { TaskTimerRow } from '../db/staff-work-repository.js';
 import {
   cancelPendingTimers,
-  contactOwner,
   dueTimerIds,
   insertTimers,
   lockPendingTimer,
@@ -71,12 +70,13 @@ export async function escalateTasks(app: AppContext, o: { now: DateTime; mail: M
   const due = await dueTimerIds(app.deps.db, at, o.batch ?? ESCALATE_BATCH);
   for (const d of due) {
     const r = await app.deps.db.transaction().execute(async (tx): Promise<Outcome | undefined> => {
-      if (!(await lockContact(tx, d.contact_id))) return undefined;
+      const contact = await lockContact(tx, d.contact_id);
+      if (!contact) return undefined;
       const task = await lockTaskSkipping(tx, d.task_id);
       if (!task) return undefined;
       const timer = await lockPendingTimer(tx, d.id);
       if (!timer) return undefined;
-      return fire(tx, dir, app.deps.config.from, task, timer, o.now);
+      return fire(tx, dir, app.deps.config.from, task, timer, contact.email, o.now);
     });
     if (!r) continue;
     out[r.kind]++;
@@ -93,7 +93,7 @@ export async function escalateTasks(app: AppContext, o: { now: DateTime; mail: M
   return out;
 }
 
-async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task: Selectable<TasksTable>, timer: TaskTimerRow, now: DateTime): Promise<Outcome> {
+async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task: Selectable<TasksTable>, timer: TaskTimerRow, contactEmail: string, now: DateTime): Promise<Outcome> {
   const at = now.toJSDate();
   if (task.status !== 'open' || task.first_attempt_at !== null) {
     await cancelPendingTimers(tx, task.id);
@@ -101,8 +101,7 @@ async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task
   }
   await markTimerFired(tx, timer.id, at);
   const detail = { timer: Number(timer.id), step: timer.step, dueAt: timer.due_at.toISOString() };
-  const contact = await contactOwner(tx, task.contact_id);
-  const what = `task #${task.id} (${task.kind}: ${task.title}${contact ? `, ${contact.email}` : ''})`;
+  const what = `task #${task.id} (${task.kind}: ${task.title}, ${contactEmail})`;
   const due = task.sla_due_at ? DateTime.fromJSDate(task.sla_due_at).toUTC().toFormat("yyyy-LL-dd HH:mm 'UTC'") : 'no deadline';
   const mail = (to: string, subject: string, text: string, n: number): OutgoingMail => ({
     from,

@@ -180,7 +180,3 @@ export async function markBreached(db: Kysely<Database>, taskId: number, at: Dat
 export async function reassignTask(db: Kysely<Database>, taskId: number, assignee: string, team: string, reason: string): Promise<void> {
   await db.updateTable('tasks').set({ assignee, team, assignment_reason: reason }).where('id', '=', taskId).execute();
 }
-
-export async function contactOwner(db: Kysely<Database>, contactId: string): Promise<{ owner: string | null; email: string } | undefined> {
-  return db.selectFrom('contacts').select(['owner', 'email']).where('id', '=', contactId).executeTakeFirst();
-}
