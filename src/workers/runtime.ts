@@ -227,7 +227,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       drainer.start(() => clock().toMillis());
       cleanups.push(() => drainer.stop());
       if (o.staff) {
-        const digests = new StaffDigests(ctx.app, mail, { clock });
+        const digests = new StaffDigests(ctx.app, mail, { clock, metrics });
         digests.start();
         cleanups.push(() => digests.stop());
       }

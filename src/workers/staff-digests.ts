@@ -1,5 +1,6 @@
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
+import type { Metrics } from '../app/metrics.js';
 import { sendDigests } from '../app/send-digests.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { Periodic } from './periodic.js';
@@ -18,7 +19,7 @@ export class StaffDigests {
   constructor(
     private readonly ctx: AppContext,
     private readonly mail: MailSender,
-    private readonly opts: { intervalMs?: number; clock: () => DateTime },
+    private readonly opts: { intervalMs?: number; clock: () => DateTime; metrics?: Metrics | undefined },
   ) {}
 
   start(): void {
@@ -32,6 +33,7 @@ export class StaffDigests {
       if (this.failing) this.ctx.log.info('staff digests work again');
       this.failing = false;
     } catch (err) {
+      this.opts.metrics?.backgroundFailure?.('staff_digests');
       if (!this.failing) this.ctx.log.warn({ err: (err as Error).message }, 'could not send staff digests; trying again');
       this.failing = true;
     }
