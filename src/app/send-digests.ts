@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DateTime } from 'luxon';
-import { claimDigest, digestRecorded, openTasksForDigest } from '../db/staff-digest-repository.js';
+import { claimDigest, digestKey, digestsRecorded, openTasksForDigest } from '../db/staff-digest-repository.js';
 import { digestMessage, digestSlot } from '../staff/digest.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError } from '../templates/mail-sender.js';
@@ -29,10 +29,14 @@ export async function sendDigests(ctx: AppContext, mail: MailSender, now: DateTi
   const { db, config } = ctx.deps;
   const domain = messageIdDomain(config.from);
   const out: DigestOutcome[] = [];
-  for (const user of dir.users) {
+  // Every user whose day has started, then one query for which of them are done: rounds run all day.
+  const due = dir.users.flatMap((user) => {
     const slot = digestSlot(dir, user, now);
-    if (!slot) continue;
-    if (await digestRecorded(db, user.email, slot.localDate)) continue;
+    return slot ? [{ user, slot }] : [];
+  });
+  const done = await digestsRecorded(db, due.map((d) => ({ email: d.user.email, localDate: d.slot.localDate })));
+  for (const { user, slot } of due) {
+    if (done.has(digestKey(user.email, slot.localDate))) continue;
     try {
       const r = await db.transaction().execute(async (tx) => {
         const tasks = await openTasksForDigest(tx, user.email, user.teams, slot.dayEnd);

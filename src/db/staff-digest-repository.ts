@@ -2,11 +2,18 @@ import type { Kysely } from 'kysely';
 import type { DigestTask } from '../staff/digest.js';
 import type { Database } from './schema.js';
 
-/** Whether the user's digest of that local date went out (from any process). */
-export async function digestRecorded(db: Kysely<Database>, email: string, localDate: string): Promise<boolean> {
-  const r = await db.selectFrom('staff_digests').select('email').where('email', '=', email).where('local_date', '=', localDate).executeTakeFirst();
-  return r !== undefined;
+/** Which of these (user, local date) digests went out already, from any process, as `email local_date` keys: one query a round. */
+export async function digestsRecorded(db: Kysely<Database>, wanted: readonly { email: string; localDate: string }[]): Promise<Set<string>> {
+  if (wanted.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('staff_digests')
+    .select(['email', 'local_date'])
+    .where((eb) => eb.or(wanted.map((w) => eb.and([eb('email', '=', w.email), eb('local_date', '=', w.localDate)]))))
+    .execute();
+  return new Set(rows.map((r) => digestKey(r.email, r.local_date)));
 }
+
+export const digestKey = (email: string, localDate: string): string => `${email} ${localDate}`;
 
 /**
  * Claims the user's digest of the day inside the caller's transaction; false when it is claimed
