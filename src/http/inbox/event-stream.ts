@@ -35,6 +35,8 @@ const PAGE = 50;
 
 export class InboxStreams {
   private readonly open = new Set<InboxStream>();
+  /** The settled task id, shared by every stream: it does not depend on the viewer, so one query a poll period, not one per stream. */
+  private settledCache: { at: number; value: Promise<number> } | undefined;
 
   constructor(
     private readonly db: ReadDb,
@@ -50,9 +52,22 @@ export class InboxStreams {
   }
 
   start(res: ServerResponse, viewer: InboxViewer, afterId: number, o: StreamOptions): void {
-    const s = new InboxStream(this.db, this.log, res, viewer, afterId, o, () => this.open.delete(s));
+    const s = new InboxStream(this.db, this.log, res, viewer, afterId, o, () => this.settled(o.pollMs), () => this.open.delete(s));
     this.open.add(s);
     s.run();
+  }
+
+  private settled(maxAgeMs: number): Promise<number> {
+    const now = Date.now();
+    if (!this.settledCache || now - this.settledCache.at >= maxAgeMs) {
+      const value = settledTaskId(this.db);
+      // A failed read is not kept: the next poll asks again.
+      value.catch(() => {
+        if (this.settledCache?.value === value) this.settledCache = undefined;
+      });
+      this.settledCache = { at: now, value };
+    }
+    return this.settledCache.value;
   }
 
   /** Ends every stream (the server is closing): clients reconnect elsewhere with Last-Event-ID. */
@@ -76,6 +91,7 @@ class InboxStream {
     readonly viewer: InboxViewer,
     afterId: number,
     private readonly o: StreamOptions,
+    private readonly settledId: () => Promise<number>,
     private readonly onEnd: () => void,
   ) {
     this.cursor = afterId;
@@ -118,7 +134,7 @@ class InboxStream {
       for (const t of items) this.send(t);
       // Move the cursor only past tasks no open transaction can still add to, so none is skipped;
       // after a full page, no further than its last task (those after it are not sent yet).
-      let settled = await settledTaskId(this.db);
+      let settled = await this.settledId();
       if (items.length === PAGE) settled = Math.min(settled, items[items.length - 1]!.id);
       if (settled > this.cursor) {
         this.cursor = settled;
