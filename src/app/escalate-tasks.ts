@@ -14,12 +14,12 @@ import {
   moveContactOwner,
   nextTimerStep,
   openTaskLoads,
-  reassignTask,
   saveTeamCursor,
   timerDetailSchema,
 } from '../db/staff-work-repository.js';
 import { lockContact } from '../db/contact-repository.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
+import { placeTask } from '../db/task-work-repository.js';
 import { decideReassignment } from '../staff/assign.js';
 import type { TeamDirectory } from '../staff/directory.js';
 import { findTeam, findUser } from '../staff/directory.js';
@@ -130,7 +130,8 @@ async function fire(tx: Kysely<Database>, dir: TeamDirectory, from: string, task
         await recordTaskActivity(tx, { taskId: task.id, actor: 'system', action: 'escalated', reason: d.reason, detail, at });
         return { kind: 'noop', mails: [], action: 'reassign' };
       }
-      await reassignTask(tx, task.id, d.assignee, d.team, d.reason);
+      // A new holder who did not claim it: the previous holder's claim goes with the task.
+      await placeTask(tx, task.id, { assignee: d.assignee, team: d.team, reason: d.reason, at, claimed: false });
       await saveTeamCursor(tx, d.cursor.team, d.cursor.last, at);
       if (task.kind === 'call') await moveContactOwner(tx, task.contact_id, task.assignee, d.assignee);
       await recordTaskActivity(tx, { taskId: task.id, actor: 'system', action: 'reassigned', reason: d.reason, detail: { ...detail, from: task.assignee, to: d.assignee }, at });

@@ -177,6 +177,3 @@ export async function markBreached(db: Kysely<Database>, taskId: number, at: Dat
   await db.updateTable('tasks').set({ breached_at: at }).where('id', '=', taskId).where('breached_at', 'is', null).execute();
 }
 
-export async function reassignTask(db: Kysely<Database>, taskId: number, assignee: string, team: string, reason: string): Promise<void> {
-  await db.updateTable('tasks').set({ assignee, team, assignment_reason: reason }).where('id', '=', taskId).execute();
-}

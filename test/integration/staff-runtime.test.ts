@@ -84,6 +84,8 @@ describe('staff sweep in the runtime', () => {
     );
     expect(task).toMatchObject({ assignee: 'bob@example.com', team: 'sales', assignment_reason: expect.stringContaining('round-robin in team sales, 2 of 2 available') });
     expect(task.sla_due_at!.getTime() - task.created_at.getTime()).toBe(5 * 60_000);
+    // Bob has it open in his inbox (claimed) when the reassign step takes it from him.
+    await store.db.updateTable('tasks').set({ claimed_at: new Date() }).where('id', '=', task.id).execute();
     await first.stop();
 
     // Down while the reminder came due; the next engine sends it.
@@ -100,6 +102,10 @@ describe('staff sweep in the runtime', () => {
 
     const all = await actions(task.id);
     expect(all.map((a) => a.action)).toEqual(['assigned', 'reminded', 'reassigned', 'breached']);
+    // Dana was given the task: Bob's claim does not carry over to her.
+    const moved = await store.db.selectFrom('tasks').select(['assignee', 'claimed_at', 'assigned_at']).where('id', '=', task.id).executeTakeFirstOrThrow();
+    expect(moved).toMatchObject({ assignee: 'dana@example.com', claimed_at: null });
+    expect(moved.assigned_at!.getTime()).toBeGreaterThan(task.assigned_at!.getTime());
     expect(sent.map((m) => m.to)).toEqual(['bob@example.com', 'dana@example.com']);
     const timers = await store.db.selectFrom('task_timers').select(['action', 'status']).where('task_id', '=', task.id).orderBy('step').execute();
     expect(timers).toEqual([
