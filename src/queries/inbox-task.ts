@@ -72,15 +72,19 @@ export async function inboxTask(db: ReadDb, v: InboxViewer, id: number): Promise
     .orderBy('created_at', 'desc')
     .limit(SHOWN)
     .execute();
-  const events = await db
-    .selectFrom('events')
-    .select(['type', 'occurred_at', 'data'])
-    .where('contact_id', '=', t.contact_id)
-    .orderBy('seq', 'desc')
-    .limit(SHOWN * 3)
-    .execute();
+  // Two lists, each read to its own limit: a contact who opens every email would otherwise fill
+  // one read with opens and leave the other events out.
+  const newestEvents = (engagement: boolean) =>
+    db
+      .selectFrom('events')
+      .select(['type', 'occurred_at', 'data'])
+      .where('contact_id', '=', t.contact_id)
+      .where('type', engagement ? 'in' : 'not in', ENGAGEMENT)
+      .orderBy('seq', 'desc')
+      .limit(SHOWN)
+      .execute();
+  const [engagement, events] = [await newestEvents(true), await newestEvents(false)];
   const activity = await db.selectFrom('task_activity').select(['at', 'actor', 'action', 'reason']).where('task_id', '=', id).orderBy('id').limit(100).execute();
-  const engagement = events.filter((e) => ENGAGEMENT.includes(e.type)).slice(0, SHOWN);
   return {
     id: t.id,
     kind: t.kind,
@@ -109,10 +113,7 @@ export async function inboxTask(db: ReadDb, v: InboxViewer, id: number): Promise
     },
     touches: touches.map((r) => ({ kind: r.kind, subject: r.subject, status: r.status, at: (r.sent_at ?? r.due_at).toISOString() })),
     engagement: engagement.map((e) => ({ type: e.type, at: e.occurred_at.toISOString(), url: typeof e.data['url'] === 'string' ? e.data['url'] : null })),
-    events: events
-      .filter((e) => !ENGAGEMENT.includes(e.type))
-      .slice(0, SHOWN)
-      .map((e) => ({ type: e.type, at: e.occurred_at.toISOString() })),
+    events: events.map((e) => ({ type: e.type, at: e.occurred_at.toISOString() })),
     activity: activity.map((a) => ({ at: a.at.toISOString(), actor: a.actor, action: a.action, reason: a.reason })),
   };
 }
