@@ -4,6 +4,7 @@ import type { AppContext } from '../app/context.js';
 import { maintainEventPartitions } from '../app/maintain-event-partitions.js';
 import type { Logger } from '../logger.js';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 
 /**
  * Creates upcoming monthly partitions of `events` and drops those past NURTURE_EVENTS_RETENTION,
@@ -12,12 +13,20 @@ import { Periodic } from './periodic.js';
  */
 export class PartitionMaintenance {
   private loop: Periodic | undefined;
-  private failing = false;
+  private readonly guard: RoundGuard;
 
   constructor(
     private readonly ctx: Pick<AppContext, 'deps'>,
     private readonly opts: { retentionMonths: number | undefined; log: Logger; clock: () => DateTime; intervalMs?: number; metrics?: Metrics | undefined },
-  ) {}
+  ) {
+    this.guard = new RoundGuard({
+      loop: 'event_partitions',
+      log: opts.log,
+      metrics: opts.metrics,
+      failed: 'could not maintain the event partitions; trying again in an hour',
+      recovered: 'event partition maintenance works again',
+    });
+  }
 
   start(): void {
     this.loop = new Periodic(() => this.round(), this.opts.intervalMs ?? 3_600_000);
@@ -25,18 +34,12 @@ export class PartitionMaintenance {
   }
 
   private async round(): Promise<void> {
-    try {
+    await this.guard.run(async () => {
       const r = await maintainEventPartitions(this.ctx, this.opts.clock(), { retentionMonths: this.opts.retentionMonths });
       if (r.created.length > 0) this.opts.log.info({ months: r.created }, 'event partitions created');
       if (r.dropped.length > 0) this.opts.log.info({ partitions: r.dropped }, 'event partitions dropped: older than NURTURE_EVENTS_RETENTION');
       if (r.defaultRows) this.opts.log.warn('events sit in the default partition events_default (a month with no partition of its own): they move when that month\'s partition is created');
-      if (this.failing) this.opts.log.info('event partition maintenance works again');
-      this.failing = false;
-    } catch (err) {
-      this.opts.metrics?.backgroundFailure?.('event_partitions');
-      if (!this.failing) this.opts.log.warn({ err: (err as Error).message }, 'could not maintain the event partitions; trying again in an hour');
-      this.failing = true;
-    }
+    });
   }
 
   async stop(): Promise<void> {

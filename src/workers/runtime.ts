@@ -207,7 +207,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       sweeper.start(() => clock().toMillis());
       cleanups.push(() => sweeper!.stop());
       if (o.scoring) {
-        const scores = new ScoreSweep(ctx.app, o.scoring, clock);
+        const scores = new ScoreSweep(ctx.app, o.scoring, clock, { metrics });
         scores.start();
         cleanups.push(() => scores.stop());
       }
@@ -216,7 +216,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
         staff.start();
         cleanups.push(() => staff.stop());
       }
-      const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock });
+      const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock, metrics });
       expiry.start();
       cleanups.push(() => expiry.stop());
       const partitions = new PartitionMaintenance(ctx.app, { retentionMonths: config.eventsRetentionMonths, log, clock, metrics });

@@ -1,7 +1,9 @@
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import { sweepScores } from '../app/sweep-scores.js';
+import type { Metrics } from '../app/metrics.js';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 import type { ScoringRules } from '../scoring/rules.js';
 
 /**
@@ -11,17 +13,24 @@ import type { ScoringRules } from '../scoring/rules.js';
  */
 export class ScoreSweep {
   private loop: Periodic | undefined;
+  private readonly guard: RoundGuard;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly rules: ScoringRules,
     private readonly clock: () => DateTime,
-    private readonly intervalMs = 60_000,
-  ) {}
+    private readonly opts: { intervalMs?: number; metrics?: Metrics | undefined } = {},
+  ) {
+    this.guard = new RoundGuard({ loop: 'score_sweep', log: ctx.log, metrics: opts.metrics, failed: 'score sweep failed; trying again every minute', recovered: 'the score sweep works again' });
+  }
 
   start(): void {
-    const sweep = () => sweepScores(this.ctx, this.rules, this.clock()).catch((err: unknown) => this.ctx.log.warn({ err }, 'score sweep failed; next run in a minute'));
-    this.loop = new Periodic(sweep, this.intervalMs, this.intervalMs);
+    const sweep = () =>
+      this.guard.run(async () => {
+        await sweepScores(this.ctx, this.rules, this.clock());
+      });
+    const every = this.opts.intervalMs ?? 60_000;
+    this.loop = new Periodic(sweep, every, every);
     this.loop.start();
   }
 

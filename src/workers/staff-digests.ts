@@ -4,6 +4,7 @@ import type { Metrics } from '../app/metrics.js';
 import { sendDigests } from '../app/send-digests.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 
 /** How often to look whose working day has started: a digest goes out within this of its time. */
 export const DIGEST_CHECK_MS = 30_000;
@@ -14,13 +15,15 @@ export const DIGEST_CHECK_MS = 30_000;
  */
 export class StaffDigests {
   private loop: Periodic | undefined;
-  private failing = false;
+  private readonly guard: RoundGuard;
 
   constructor(
     private readonly ctx: AppContext,
     private readonly mail: MailSender,
     private readonly opts: { intervalMs?: number; clock: () => DateTime; metrics?: Metrics | undefined },
-  ) {}
+  ) {
+    this.guard = new RoundGuard({ loop: 'staff_digests', log: ctx.log, metrics: opts.metrics, failed: 'could not send staff digests; trying again', recovered: 'staff digests work again' });
+  }
 
   start(): void {
     this.loop = new Periodic(() => this.round(), this.opts.intervalMs ?? DIGEST_CHECK_MS);
@@ -28,15 +31,9 @@ export class StaffDigests {
   }
 
   private async round(): Promise<void> {
-    try {
+    await this.guard.run(async () => {
       await sendDigests(this.ctx, this.mail, this.opts.clock());
-      if (this.failing) this.ctx.log.info('staff digests work again');
-      this.failing = false;
-    } catch (err) {
-      this.opts.metrics?.backgroundFailure?.('staff_digests');
-      if (!this.failing) this.ctx.log.warn({ err: (err as Error).message }, 'could not send staff digests; trying again');
-      this.failing = true;
-    }
+    });
   }
 
   async stop(): Promise<void> {

@@ -5,6 +5,7 @@ import { escalateTasks } from '../app/escalate-tasks.js';
 import type { Metrics } from '../app/metrics.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 
 /** How often tasks are assigned and SLA timers swept: a lead waits about this long at most for a rep. */
 export const STAFF_SWEEP_MS = 1_000;
@@ -17,12 +18,16 @@ export const STAFF_SWEEP_MS = 1_000;
  */
 export class StaffSweep {
   private loop: Periodic | undefined;
-  private readonly failing = { assign: false, escalate: false };
+  private readonly guards: { assign: RoundGuard; escalate: RoundGuard };
 
   constructor(
     private readonly ctx: AppContext,
     private readonly opts: { mail: MailSender; clock: () => DateTime; metrics?: Metrics | undefined; intervalMs?: number },
-  ) {}
+  ) {
+    const guard = (loop: 'staff_assign' | 'staff_escalate', what: string) =>
+      new RoundGuard({ loop, log: ctx.log, metrics: opts.metrics, failed: `staff sweep: ${what} failed; trying again`, recovered: `the staff sweep's ${what} works again` });
+    this.guards = { assign: guard('staff_assign', 'task assignment'), escalate: guard('staff_escalate', 'SLA escalation') };
+  }
 
   start(): void {
     this.loop = new Periodic(() => this.round(), this.opts.intervalMs ?? STAFF_SWEEP_MS);
@@ -35,30 +40,16 @@ export class StaffSweep {
    */
   async round(): Promise<void> {
     const now = this.opts.clock();
-    await this.step('assign', async () => {
+    await this.guards.assign.run(async () => {
       const a = await assignTasks(this.ctx, { now, metrics: this.opts.metrics });
       if (a.assigned + a.queued + a.unassigned > 0) this.ctx.log.info(a, 'tasks assigned');
     });
-    await this.step('escalate', async () => {
+    await this.guards.escalate.run(async () => {
       const e = await escalateTasks(this.ctx, { now, mail: this.opts.mail, metrics: this.opts.metrics });
       if (e.reminded + e.reassigned + e.managerNotified + e.breached > 0) this.ctx.log.info(e, 'SLA escalations fired');
     });
   }
 
-  /** Runs one part of the round; logs its first failure and its recovery, once each. */
-  private async step(part: 'assign' | 'escalate', run: () => Promise<void>): Promise<void> {
-    const log = this.ctx.log;
-    const what = part === 'assign' ? 'task assignment' : 'SLA escalation';
-    try {
-      await run();
-      if (this.failing[part]) log.info(`the staff sweep's ${what} works again`);
-      this.failing[part] = false;
-    } catch (err) {
-      this.opts.metrics?.backgroundFailure?.(part === 'assign' ? 'staff_assign' : 'staff_escalate');
-      if (!this.failing[part]) log.warn({ err: (err as Error).message }, `staff sweep: ${what} failed; trying again`);
-      this.failing[part] = true;
-    }
-  }
 
   async stop(): Promise<void> {
     await this.loop?.stop();
