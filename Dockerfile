@@ -7,8 +7,9 @@ ARG NODE_IMAGE=node:20.19-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# `npm ci` runs the `prepare` script (npm run build), so the sources must be there first.
+# `npm ci` runs the `prepare` script (scripts/prepare.mjs compiles to dist/), so the sources must be there first.
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
+COPY scripts/prepare.mjs ./scripts/prepare.mjs
 COPY src ./src
 RUN npm ci --no-audit --no-fund
 
@@ -20,7 +21,7 @@ ENV NODE_ENV=production \
     NURTURE_LOG_FORMAT=json
 WORKDIR /app
 COPY package.json package-lock.json ./
-# --ignore-scripts: `prepare` would build again and needs TypeScript, a devDependency. Nothing
+# --ignore-scripts: dist/ comes from the build stage, so `prepare` has nothing to do here. Nothing
 # in the production tree needs an install script (esbuild, the one that has one, is dev only).
 RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist

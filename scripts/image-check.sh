@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Nurture the way the Dockerfile does, without Docker (CI has none), and checks that the
 # runtime stage works with production dependencies only:
-#   build stage:   package files + tsconfigs + src, `npm ci` (its `prepare` compiles to dist/)
+#   build stage:   package files + tsconfigs + scripts/prepare.mjs + src, `npm ci` (its `prepare` compiles to dist/)
 #   runtime stage: package files, `npm ci --omit=dev --ignore-scripts`, dist/, schema/, examples/
 # then: nothing in dist/ imports a devDependency, every command loads, `nurture start` answers
 # /healthz and /metrics, and stops cleanly on SIGTERM.
@@ -21,6 +21,7 @@ say "build stage in $work/build"
 mkdir -p "$work/build"
 cp "$repo/package.json" "$repo/package-lock.json" "$repo/tsconfig.json" "$repo/tsconfig.build.json" "$work/build/"
 cp -R "$repo/src" "$work/build/src"
+mkdir -p "$work/build/scripts" && cp "$repo/scripts/prepare.mjs" "$work/build/scripts/"
 (cd "$work/build" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
 test -f "$work/build/dist/cli/main.js" || { say "npm ci did not build dist/ (the prepare script)"; exit 1; }
 
