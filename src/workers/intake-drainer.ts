@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Metrics } from '../app/metrics.js';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 import type { Kysely } from 'kysely';
 import type { IntakeRow } from '../db/intake-repository.js';
 import { intakeToOffer, markOffered, pruneWebhookReceipts, settleIntake } from '../db/intake-repository.js';
@@ -31,7 +33,7 @@ export class IntakeDrainer {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly queues: Queues,
-    private readonly opts: { intervalMs: number; log: Logger; reofferMs?: number },
+    private readonly opts: { intervalMs: number; log: Logger; reofferMs?: number; metrics?: Metrics | undefined },
   ) {}
 
   /** A marker beside the queues: gone means Redis lost its data, so every waiting event is offered at once. */
@@ -88,13 +90,20 @@ export class IntakeDrainer {
   }
 
   start(clock: () => number): void {
-    this.loop = new Periodic(async () => {
-      try {
-        await this.drainOnce(clock());
-      } catch (err) {
-        this.opts.log.warn({ err: (err as Error).message }, 'draining received events failed; will try again');
-      }
-    }, this.opts.intervalMs);
+    const guard = new RoundGuard({
+      loop: 'intake_drain',
+      log: this.opts.log,
+      metrics: this.opts.metrics,
+      failed: 'draining received events failed; will try again',
+      recovered: 'draining received events works again',
+    });
+    this.loop = new Periodic(
+      () =>
+        guard.run(async () => {
+          await this.drainOnce(clock());
+        }),
+      this.opts.intervalMs,
+    );
     this.loop.start();
   }
 

@@ -1,7 +1,7 @@
 /**
  * A background round every `intervalMs`, never two at once: the next round is timed from the
  * end of the last, so a slow round (a database that hangs) delays the next instead of piling
- * rounds up. `run` must catch its own failures (each loop logs them its own way); one that
+ * rounds up. `run` must catch its own failures (a RoundGuard counts and logs them); one that
  * escapes is swallowed here so the loop survives it.
  */
 export class Periodic {

@@ -223,7 +223,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       partitions.start();
       cleanups.push(() => partitions.stop());
       // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.
-      const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log });
+      const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log, metrics });
       drainer.start(() => clock().toMillis());
       cleanups.push(() => drainer.stop());
       if (o.staff) {

@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Periodic } from './periodic.js';
+import { RoundGuard } from './round-guard.js';
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { dueWakes } from '../db/enrollment-repository.js';
@@ -176,17 +177,22 @@ export class Sweeper {
   }
 
   start(clock: () => number): void {
-    this.loop = new Periodic(async () => {
-      try {
-        await this.opts.onTick?.();
-        const started = performance.now();
-        const r = await this.sweepOnce(clock());
-        if (!r.skipped) this.opts.metrics?.sweep((performance.now() - started) / 1000, r);
-      } catch (err) {
-        if (isTransientDbError(err)) this.opts.metrics?.serviceError('database');
-        this.opts.log.warn({ err: (err as Error).message }, 'sweep failed; will try again');
-      }
-    }, this.opts.intervalMs);
+    const guard = new RoundGuard({ loop: 'sweeper', log: this.opts.log, metrics: this.opts.metrics, failed: 'sweep failed; will try again', recovered: 'the sweeper works again' });
+    this.loop = new Periodic(
+      () =>
+        guard.run(async () => {
+          try {
+            await this.opts.onTick?.();
+            const started = performance.now();
+            const r = await this.sweepOnce(clock());
+            if (!r.skipped) this.opts.metrics?.sweep((performance.now() - started) / 1000, r);
+          } catch (err) {
+            if (isTransientDbError(err)) this.opts.metrics?.serviceError('database');
+            throw err;
+          }
+        }),
+      this.opts.intervalMs,
+    );
     this.loop.start();
   }
 
