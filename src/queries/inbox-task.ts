@@ -83,7 +83,8 @@ export async function inboxTask(db: ReadDb, v: InboxViewer, id: number): Promise
       .orderBy('seq', 'desc')
       .limit(SHOWN)
       .execute();
-  const [engagement, events] = [await newestEvents(true), await newestEvents(false)];
+  const engagement = await newestEvents(true);
+  const events = await newestEvents(false);
   const activity = await db.selectFrom('task_activity').select(['at', 'actor', 'action', 'reason']).where('task_id', '=', id).orderBy('id').limit(100).execute();
   return {
     id: t.id,
