@@ -103,7 +103,7 @@ const envSchema = z.object({
   NURTURE_SCHEDULE_HORIZON_MS: int(120_000, 1_000),
   NURTURE_EVENT_CONCURRENCY: int(400),
   NURTURE_EVENT_BATCH: int(200),
-  NURTURE_WAKE_CONCURRENCY: int(200),
+  NURTURE_WAKE_CONCURRENCY: int(800),
   NURTURE_SEND_CONCURRENCY: int(200),
   /** Most wake-ups run in one transaction. */
   NURTURE_WAKE_BATCH: int(100),

@@ -86,13 +86,13 @@ export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<
 }
 
 /**
- * The queues of the running engine, for a command that must touch a job there (a failed send
- * job keeps its id and would block the same email from being queued again). Never starts a Redis.
+ * The queues of the running engine, for a command that puts work there at once (a retried
+ * email) rather than leaving it to the sweeper. Never starts a Redis.
  */
 export async function withQueues<T>(config: Config, fn: (queues: Queues) => Promise<T>): Promise<T> {
   const { target } = await resolveRedisTarget(config, { dataDir: config.dataDir, mayLaunch: false, log: () => {} });
   const connection = redisClient(target, 'producer');
-  const queues = openQueues(connection, config.queuePrefix);
+  const queues = openQueues(connection, config.queuePrefix, { wakes: config.wakeBatch, sends: config.sendBatch });
   try {
     return await fn(queues);
   } finally {

@@ -5,7 +5,6 @@ import type { StopReason } from '../sequences/stage.js';
 import { mayReceive } from '../sequences/stage.js';
 import { iso } from '../queries/durations.js';
 import type { Queues } from '../workers/queues.js';
-import { sendJobId } from '../workers/queues.js';
 import { scheduleAfterCommit } from '../workers/schedule.js';
 
 export type RetrySelection = { touchId: string } | { allFailed: true };
@@ -23,9 +22,7 @@ const MAX_AT_ONCE = 10_000;
 
 /**
  * Sends failed emails again: each goes back to `pending` (attempt count and error cleared, its
- * Message-ID kept) and is put on the send queue. The failed send job is removed from Redis first:
- * it keeps the email's job id, and while it is there neither this nor the sweeper could queue the
- * email again. An email whose contact may no longer receive it (unsubscribed, bounced, a lead) or
+ * Message-ID kept) and is put on the send queue. An email whose contact may no longer receive it (unsubscribed, bounced, a lead) or
  * whose enrollment ended is not retried, and the reason is given.
  */
 const STOP_TEXT: Record<StopReason, (stage: string) => string> = {
@@ -76,10 +73,6 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
   });
   if ('touchId' in sel && skipped.length > 0) throw new ConflictError(`touch ${sel.touchId} is not sent again: ${skipped[0]!.reason}`);
 
-  for (const t of candidates) {
-    const job = await queues.sends.getJob(sendJobId({ touchId: t.id }));
-    if (job && ['failed', 'completed'].includes(await job.getState())) await job.remove();
-  }
   const retried = await deps.db.transaction().execute(async (tx) => {
     if (candidates.length === 0) return [];
     return tx

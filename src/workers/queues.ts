@@ -13,6 +13,11 @@ export const WAKES_QUEUE = 'nurture-wakes';
 export const WAKE_JOB = 'wake';
 export const SENDS_QUEUE = 'nurture-sends';
 export const SEND_JOB = 'send';
+/** A job of many wake-ups or many sends: what the engine queues (the one-item jobs above are still run, for jobs queued before). */
+export const WAKE_BATCH_JOB = 'wakes';
+export const SEND_BATCH_JOB = 'sends';
+/** Most items one job carries, whatever the batch settings say (a job's data is read whole). */
+export const MAX_PER_JOB = 1_000;
 
 // Internal payloads are still parsed: Redis is a boundary, and a malformed job must fail alone.
 // `correlationId`: the id of the event whose handling queued this work, for the logs (absent when
@@ -20,10 +25,18 @@ export const SEND_JOB = 'send';
 const correlationId = z.string().max(256).optional();
 export const wakePayloadSchema = z.strictObject({ enrollmentId: z.uuid(), version: z.number().int().min(0), due: z.number().int().optional(), correlationId });
 export const sendPayloadSchema = z.strictObject({ touchId: z.uuid(), correlationId });
+export const wakeBatchPayloadSchema = z.strictObject({ wakeUps: z.array(wakePayloadSchema).min(1).max(MAX_PER_JOB) });
+export const sendBatchPayloadSchema = z.strictObject({ sends: z.array(sendPayloadSchema).min(1).max(MAX_PER_JOB) });
 export type WakePayload = z.output<typeof wakePayloadSchema>;
 export type SendPayload = z.output<typeof sendPayloadSchema>;
+export type WakeBatchPayload = z.output<typeof wakeBatchPayloadSchema>;
+export type SendBatchPayload = z.output<typeof sendBatchPayloadSchema>;
 
-// Deterministic ids: the sweeper may offer the same work many times; Redis keeps one job.
+/** What one item of a job is known by in the queued-work markers (src/workers/queued-work.ts). */
+export const wakeMemberId = (p: Pick<WakePayload, 'enrollmentId' | 'version'>): string => `${p.enrollmentId}-v${p.version}`;
+export const sendMemberId = (p: Pick<SendPayload, 'touchId'>): string => p.touchId;
+
+// The ids one-item jobs had (deterministic, so the sweeper could check what was queued).
 export const wakeJobId = (p: Pick<WakePayload, 'enrollmentId' | 'version'>): string => `wake-${p.enrollmentId}-v${p.version}`;
 export const sendJobId = (p: Pick<SendPayload, 'touchId'>): string => `send-${p.touchId}`;
 export const eventJobId = (eventId: string): string => `evt-${eventId.replace(/:/g, '_')}`;
@@ -41,11 +54,13 @@ export interface Queues {
   events: Queue;
   wakes: Queue;
   sends: Queue;
+  /** Most wake-ups and most sends one job carries (NURTURE_WAKE_BATCH, NURTURE_SEND_BATCH). */
+  perJob: { wakes: number; sends: number };
   close(): Promise<void>;
 }
 
 /** One Queue per name per process (a Queue per job leaks connections). */
-export function openQueues(connection: RedisClient, prefix: string): Queues {
+export function openQueues(connection: RedisClient, prefix: string, perJob: { wakes: number; sends: number }): Queues {
   const opts = { connection, prefix };
   const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
   // A wake-up that failed all its tries is removed rather than kept: its deterministic id would
@@ -63,6 +78,7 @@ export function openQueues(connection: RedisClient, prefix: string): Queues {
     events,
     wakes,
     sends,
+    perJob: { wakes: Math.max(1, Math.min(MAX_PER_JOB, perJob.wakes)), sends: Math.max(1, Math.min(MAX_PER_JOB, perJob.sends)) },
     async close() {
       await Promise.all([events.close(), wakes.close(), sends.close()]);
     },
@@ -73,15 +89,55 @@ export function delayUntil(at: Date, nowMs: number): number {
   return Math.max(0, at.getTime() - nowMs);
 }
 
-/** A wake-up job as every producer of one (a use case's scheduler, the sweeper) adds it. */
-export function wakeJob(p: Omit<WakePayload, 'due'>, at: Date, nowMs: number) {
-  const data: WakePayload = { ...dropUndefined(p), due: at.getTime() };
-  return { name: WAKE_JOB, data, opts: { jobId: wakeJobId(p), delay: delayUntil(at, nowMs) } };
+/** Items whose times lie this close together share a job, which runs when the last of them is due. */
+const SHARED_JOB_SPREAD_MS = 250;
+
+/**
+ * Splits work into jobs of at most `size` items, in the order of when each item may run
+ * (`delay`, 0 for anything due already): a cohort due at one instant becomes one job per `size`
+ * items, and an item waits at most SHARED_JOB_SPREAD_MS for the others of its job.
+ */
+export function jobsByTime<T>(items: readonly T[], delayOf: (t: T) => number, size: number): { items: T[]; delay: number }[] {
+  const timed = items.map((t) => ({ t, delay: delayOf(t) })).sort((a, b) => a.delay - b.delay);
+  const out: { items: T[]; delay: number }[] = [];
+  let current: { items: T[]; first: number; delay: number } | undefined;
+  for (const { t, delay } of timed) {
+    if (!current || current.items.length >= size || delay - current.first > SHARED_JOB_SPREAD_MS) {
+      current = { items: [], first: delay, delay };
+      out.push(current);
+    }
+    current.items.push(t);
+    current.delay = delay;
+  }
+  return out.map((j) => ({ items: j.items, delay: j.delay }));
 }
 
-/** A send job as every producer of one adds it; no `at` means now. */
-export function sendJob(p: SendPayload, at: Date | undefined, nowMs: number) {
-  return { name: SEND_JOB, data: dropUndefined(p), opts: { jobId: sendJobId(p), delay: at ? delayUntil(at, nowMs) : 0 } };
+export interface BatchJob<P> {
+  name: string;
+  data: P;
+  opts: { delay: number };
+  /** The marker ids of its items (see queued-work.ts). */
+  members: string[];
+}
+
+/** Jobs of wake-ups as every producer (a use case's scheduler, the sweeper) adds them. */
+export function wakeBatchJobs(wakes: readonly (Omit<WakePayload, 'due'> & { at: Date })[], nowMs: number, size: number): BatchJob<WakeBatchPayload>[] {
+  return jobsByTime(wakes, (w) => delayUntil(w.at, nowMs), size).map((j) => ({
+    name: WAKE_BATCH_JOB,
+    data: { wakeUps: j.items.map(({ at, ...p }) => ({ ...dropUndefined(p), due: at.getTime() })) },
+    opts: { delay: j.delay },
+    members: j.items.map(wakeMemberId),
+  }));
+}
+
+/** Jobs of sends as every producer adds them; no `at` means now. */
+export function sendBatchJobs(sends: readonly (SendPayload & { at?: Date | undefined })[], nowMs: number, size: number): BatchJob<SendBatchPayload>[] {
+  return jobsByTime(sends, (s) => (s.at ? delayUntil(s.at, nowMs) : 0), size).map((j) => ({
+    name: SEND_BATCH_JOB,
+    data: { sends: j.items.map(({ at: _at, ...p }) => dropUndefined(p)) },
+    opts: { delay: j.delay },
+    members: j.items.map(sendMemberId),
+  }));
 }
 
 /** Job data is JSON: an absent correlation id is left out rather than stored as nothing. */

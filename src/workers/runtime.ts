@@ -141,7 +141,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       await quit(producer);
       await quit(consumer);
     });
-    const queues = openQueues(producer, config.queuePrefix);
+    const queues = openQueues(producer, config.queuePrefix, { wakes: config.wakeBatch, sends: config.sendBatch });
     cleanups.push(() => queues.close());
 
     const registry = new SequenceRegistry(store.db, { templatesDir: o.templatesDir });

@@ -7,21 +7,28 @@ import { sendEmails } from '../app/send-emails.js';
 import { TemplateError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
-import { SEND_ATTEMPTS, SENDS_QUEUE, sendPayloadSchema } from './queues.js';
+import { SEND_ATTEMPTS, SEND_BATCH_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
+import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
+import { jobsAtOnce } from './worker-context.js';
+
+/** What became of one email of a job: done with (sent, skipped, failed for good), or to be tried again. */
+type Settled = { done: true } | { done: false; error: unknown };
 
 /**
- * One job per email: the only non-idempotent side effect, isolated so a retry never sends twice.
- * Concurrent jobs are gathered into batches that claim their touches together (see sendEmails);
- * how many messages are in flight and how fast is the pooled transport's to bound
- * (NURTURE_SMTP_MAX_CONNECTIONS, NURTURE_SMTP_RATE_PER_SECOND).
+ * Sends email touches: the only non-idempotent side effect, so an email is claimed (`sending`)
+ * before it goes out and a retry never sends twice. A job carries up to NURTURE_SEND_BATCH emails
+ * (the one-email jobs of earlier releases still run); what several jobs carry is gathered into
+ * batches that claim their touches together (see sendEmails). How many messages are in flight
+ * and how fast is the pooled transport's to bound (NURTURE_SMTP_MAX_CONNECTIONS,
+ * NURTURE_SMTP_RATE_PER_SECOND). A job whose emails partly failed keeps only those and is tried
+ * again with backoff; at its last try they are marked failed.
  */
 export function startSendsWorker(ctx: WorkerContext): Worker {
   const batcher = new Batcher<string, BatchSendOutcome>((ids, run) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock(), { onSendPhase: () => run.sideEffectsBegun() }), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
-  const process = async (job: Job<SendPayload>): Promise<string> => {
-    const payload = sendPayloadSchema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${payload.error.issues[0]?.message}`);
-    const { touchId, correlationId } = payload.data;
+
+  const runOne = async (p: SendPayload, job: Job): Promise<Settled> => {
+    const { touchId, correlationId } = p;
     const log = ctx.log.child({ touchId, ...(correlationId ? { correlationId } : {}) });
     try {
       const outcome = await batcher.submit(touchId);
@@ -43,21 +50,48 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
         log.error({ reason: r.reason }, 'email failed permanently');
       }
       if (r.status === 'bounced') log.warn({ reason: r.reason }, 'address refused (hard bounce): suppressed, the contact gets no more email');
-      return r.status;
+      return { done: true };
     } catch (err) {
       if (err instanceof TemplateError) {
         ctx.metrics.send('failed');
+        log.error({ err: err.message }, 'email failed: its template does not render');
         await finishSend(ctx.deps.db, touchId, { status: 'failed', error: err.message });
-        throw new UnrecoverableError(err.message);
+        return { done: true };
       }
       ctx.metrics.serviceError(isTransientDbError(err) ? 'database' : 'smtp');
-      const last = job.attemptsMade + 1 >= (job.opts.attempts ?? SEND_ATTEMPTS);
+      const tries = job.attemptsMade + 1;
+      const last = tries >= (job.opts.attempts ?? SEND_ATTEMPTS);
       ctx.metrics.send(last ? 'failed' : 'retry');
-      if (last) {
-        await finishSend(ctx.deps.db, touchId, { status: 'failed', error: `gave up after ${job.attemptsMade + 1} attempts: ${(err as Error).message}` });
-      }
-      throw err;
+      if (!last) return { done: false, error: err };
+      const error = `gave up after ${tries} attempts: ${(err as Error).message}`;
+      log.error({ err: error }, 'email failed permanently');
+      await finishSend(ctx.deps.db, touchId, { status: 'failed', error });
+      return { done: true };
     }
   };
-  return new Worker(SENDS_QUEUE, process, ctx.workerOptions(ctx.concurrency.sends));
+
+  const process = async (job: Job): Promise<string> => {
+    if (job.name !== SEND_BATCH_JOB) {
+      const one = sendPayloadSchema.safeParse(job.data);
+      if (!one.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${one.error.issues[0]?.message}`);
+      const r = await runOne(one.data, job);
+      if (!r.done) throw r.error;
+      return 'done';
+    }
+    const parsed = sendBatchPayloadSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UnrecoverableError(`malformed send job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
+    }
+    const sends = parsed.data.sends;
+    const settled = await Promise.all(sends.map((s) => runOne(s, job)));
+    const again = sends.filter((_, i) => !settled[i]!.done);
+    await settleMembers(ctx.queues.sends, job.id, sends.filter((_, i) => settled[i]!.done).map(sendMemberId));
+    if (again.length === 0) return `${sends.length} handled`;
+    // Only what failed is tried again: an email sent is never in a retry.
+    await job.updateData({ sends: again });
+    const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
+    throw new Error(`${again.length} of ${sends.length} emails not sent yet (first: ${(first.error as Error).message ?? String(first.error)})`);
+  };
+  return new Worker(SENDS_QUEUE, process, ctx.workerOptions(jobsAtOnce(ctx.concurrency.sends, ctx.sendBatch)));
 }

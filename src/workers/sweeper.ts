@@ -12,9 +12,11 @@ import { unsentEmails } from '../db/touch-repository.js';
 import type { Metrics } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
-import { sendJob, wakeJob } from './queues.js';
+import type { BatchJob } from './queues.js';
+import { sendBatchJobs, sendMemberId, wakeBatchJobs, wakeMemberId } from './queues.js';
+import { notQueued, offerJobs } from './queued-work.js';
 
-/** Rows read per query, and jobs offered per round trip to Redis (one addBulk). */
+/** Rows read per query, and the work offered per round trip to Redis (one addBulk). */
 const PAGE = 5_000;
 /** Most rows read per sweep and kind: a due cohort of 100,000 is offered in one sweep. */
 const PER_SWEEP = 200_000;
@@ -39,10 +41,10 @@ interface Lane {
 
 /**
  * Postgres is the source of truth for every wake-up; Redis holds only what is due within the
- * horizon. The sweeper offers that work to the queues with deterministic job ids, so running
- * it often, in several processes, or after Redis lost everything, never duplicates work. What is
- * still queued is not offered again: a pipelined EXISTS per page is far cheaper for Redis than
- * re-adding thousands of jobs that are already there.
+ * horizon. The sweeper offers that work to the queues, many items per job, and offers again only
+ * what no live job carries (src/workers/queued-work.ts: one MGET and a few EXISTS per page), so
+ * running it often, in several processes, or after Redis lost everything, does not pile up
+ * duplicates; one that slips through is a no-op (a stale wake-up version, a touch already sent).
  */
 export class Sweeper {
   private loop: Periodic | undefined;
@@ -68,31 +70,16 @@ export class Sweeper {
     },
   ) {}
 
-  /** Which of these job ids have no job in `queue` (never added, done and removed, or lost with Redis). */
-  private async missing(queue: Queue, ids: string[]): Promise<Set<string>> {
-    if (ids.length === 0) return new Set();
-    // The queues run on ioredis (src/workers/redis-connection.ts); BullMQ types its client abstractly.
-    const client = (await queue.client) as unknown as Redis;
-    const pipe = client.pipeline();
-    for (const id of ids) pipe.exists(queue.toKey(id));
-    const replies = (await pipe.exec()) ?? [];
-    const out = new Set<string>();
-    replies.forEach(([err, n], i) => {
-      if (err) throw err;
-      if (n === 0) out.add(ids[i]!);
-    });
-    return out;
-  }
-
   /**
    * Reads `lane` page after page from its cursor (from the start on a full pass), and offers each
-   * page's items that have no job yet in one addBulk. Returns how many were offered.
+   * page's items that no live job carries in one addBulk. Returns how many items were offered.
    */
   private async sweepLane<T extends { cursor: PageCursor }>(
     lane: Lane,
     queue: Queue,
     fetch: (limit: number, after: PageCursor | undefined) => Promise<T[]>,
-    jobOf: (t: T) => { name: string; data: unknown; opts: { jobId: string; delay: number } },
+    member: (t: T) => string,
+    jobsOf: (fresh: T[]) => BatchJob<unknown>[],
     nowMs: number,
     restart: boolean,
   ): Promise<number> {
@@ -113,11 +100,8 @@ export class Sweeper {
         break;
       }
       read += rows.length;
-      const jobs = rows.map(jobOf);
-      const absent = await this.missing(queue, jobs.map((j) => j.opts.jobId));
-      const fresh = jobs.filter((j) => absent.has(j.opts.jobId));
-      if (fresh.length > 0) await queue.addBulk(fresh);
-      offered += fresh.length;
+      const absent = await notQueued(queue, rows.map(member));
+      offered += await offerJobs(queue, jobsOf(rows.filter((r) => absent.has(member(r)))));
       lane.cursor = rows[rows.length - 1]!.cursor;
       if (rows.length < limit) {
         lane.reachedEnd = true;
@@ -159,7 +143,8 @@ export class Sweeper {
         this.lanes.wakes,
         this.queues.wakes,
         (limit, after) => dueWakes(tx, until, limit, after),
-        (w) => wakeJob({ enrollmentId: w.id, version: w.wake_version }, w.next_wake_at, nowMs),
+        (w) => wakeMemberId({ enrollmentId: w.id, version: w.wake_version }),
+        (fresh) => wakeBatchJobs(fresh.map((w) => ({ enrollmentId: w.id, version: w.wake_version, at: w.next_wake_at })), nowMs, this.queues.perJob.wakes),
         nowMs,
         restart,
       );
@@ -168,7 +153,8 @@ export class Sweeper {
         this.lanes.sends,
         this.queues.sends,
         (limit, after) => unsentEmails(tx, olderThan, limit, after),
-        (t) => sendJob({ touchId: t.id }, undefined, nowMs),
+        (t) => sendMemberId({ touchId: t.id }),
+        (fresh) => sendBatchJobs(fresh.map((t) => ({ touchId: t.id })), nowMs, this.queues.perJob.sends),
         nowMs,
         restart,
       );

@@ -6,13 +6,21 @@ import type { WakeUpRequest } from '../app/run-wake-ups.js';
 import { runWakeUps } from '../app/run-wake-ups.js';
 import { Batcher } from './batcher.js';
 import type { WakePayload } from './queues.js';
-import { WAKE_ATTEMPTS, WAKES_QUEUE, wakePayloadSchema } from './queues.js';
+import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
+import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
+import { jobsAtOnce } from './worker-context.js';
+
+/** What became of one wake-up of a job: done with (ran, stale, quarantined), or to be tried again. */
+type Settled = { done: true } | { done: false; error: string };
 
 /**
  * Runs enrollments whose wait is over, many per transaction (a cohort due at one instant is a
- * burst): concurrent jobs are gathered into batches as events are. Stale jobs (older
- * wake_version) are no-ops by design.
+ * burst). A job carries up to NURTURE_WAKE_BATCH wake-ups (the one-item jobs of earlier releases
+ * still run); what several jobs carry is gathered into batches as events are. Stale wake-ups
+ * (older wake_version) are no-ops by design. A job whose wake-ups partly failed keeps only those
+ * and is tried again with backoff; one that fails its last try is removed, and the sweeper offers
+ * what it still carried again (those quarantined meanwhile excepted).
  */
 export function startWakesWorker(ctx: WorkerContext): Worker {
   const batcher = new Batcher<WakeUpRequest, WakeUpOutcome>(
@@ -27,27 +35,57 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     Math.max(1, Math.min(ctx.concurrency.wakes, ctx.wakeBatch)),
     2,
   );
-  const process = async (job: Job<WakePayload>): Promise<string> => {
-    const payload = wakePayloadSchema.safeParse(job.data);
-    if (!payload.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${payload.error.issues[0]?.message}`);
-    const { enrollmentId, version, correlationId } = payload.data;
+
+  const runOne = async (p: WakePayload, job: Job): Promise<Settled> => {
+    const { enrollmentId, version, correlationId } = p;
     const log = ctx.log.child({ enrollmentId, ...(correlationId ? { correlationId } : {}) });
     // Jobs queued before `due` was carried: the time the job was to run stands in.
-    const due = payload.data.due ?? job.timestamp + (job.delay ?? 0);
+    const due = p.due ?? job.timestamp + (job.delay ?? 0);
     const started = ctx.clock().toMillis();
-    const r = await batcher.submit({ enrollmentId, version, correlationId });
+    let r: WakeUpOutcome;
+    try {
+      r = await batcher.submit({ enrollmentId, version, correlationId });
+    } catch (err) {
+      // The database stayed away: not counted against the enrollment; the job tries again.
+      return { done: false, error: (err as Error).message };
+    }
     // Only the first try's lag says how late the engine is; a retry is late by its backoff.
     if (job.attemptsMade === 0) ctx.metrics.wakeUp(lagSeconds(due, started), r.status);
     if (r.status === 'failed') {
       if (r.quarantined) {
         log.error({ tries: r.failures, err: r.error }, 'wake-up quarantined (see nurture enrollments stuck)');
-        throw new UnrecoverableError(`quarantined after ${r.failures} tries: ${r.error}`);
+        return { done: true };
       }
       log.warn({ tries: r.failures, of: WAKE_ATTEMPTS, err: r.error }, 'wake-up failed; will try again');
-      throw new Error(r.error);
+      return { done: false, error: r.error };
     }
     log.debug({ status: r.status }, 'wake-up ran');
-    return r.status;
+    return { done: true };
   };
-  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));
+
+  const process = async (job: Job): Promise<string> => {
+    if (job.name !== WAKE_BATCH_JOB) {
+      const one = wakePayloadSchema.safeParse(job.data);
+      if (!one.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${one.error.issues[0]?.message}`);
+      const r = await runOne(one.data, job);
+      if (!r.done) throw new Error(r.error);
+      return 'done';
+    }
+    const parsed = wakeBatchPayloadSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
+    }
+    const wakeUps = parsed.data.wakeUps;
+    const settled = await Promise.all(wakeUps.map((w) => runOne(w, job)));
+    const again = wakeUps.filter((_, i) => !settled[i]!.done);
+    const done = wakeUps.filter((_, i) => settled[i]!.done);
+    await settleMembers(ctx.queues.wakes, job.id, done.map(wakeMemberId));
+    if (again.length === 0) return `${wakeUps.length} run`;
+    // Only what failed is tried again: what ran is not run twice (it would be stale anyway).
+    await job.updateData({ wakeUps: again });
+    const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
+    throw new Error(`${again.length} of ${wakeUps.length} wake-ups failed (first: ${first.error})`);
+  };
+  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(jobsAtOnce(ctx.concurrency.wakes, ctx.wakeBatch)));
 }

@@ -23,7 +23,7 @@ describe('event intake drainer', () => {
 
   beforeAll(async () => {
     store = await createTestStore('postgres');
-    queues = openQueues(redis, prefix);
+    queues = openQueues(redis, prefix, { wakes: 4, sends: 4 });
   });
   afterAll(async () => {
     await queues?.close();

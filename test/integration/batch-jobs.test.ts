@@ -1,0 +1,103 @@
+import { rm } from 'node:fs/promises';
+import { DateTime } from 'luxon';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyEvents } from '../../src/engine/apply-event.js';
+import { wakeMemberId } from '../../src/workers/queues.js';
+import { notQueued, offerJobs, settleMembers } from '../../src/workers/queued-work.js';
+import { scheduleAfterCommit } from '../../src/workers/schedule.js';
+import type { TestEngine } from '../support/engine.js';
+import { TEST_TEMPLATES, eventually, startTestEngine, writeTemplates } from '../support/engine.js';
+import type { TestStore } from '../support/postgres.js';
+import { createTestStore } from '../support/postgres.js';
+
+/**
+ * Wake-ups and sends travel many to a job, with a marker per item naming its job (what the
+ * sweeper checks before offering work again). A job whose items partly fail keeps only the
+ * failed ones for its retry: the others ran once and are not carried again.
+ */
+const GOOD = `
+id: good
+trigger: { event: opt_in, where: { source: good } }
+steps:
+  - wait: 1 hour
+  - email: welcome
+  - wait: 30 days
+`;
+const BAD = `
+id: bad
+trigger: { event: opt_in, where: { source: bad } }
+steps:
+  - wait: 1 hour
+  - postcard: broken
+  - wait: 30 days
+`;
+const T0 = DateTime.fromISO('2026-12-02T09:00:00Z', { zone: 'utc' });
+
+describe('jobs of many wake-ups and sends', () => {
+  let store: TestStore;
+  let templatesDir: string;
+  let t: TestEngine;
+  let now = T0;
+
+  beforeAll(async () => {
+    store = await createTestStore('postgres');
+    // The postcard's helper does not exist: its wake-up fails at every try.
+    templatesDir = await writeTemplates({ ...TEST_TEMPLATES, broken: '---\nsubject: Postcard\n---\n<p>{{shout firstName}}</p>\n' });
+    t = await startTestEngine({ store, sequences: [GOOD, BAD], templatesDir, sweeper: false, workers: { events: false, wakes: true, sends: false }, clock: () => now });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await store?.cleanup();
+    if (templatesDir) await rm(templatesDir, { recursive: true, force: true });
+  });
+
+  it('marks what each job carries, and tells what no live job carries any more', async () => {
+    const q = t.engine.queues.sends;
+    // An hour ahead, and no send worker here: the jobs stay queued.
+    expect(await offerJobs(q, [{ name: 'sends', data: { sends: [{ touchId: 'a' }, { touchId: 'b' }] }, opts: { delay: 3_600_000 }, members: ['a', 'b'] }])).toBe(2);
+    expect(await notQueued(q, ['a', 'b', 'c'])).toEqual(new Set(['c']));
+    const [job] = await q.getJobs(['delayed']);
+    // Queued again elsewhere: the old job's settling leaves that marker alone.
+    await offerJobs(q, [{ name: 'sends', data: { sends: [{ touchId: 'b' }] }, opts: { delay: 3_600_000 }, members: ['b'] }]);
+    await settleMembers(q, job!.id, ['a', 'b']);
+    expect(await notQueued(q, ['a', 'b'])).toEqual(new Set(['a']));
+    // A job that is gone (removed, failed for good, lost with Redis): what it carried is not queued.
+    for (const j of await q.getJobs(['delayed'])) await j.remove();
+    expect(await notQueued(q, ['a', 'b'])).toEqual(new Set(['a', 'b']));
+  });
+
+  it('retries only the wake-ups of a job that failed, once the others ran', async () => {
+    await applyEvents(
+      t.engine.deps,
+      [
+        { id: 'bj-good', type: 'opt_in', occurredAt: T0.toISO()!, contact: { email: 'good@example.com' }, data: { source: 'good' } },
+        { id: 'bj-bad', type: 'opt_in', occurredAt: T0.toISO()!, contact: { email: 'bad@example.com' }, data: { source: 'bad' } },
+      ],
+      T0,
+    );
+    const rows = await store.db.selectFrom('enrollments').select(['id', 'sequence_id', 'wake_version', 'next_wake_at']).execute();
+    const good = rows.find((r) => r.sequence_id === 'good')!;
+    const bad = rows.find((r) => r.sequence_id === 'bad')!;
+    now = T0.plus({ hours: 1, minutes: 1 });
+    // Both due at the same instant: one job carries them.
+    const wakes = [good, bad].map((e) => ({ enrollmentId: e.id, version: e.wake_version, at: e.next_wake_at! }));
+    await scheduleAfterCommit(t.engine.queues, { sends: [], wakes }, now.toMillis(), 120_000);
+
+    const retried = await eventually(async () => {
+      const [job] = await t.engine.queues.wakes.getJobs(['delayed']);
+      return job;
+    }, 'the job held back for its retry');
+    expect((retried.data as { wakeUps: { enrollmentId: string }[] }).wakeUps.map((w) => w.enrollmentId)).toEqual([bad.id]);
+    expect(retried.attemptsMade).toBe(1);
+    expect(retried.failedReason).toMatch(/1 of 2 wake-ups failed \(first: .*broken/);
+
+    const touches = await store.db.selectFrom('touches').select(['enrollment_id', 'step_id']).execute();
+    expect(touches).toEqual([{ enrollment_id: good.id, step_id: 'welcome' }]);
+    const after = await store.db.selectFrom('enrollments').select(['id', 'failures', 'wake_version']).where('id', 'in', [good.id, bad.id]).execute();
+    expect(after.find((e) => e.id === good.id)).toMatchObject({ failures: 0, wake_version: good.wake_version + 1 });
+    expect(after.find((e) => e.id === bad.id)).toMatchObject({ failures: 1, wake_version: bad.wake_version });
+    // The one that ran is done with; the one that failed is still carried.
+    const members = [wakeMemberId({ enrollmentId: good.id, version: good.wake_version }), wakeMemberId({ enrollmentId: bad.id, version: bad.wake_version })];
+    expect(await notQueued(t.engine.queues.wakes, members)).toEqual(new Set([members[0]]));
+  });
+});
