@@ -16,14 +16,16 @@ const list = (fallback: string) =>
     .string()
     .default(fallback)
     .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
-const wholeNumber = (min: number) =>
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
   z
     .string()
     .regex(/^\s*\d+\s*$/, 'is not a whole number')
     .transform(Number)
-    .pipe(z.number().min(min, `must be at least ${min}`));
+    .pipe(z.number().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 // zod 4: a default is an output value, used as is when the variable is unset.
-const int = (fallback: number, min = 1) => wholeNumber(min).default(fallback);
+const int = (fallback: number, min = 1, max?: number) => wholeNumber(min, max).default(fallback);
+/** Most wake-ups or emails one queued job carries (NURTURE_WAKE_BATCH, NURTURE_SEND_BATCH): a job's data is read whole. */
+export const MAX_ITEMS_PER_JOB = 1_000;
 const optionalInt = wholeNumber(1).optional();
 const durationText = (fallback: string) =>
   z
@@ -106,9 +108,9 @@ const envSchema = z.object({
   NURTURE_WAKE_CONCURRENCY: int(800),
   NURTURE_SEND_CONCURRENCY: int(200),
   /** Most wake-ups run in one transaction. */
-  NURTURE_WAKE_BATCH: int(100),
+  NURTURE_WAKE_BATCH: int(100, 1, MAX_ITEMS_PER_JOB),
   /** Most emails claimed (marked sending) in one transaction. */
-  NURTURE_SEND_BATCH: int(50),
+  NURTURE_SEND_BATCH: int(50, 1, MAX_ITEMS_PER_JOB),
   NURTURE_LOCK_MS: int(30_000, 1_000),
   NURTURE_DB_POOL: int(20),
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -150,7 +150,7 @@ export async function recordWakeFailure(
 
 /**
  * Lifts the quarantine of these enrollments (all quarantined ones when `ids` is 'all'): tries
- * start again from zero, and a new wake_version gives the wake-up a new job id.
+ * start again from zero, and a new wake_version makes any wake-up still queued for the old one stale.
  */
 export async function releaseQuarantined(
   db: Kysely<Database>,

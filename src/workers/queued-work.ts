@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BatchJob } from './queues.js';
@@ -5,10 +6,12 @@ import type { BatchJob } from './queues.js';
 /**
  * A job carries many wake-ups or sends, so a job id no longer says which work is queued. Beside
  * each queued item lies a marker key naming the job that carries it: the sweeper offers only
- * items whose marker is missing or names a job that is gone (done, failed for good, or lost with
- * Redis). A marker is one short string, far cheaper than a job per item. It is written after its
- * job (a crash between the two queues the item again: harmless, a wake-up or send run twice is
- * a no-op) and removed when its item is done; its expiry only bounds what a crash leaves behind.
+ * items whose marker is missing or names a job that is not live (done, failed, or lost with
+ * Redis). A marker is one short string, far cheaper than a job per item. Job ids are made here
+ * and the markers written before their jobs, so a crash between the two leaves markers naming no
+ * job (the items are offered again), never a job nobody knows of. A marker is removed when its
+ * item is done; its expiry only bounds what a crash leaves behind, and Redis must not evict keys
+ * before then (`maxmemory-policy noeviction`, as BullMQ requires).
  */
 const MARKER_TTL_MS = 7 * 86_400_000;
 
@@ -29,39 +32,41 @@ function markerKey(queue: Queue, member: string): string {
   return queue.toKey(`queued:${member}`);
 }
 
-/** Adds the jobs in one round trip and marks what each carries. Returns how many items were queued. */
-export async function offerJobs(queue: Queue, jobs: readonly BatchJob<unknown>[]): Promise<number> {
-  if (jobs.length === 0) return 0;
-  const added = await queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: j.opts })));
-  const pipe = (await clientOf(queue)).pipeline();
-  let items = 0;
-  jobs.forEach((j, i) => {
-    const id = added[i]?.id;
-    items += j.members.length;
-    if (id === undefined) return;
-    for (const m of j.members) pipe.set(markerKey(queue, m), id, 'PX', MARKER_TTL_MS);
+function throwIfAnyFailed(replies: [Error | null, unknown][] | null): unknown[] {
+  return (replies ?? []).map(([err, reply]) => {
+    if (err) throw err;
+    return reply;
   });
-  await pipe.exec();
-  return items;
 }
 
-/** Which of these items no live job carries: never queued, done, failed for good, or lost with Redis. */
-export async function notQueued(queue: Queue, members: readonly string[]): Promise<Set<string>> {
+/** Marks what each job carries, then adds the jobs in one round trip. Returns how many items were queued. */
+export async function offerJobs(queue: Queue, jobs: readonly BatchJob<unknown>[]): Promise<number> {
+  if (jobs.length === 0) return 0;
+  const withIds = jobs.map((j) => ({ ...j, id: `b-${randomUUID()}` }));
+  const pipe = (await clientOf(queue)).pipeline();
+  for (const j of withIds) for (const m of j.members) pipe.set(markerKey(queue, m), j.id, 'PX', MARKER_TTL_MS);
+  throwIfAnyFailed(await pipe.exec());
+  await queue.addBulk(withIds.map((j) => ({ name: j.name, data: j.data, opts: { ...j.opts, jobId: j.id } })));
+  return withIds.reduce((n, j) => n + j.members.length, 0);
+}
+
+/**
+ * Which of these items no live job carries: never queued, done, failed (a failed job is kept for
+ * operators, but it runs no more), or lost with Redis. `legacyJobId`: the id a one-item job of an
+ * earlier release had for the item, so that what such a release queued is not queued twice.
+ */
+export async function notQueued(queue: Queue, members: readonly string[], legacyJobId: (member: string) => string): Promise<Set<string>> {
   if (members.length === 0) return new Set();
   const client = await clientOf(queue);
-  const jobIds = await client.mget(members.map((m) => markerKey(queue, m)));
-  const named = [...new Set(jobIds.filter((id): id is string => id !== null))];
-  const live = new Set<string>();
-  if (named.length > 0) {
-    const pipe = client.pipeline();
-    for (const id of named) pipe.exists(queue.toKey(id));
-    const replies = (await pipe.exec()) ?? [];
-    replies.forEach(([err, n], i) => {
-      if (err) throw err;
-      if (n === 1) live.add(named[i]!);
-    });
-  }
-  return new Set(members.filter((_, i) => jobIds[i] === null || !live.has(jobIds[i]!)));
+  const named = await client.mget(members.map((m) => markerKey(queue, m)));
+  // Per item, the job that may carry it: the one its marker names, or else its old one-item job.
+  const candidates = members.map((m, i) => named[i] ?? legacyJobId(m));
+  const distinct = [...new Set(candidates)];
+  const pipe = client.pipeline();
+  for (const id of distinct) pipe.hmget(queue.toKey(id), 'timestamp', 'finishedOn');
+  const replies = throwIfAnyFailed(await pipe.exec()) as (string | null)[][];
+  const live = new Set(distinct.filter((_, i) => replies[i]![0] !== null && replies[i]![1] === null));
+  return new Set(members.filter((_, i) => !live.has(candidates[i]!)));
 }
 
 /** Removes the markers of items job `jobId` is done with (those queued again since stay). */

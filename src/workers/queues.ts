@@ -2,6 +2,7 @@ import { Queue } from 'bullmq';
 import type { JobsOptions } from 'bullmq';
 import type { RedisClient } from './redis-connection.js';
 import { z } from 'zod';
+import { MAX_ITEMS_PER_JOB } from '../config.js';
 
 /**
  * Every queue, job name, payload and job id in one place. Producers outside Nurture need only
@@ -16,8 +17,6 @@ export const SEND_JOB = 'send';
 /** A job of many wake-ups or many sends: what the engine queues (the one-item jobs above are still run, for jobs queued before). */
 export const WAKE_BATCH_JOB = 'wakes';
 export const SEND_BATCH_JOB = 'sends';
-/** Most items one job carries, whatever the batch settings say (a job's data is read whole). */
-export const MAX_PER_JOB = 1_000;
 
 // Internal payloads are still parsed: Redis is a boundary, and a malformed job must fail alone.
 // `correlationId`: the id of the event whose handling queued this work, for the logs (absent when
@@ -25,8 +24,8 @@ export const MAX_PER_JOB = 1_000;
 const correlationId = z.string().max(256).optional();
 export const wakePayloadSchema = z.strictObject({ enrollmentId: z.uuid(), version: z.number().int().min(0), due: z.number().int().optional(), correlationId });
 export const sendPayloadSchema = z.strictObject({ touchId: z.uuid(), correlationId });
-export const wakeBatchPayloadSchema = z.strictObject({ wakeUps: z.array(wakePayloadSchema).min(1).max(MAX_PER_JOB) });
-export const sendBatchPayloadSchema = z.strictObject({ sends: z.array(sendPayloadSchema).min(1).max(MAX_PER_JOB) });
+export const wakeBatchPayloadSchema = z.strictObject({ wakeUps: z.array(wakePayloadSchema).min(1).max(MAX_ITEMS_PER_JOB) });
+export const sendBatchPayloadSchema = z.strictObject({ sends: z.array(sendPayloadSchema).min(1).max(MAX_ITEMS_PER_JOB) });
 export type WakePayload = z.output<typeof wakePayloadSchema>;
 export type SendPayload = z.output<typeof sendPayloadSchema>;
 export type WakeBatchPayload = z.output<typeof wakeBatchPayloadSchema>;
@@ -36,9 +35,9 @@ export type SendBatchPayload = z.output<typeof sendBatchPayloadSchema>;
 export const wakeMemberId = (p: Pick<WakePayload, 'enrollmentId' | 'version'>): string => `${p.enrollmentId}-v${p.version}`;
 export const sendMemberId = (p: Pick<SendPayload, 'touchId'>): string => p.touchId;
 
-// The ids one-item jobs had (deterministic, so the sweeper could check what was queued).
-export const wakeJobId = (p: Pick<WakePayload, 'enrollmentId' | 'version'>): string => `wake-${p.enrollmentId}-v${p.version}`;
-export const sendJobId = (p: Pick<SendPayload, 'touchId'>): string => `send-${p.touchId}`;
+// The ids the one-item jobs of earlier releases had, by item: what such a release queued is not queued twice.
+export const legacyWakeJobId = (member: string): string => `wake-${member}`;
+export const legacySendJobId = (member: string): string => `send-${member}`;
 export const eventJobId = (eventId: string): string => `evt-${eventId.replace(/:/g, '_')}`;
 
 const KEEP: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
@@ -63,9 +62,9 @@ export interface Queues {
 export function openQueues(connection: RedisClient, prefix: string, perJob: { wakes: number; sends: number }): Queues {
   const opts = { connection, prefix };
   const events = new Queue(EVENTS_QUEUE, { ...opts, defaultJobOptions: { ...KEEP, attempts: 1 } });
-  // A wake-up that failed all its tries is removed rather than kept: its deterministic id would
-  // otherwise block the sweeper from offering it again. One that failed for its own reasons is
-  // quarantined in Postgres by then (the sweeper skips it); one cut short by an outage is offered again.
+  // A wake-up job that failed all its tries is removed rather than kept: nothing in it is for an
+  // operator to retry by hand. A wake-up that failed for its own reasons is quarantined in Postgres
+  // by then (the sweeper skips it); one cut short by an outage is offered again by the sweeper.
   const wakes = new Queue(WAKES_QUEUE, {
     ...opts,
     defaultJobOptions: { ...KEEP, removeOnFail: true, attempts: WAKE_ATTEMPTS, backoff: { type: 'exponential', delay: 1000 } },
@@ -78,7 +77,7 @@ export function openQueues(connection: RedisClient, prefix: string, perJob: { wa
     events,
     wakes,
     sends,
-    perJob: { wakes: Math.max(1, Math.min(MAX_PER_JOB, perJob.wakes)), sends: Math.max(1, Math.min(MAX_PER_JOB, perJob.sends)) },
+    perJob,
     async close() {
       await Promise.all([events.close(), wakes.close(), sends.close()]);
     },

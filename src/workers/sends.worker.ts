@@ -8,9 +8,9 @@ import { TemplateError } from '../errors.js';
 import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SEND_BATCH_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
+import { ItemGate } from './item-gate.js';
 import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
-import { jobsAtOnce } from './worker-context.js';
 
 /** What became of one email of a job: done with (sent, skipped, failed for good), or to be tried again. */
 type Settled = { done: true } | { done: false; error: unknown };
@@ -19,17 +19,34 @@ type Settled = { done: true } | { done: false; error: unknown };
  * Sends email touches: the only non-idempotent side effect, so an email is claimed (`sending`)
  * before it goes out and a retry never sends twice. A job carries up to NURTURE_SEND_BATCH emails
  * (the one-email jobs of earlier releases still run); what several jobs carry is gathered into
- * batches that claim their touches together (see sendEmails). How many messages are in flight
+ * batches that claim their touches together (see sendEmails), and at most
+ * NURTURE_SEND_CONCURRENCY emails are in flight however they are spread over jobs. How many messages are in flight
  * and how fast is the pooled transport's to bound (NURTURE_SMTP_MAX_CONNECTIONS,
  * NURTURE_SMTP_RATE_PER_SECOND). A job whose emails partly failed keeps only those and is tried
  * again with backoff; at its last try they are marked failed.
  */
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export function startSendsWorker(ctx: WorkerContext): Worker {
   const batcher = new Batcher<string, BatchSendOutcome>((ids, run) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock(), { onSendPhase: () => run.sideEffectsBegun() }), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
+  const gate = new ItemGate(ctx.concurrency.sends);
 
   const runOne = async (p: SendPayload, job: Job): Promise<Settled> => {
-    const { touchId, correlationId } = p;
-    const log = ctx.log.child({ touchId, ...(correlationId ? { correlationId } : {}) });
+    const log = ctx.log.child({ touchId: p.touchId, ...(p.correlationId ? { correlationId: p.correlationId } : {}) });
+    try {
+      return await settle(p, job, log);
+    } catch (err) {
+      // Recording the outcome failed (the database went away): this email is tried again, the others stand.
+      ctx.metrics.serviceError(isTransientDbError(err) ? 'database' : 'smtp');
+      log.error({ err: errorText(err) }, 'could not record what became of an email; it is tried again');
+      return { done: false, error: err };
+    }
+  };
+
+  const settle = async (p: SendPayload, job: Job, log: WorkerContext['log']): Promise<Settled> => {
+    const { touchId } = p;
     try {
       const outcome = await batcher.submit(touchId);
       if (outcome.unrecorded !== undefined) {
@@ -74,7 +91,8 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
     if (job.name !== SEND_BATCH_JOB) {
       const one = sendPayloadSchema.safeParse(job.data);
       if (!one.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${one.error.issues[0]?.message}`);
-      const r = await runOne(one.data, job);
+      const payload = one.data;
+      const r = await gate.with(1, () => runOne(payload, job));
       if (!r.done) throw r.error;
       return 'done';
     }
@@ -84,14 +102,14 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
       throw new UnrecoverableError(`malformed send job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
     }
     const sends = parsed.data.sends;
-    const settled = await Promise.all(sends.map((s) => runOne(s, job)));
+    const settled = await gate.with(sends.length, () => Promise.all(sends.map((s) => runOne(s, job))));
     const again = sends.filter((_, i) => !settled[i]!.done);
     await settleMembers(ctx.queues.sends, job.id, sends.filter((_, i) => settled[i]!.done).map(sendMemberId));
     if (again.length === 0) return `${sends.length} handled`;
     // Only what failed is tried again: an email sent is never in a retry.
     await job.updateData({ sends: again });
     const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
-    throw new Error(`${again.length} of ${sends.length} emails not sent yet (first: ${(first.error as Error).message ?? String(first.error)})`);
+    throw new Error(`${again.length} of ${sends.length} emails not sent yet (first: ${errorText(first.error)})`);
   };
-  return new Worker(SENDS_QUEUE, process, ctx.workerOptions(jobsAtOnce(ctx.concurrency.sends, ctx.sendBatch)));
+  return new Worker(SENDS_QUEUE, process, ctx.workerOptions(ctx.concurrency.sends));
 }

@@ -13,7 +13,7 @@ import type { Metrics } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 import type { Queues } from './queues.js';
 import type { BatchJob } from './queues.js';
-import { sendBatchJobs, sendMemberId, wakeBatchJobs, wakeMemberId } from './queues.js';
+import { legacySendJobId, legacyWakeJobId, sendBatchJobs, sendMemberId, wakeBatchJobs, wakeMemberId } from './queues.js';
 import { notQueued, offerJobs } from './queued-work.js';
 
 /** Rows read per query, and the work offered per round trip to Redis (one addBulk). */
@@ -79,6 +79,7 @@ export class Sweeper {
     queue: Queue,
     fetch: (limit: number, after: PageCursor | undefined) => Promise<T[]>,
     member: (t: T) => string,
+    legacyJobId: (member: string) => string,
     jobsOf: (fresh: T[]) => BatchJob<unknown>[],
     nowMs: number,
     restart: boolean,
@@ -100,7 +101,7 @@ export class Sweeper {
         break;
       }
       read += rows.length;
-      const absent = await notQueued(queue, rows.map(member));
+      const absent = await notQueued(queue, rows.map(member), legacyJobId);
       offered += await offerJobs(queue, jobsOf(rows.filter((r) => absent.has(member(r)))));
       lane.cursor = rows[rows.length - 1]!.cursor;
       if (rows.length < limit) {
@@ -144,6 +145,7 @@ export class Sweeper {
         this.queues.wakes,
         (limit, after) => dueWakes(tx, until, limit, after),
         (w) => wakeMemberId({ enrollmentId: w.id, version: w.wake_version }),
+        legacyWakeJobId,
         (fresh) => wakeBatchJobs(fresh.map((w) => ({ enrollmentId: w.id, version: w.wake_version, at: w.next_wake_at })), nowMs, this.queues.perJob.wakes),
         nowMs,
         restart,
@@ -154,6 +156,7 @@ export class Sweeper {
         this.queues.sends,
         (limit, after) => unsentEmails(tx, olderThan, limit, after),
         (t) => sendMemberId({ touchId: t.id }),
+        legacySendJobId,
         (fresh) => sendBatchJobs(fresh.map((t) => ({ touchId: t.id })), nowMs, this.queues.perJob.sends),
         nowMs,
         restart,

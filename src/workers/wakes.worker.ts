@@ -7,9 +7,9 @@ import { runWakeUps } from '../app/run-wake-ups.js';
 import { Batcher } from './batcher.js';
 import type { WakePayload } from './queues.js';
 import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
+import { ItemGate } from './item-gate.js';
 import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
-import { jobsAtOnce } from './worker-context.js';
 
 /** What became of one wake-up of a job: done with (ran, stale, quarantined), or to be tried again. */
 type Settled = { done: true } | { done: false; error: string };
@@ -17,7 +17,8 @@ type Settled = { done: true } | { done: false; error: string };
 /**
  * Runs enrollments whose wait is over, many per transaction (a cohort due at one instant is a
  * burst). A job carries up to NURTURE_WAKE_BATCH wake-ups (the one-item jobs of earlier releases
- * still run); what several jobs carry is gathered into batches as events are. Stale wake-ups
+ * still run); what several jobs carry is gathered into batches as events are, and at most
+ * NURTURE_WAKE_CONCURRENCY wake-ups are in flight however they are spread over jobs. Stale wake-ups
  * (older wake_version) are no-ops by design. A job whose wake-ups partly failed keeps only those
  * and is tried again with backoff; one that fails its last try is removed, and the sweeper offers
  * what it still carried again (those quarantined meanwhile excepted).
@@ -35,6 +36,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     Math.max(1, Math.min(ctx.concurrency.wakes, ctx.wakeBatch)),
     2,
   );
+  const gate = new ItemGate(ctx.concurrency.wakes);
 
   const runOne = async (p: WakePayload, job: Job): Promise<Settled> => {
     const { enrollmentId, version, correlationId } = p;
@@ -47,7 +49,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
       r = await batcher.submit({ enrollmentId, version, correlationId });
     } catch (err) {
       // The database stayed away: not counted against the enrollment; the job tries again.
-      return { done: false, error: (err as Error).message };
+      return { done: false, error: err instanceof Error ? err.message : String(err) };
     }
     // Only the first try's lag says how late the engine is; a retry is late by its backoff.
     if (job.attemptsMade === 0) ctx.metrics.wakeUp(lagSeconds(due, started), r.status);
@@ -67,7 +69,8 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     if (job.name !== WAKE_BATCH_JOB) {
       const one = wakePayloadSchema.safeParse(job.data);
       if (!one.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${one.error.issues[0]?.message}`);
-      const r = await runOne(one.data, job);
+      const payload = one.data;
+      const r = await gate.with(1, () => runOne(payload, job));
       if (!r.done) throw new Error(r.error);
       return 'done';
     }
@@ -77,7 +80,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
       throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
     }
     const wakeUps = parsed.data.wakeUps;
-    const settled = await Promise.all(wakeUps.map((w) => runOne(w, job)));
+    const settled = await gate.with(wakeUps.length, () => Promise.all(wakeUps.map((w) => runOne(w, job))));
     const again = wakeUps.filter((_, i) => !settled[i]!.done);
     const done = wakeUps.filter((_, i) => settled[i]!.done);
     await settleMembers(ctx.queues.wakes, job.id, done.map(wakeMemberId));
@@ -87,5 +90,5 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
     throw new Error(`${again.length} of ${wakeUps.length} wake-ups failed (first: ${first.error})`);
   };
-  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(jobsAtOnce(ctx.concurrency.wakes, ctx.wakeBatch)));
+  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));
 }

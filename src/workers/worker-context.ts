@@ -32,11 +32,6 @@ export interface WorkerContext {
   workerOptions(concurrency: number): WorkerOptions;
 }
 
-/** Jobs in flight at once so that about `items` items are: each job carries up to `perJob`. */
-export function jobsAtOnce(items: number, perJob: number): number {
-  return Math.max(1, Math.ceil(items / Math.max(1, perJob)));
-}
-
 export function workerOptionsFactory(connection: RedisClient, prefix: string, lockMs: number): (concurrency: number) => WorkerOptions {
   return (concurrency) => ({
     connection,

@@ -1,8 +1,10 @@
 import { rm } from 'node:fs/promises';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyEvents } from '../../src/engine/apply-event.js';
-import { wakeMemberId } from '../../src/workers/queues.js';
+import { legacySendJobId, legacyWakeJobId, wakeMemberId } from '../../src/workers/queues.js';
 import { notQueued, offerJobs, settleMembers } from '../../src/workers/queued-work.js';
 import { scheduleAfterCommit } from '../../src/workers/schedule.js';
 import type { TestEngine } from '../support/engine.js';
@@ -53,17 +55,39 @@ describe('jobs of many wake-ups and sends', () => {
 
   it('marks what each job carries, and tells what no live job carries any more', async () => {
     const q = t.engine.queues.sends;
+    const notIn = (members: string[]) => notQueued(q, members, legacySendJobId);
     // An hour ahead, and no send worker here: the jobs stay queued.
     expect(await offerJobs(q, [{ name: 'sends', data: { sends: [{ touchId: 'a' }, { touchId: 'b' }] }, opts: { delay: 3_600_000 }, members: ['a', 'b'] }])).toBe(2);
-    expect(await notQueued(q, ['a', 'b', 'c'])).toEqual(new Set(['c']));
+    expect(await notIn(['a', 'b', 'c'])).toEqual(new Set(['c']));
     const [job] = await q.getJobs(['delayed']);
     // Queued again elsewhere: the old job's settling leaves that marker alone.
     await offerJobs(q, [{ name: 'sends', data: { sends: [{ touchId: 'b' }] }, opts: { delay: 3_600_000 }, members: ['b'] }]);
     await settleMembers(q, job!.id, ['a', 'b']);
-    expect(await notQueued(q, ['a', 'b'])).toEqual(new Set(['a']));
-    // A job that is gone (removed, failed for good, lost with Redis): what it carried is not queued.
+    expect(await notIn(['a', 'b'])).toEqual(new Set(['a']));
+    // A job that is gone (removed, lost with Redis): what it carried is not queued.
     for (const j of await q.getJobs(['delayed'])) await j.remove();
-    expect(await notQueued(q, ['a', 'b'])).toEqual(new Set(['a', 'b']));
+    expect(await notIn(['a', 'b'])).toEqual(new Set(['a', 'b']));
+  });
+
+  it('counts a failed job kept in Redis as not live, and knows the one-item jobs of earlier releases', async () => {
+    const q = t.engine.queues.sends;
+    // A worker of this test's own fails the job at its one try; BullMQ keeps it as failed.
+    const connection = new Redis(t.config.redisUrl!, { maxRetriesPerRequest: null });
+    const oneTry = new Queue(q.name, { connection, prefix: t.config.queuePrefix, defaultJobOptions: { attempts: 1 } });
+    const failing = new Worker(q.name, async () => Promise.reject(new Error('gave up')), { connection, prefix: t.config.queuePrefix });
+    try {
+      await offerJobs(oneTry, [{ name: 'sends', data: { sends: [{ touchId: 'f' }] }, opts: { delay: 0 }, members: ['f'] }]);
+      await eventually(async () => (await q.getJobCounts('failed')).failed === 1, 'the job failed');
+    } finally {
+      await failing.close();
+      await oneTry.close();
+      connection.disconnect();
+    }
+    expect(await notQueued(q, ['f'], legacySendJobId)).toEqual(new Set(['f']));
+    // What an earlier release queued, one email per job under its deterministic id, is not queued again.
+    await q.add('send', { touchId: '00000000-0000-4000-8000-00000000000a' }, { jobId: legacySendJobId('00000000-0000-4000-8000-00000000000a'), delay: 3_600_000 });
+    expect(await notQueued(q, ['00000000-0000-4000-8000-00000000000a', 'g'], legacySendJobId)).toEqual(new Set(['g']));
+    for (const j of await q.getJobs(['delayed', 'failed'])) await j.remove();
   });
 
   it('retries only the wake-ups of a job that failed, once the others ran', async () => {
@@ -98,6 +122,6 @@ describe('jobs of many wake-ups and sends', () => {
     expect(after.find((e) => e.id === bad.id)).toMatchObject({ failures: 1, wake_version: bad.wake_version });
     // The one that ran is done with; the one that failed is still carried.
     const members = [wakeMemberId({ enrollmentId: good.id, version: good.wake_version }), wakeMemberId({ enrollmentId: bad.id, version: bad.wake_version })];
-    expect(await notQueued(t.engine.queues.wakes, members)).toEqual(new Set([members[0]]));
+    expect(await notQueued(t.engine.queues.wakes, members, legacyWakeJobId)).toEqual(new Set([members[0]]));
   });
 });

@@ -36,6 +36,12 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ NURTURE_MAX_FUTURE_SKEW: 'soonish' })).toThrow('NURTURE_MAX_FUTURE_SKEW: "soonish" is not a duration');
   });
 
+  it('refuses a batch size a job could not carry (at most 1,000 wake-ups or emails)', () => {
+    expect(loadConfig({ NURTURE_WAKE_BATCH: '1000', NURTURE_SEND_BATCH: '1000' })).toMatchObject({ wakeBatch: 1000, sendBatch: 1000 });
+    expect(() => loadConfig({ NURTURE_WAKE_BATCH: '2000' })).toThrow('NURTURE_WAKE_BATCH: must be at most 1000 (got "2000")');
+    expect(() => loadConfig({ NURTURE_SEND_BATCH: '1001' })).toThrow('NURTURE_SEND_BATCH: must be at most 1000 (got "1001")');
+  });
+
   it('serves HTTP on 8080 with links to 127.0.0.1 by default, and reads the public URL and secrets', () => {
     expect(loadConfig({}).http).toMatchObject({ host: '127.0.0.1', port: 8080, publicUrl: 'http://127.0.0.1:8080', publicUrlGiven: false });
     const c = loadConfig({ NURTURE_HTTP_PORT: '9000', NURTURE_PUBLIC_URL: 'https://go.example.com/', NURTURE_SECRET: `${'n'.repeat(32)}, ${'o'.repeat(32)}` });
