@@ -5,7 +5,10 @@ import type { StopReason } from '../sequences/stage.js';
 import { mayReceive } from '../sequences/stage.js';
 import { iso } from '../queries/durations.js';
 import type { Queues } from '../workers/queues.js';
-import { scheduleAfterCommit } from '../workers/schedule.js';
+import type { MarkedJob } from '../workers/queued-work.js';
+import { addMarkedJobs, markJobs } from '../workers/queued-work.js';
+import type { SendBatchPayload } from '../workers/queues.js';
+import { sendBatchJobs } from '../workers/queues.js';
 
 export type RetrySelection = { touchId: string } | { allFailed: true };
 
@@ -31,7 +34,7 @@ const STOP_TEXT: Record<StopReason, (stage: string) => string> = {
   promoted: (stage) => `the contact is a ${stage} (nurture ended)`,
 };
 
-export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues, sel: RetrySelection, now: DateTime, horizonMs: number): Promise<RetryTouchesResult> {
+export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues, sel: RetrySelection, now: DateTime): Promise<RetryTouchesResult> {
   if ('touchId' in sel && !UUID.test(sel.touchId)) throw new InputError(`touch id "${sel.touchId}" is not a touch id (the ids shown by nurture contacts show EMAIL --json)`);
   let q = deps.db
     .selectFrom('touches')
@@ -43,6 +46,7 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
       'touches.status',
       'touches.step_id',
       'touches.error',
+      'touches.due_at',
       'contacts.email',
       'contacts.unsubscribed_at',
       'contacts.bounced_at',
@@ -73,6 +77,8 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
   });
   if ('touchId' in sel && skipped.length > 0) throw new ConflictError(`touch ${sel.touchId} is not sent again: ${skipped[0]!.reason}`);
 
+  // Marked as queued before they are pending again: a sweep between the commit and the jobs must not queue them beside these.
+  const planned = await markJobs(queues.sends, sendBatchJobs(candidates.map((t) => ({ touchId: t.id, at: t.due_at })), now.toMillis(), queues.perJob.sends));
   const retried = await deps.db.transaction().execute(async (tx) => {
     if (candidates.length === 0) return [];
     return tx
@@ -85,10 +91,17 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
   });
   const byId = new Map(candidates.map((t) => [t.id, t]));
   const after: AfterCommit = { sends: retried.map((r) => ({ touchId: r.id, at: r.due_at })), wakes: [] };
-  await scheduleAfterCommit(queues, after, now.toMillis(), horizonMs);
+  // Only what this retry turned back to pending (another may have taken some meanwhile).
+  const kept = new Set(retried.map((r) => r.id));
+  await addMarkedJobs(queues.sends, planned.flatMap((j) => onlyThese(j, kept)));
   return {
     retried: retried.map((r) => ({ touchId: r.id, email: byId.get(r.id)!.email, stepId: byId.get(r.id)!.step_id, lastError: byId.get(r.id)!.error })),
     skipped,
     after,
   };
+}
+
+function onlyThese(job: MarkedJob<SendBatchPayload>, touchIds: ReadonlySet<string>): MarkedJob<SendBatchPayload>[] {
+  const sends = job.data.sends.filter((p) => touchIds.has(p.touchId));
+  return sends.length === 0 ? [] : [{ ...job, data: { sends }, members: job.members.filter((m) => touchIds.has(m)) }];
 }

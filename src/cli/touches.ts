@@ -20,7 +20,7 @@ export function register(program: Command): void {
         if ((id === undefined) === (o.failed === undefined)) throw new InputError('touches retry: give a touch id or --failed (one of them)');
         const cfg = config();
         const sel = id !== undefined ? { touchId: id.trim() } : ({ allFailed: true } as const);
-        const r = await withQueues(cfg, (queues) => withApp(cfg, (app) => retryTouches(app.deps, queues, sel, DateTime.utc(), cfg.horizonMs)));
+        const r = await withQueues(cfg, (queues) => withApp(cfg, (app) => retryTouches(app.deps, queues, sel, DateTime.utc())));
         const lines = r.retried.map((t) => `retrying ${t.touchId} (${t.email}, step ${t.stepId})${t.lastError ? `: it failed with: ${t.lastError}` : ''}`);
         for (const s of r.skipped) lines.push(`not retried ${s.touchId} (${s.email}): ${s.reason}`);
         lines.push(r.retried.length === 0 ? 'no failed email to retry' : `${r.retried.length} email(s) back to pending and on the send queue`);

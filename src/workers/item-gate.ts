@@ -9,7 +9,7 @@ export class ItemGate {
 
   constructor(private readonly capacity: number) {}
 
-  /** Waits until `n` items fit (a job larger than the whole capacity waits for all of it), and returns how many were taken. */
+  /** Waits until `n` items fit (more than the capacity waits for all of it), and returns how many were taken. */
   async acquire(n: number): Promise<number> {
     const take = Math.max(1, Math.min(n, this.capacity));
     if (this.waiting.length === 0 && this.inUse + take <= this.capacity) {
@@ -27,6 +27,16 @@ export class ItemGate {
       this.inUse += next.n;
       next.go();
     }
+  }
+
+  /** Runs `fn` over every item, at most the capacity at a time (a job larger than that in slices). */
+  async each<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+    const out: R[] = [];
+    for (let i = 0; i < items.length; i += this.capacity) {
+      const slice = items.slice(i, i + this.capacity);
+      out.push(...(await this.with(slice.length, () => Promise.all(slice.map(fn)))));
+    }
+    return out;
   }
 
   /** Runs `fn` holding room for `n` items. */

@@ -9,11 +9,15 @@ import type { BatchJob } from './queues.js';
  * items whose marker is missing or names a job that is not live (done, failed, or lost with
  * Redis). A marker is one short string, far cheaper than a job per item. Job ids are made here
  * and the markers written before their jobs, so a crash between the two leaves markers naming no
- * job (the items are offered again), never a job nobody knows of. A marker is removed when its
- * item is done; its expiry only bounds what a crash leaves behind, and Redis must not evict keys
- * before then (`maxmemory-policy noeviction`, as BullMQ requires).
+ * job, never a job nobody knows of. A job id carries when it was made: for MARKED_GRACE_MS a
+ * marker whose job is not there yet counts as queued (the job is on its way; the sweeper must not
+ * queue the item beside it), and after that its items are offered again. A marker is removed when
+ * its item is done; its expiry only bounds what a crash leaves behind, and Redis must not evict
+ * keys before then (`maxmemory-policy noeviction`, as BullMQ requires).
  */
 const MARKER_TTL_MS = 7 * 86_400_000;
+export const MARKED_GRACE_MS = 15_000;
+const JOB_ID = /^b-(\d+)-/;
 
 // Compare and delete: a marker that now names another job (the item was queued again) stays.
 const SETTLE = `local n = 0
@@ -39,15 +43,38 @@ function throwIfAnyFailed(replies: [Error | null, unknown][] | null): unknown[] 
   });
 }
 
+export type MarkedJob<P> = BatchJob<P> & { id: string };
+
+/** Gives each job its id and marks what it carries; the jobs are to be added (addMarkedJobs) within MARKED_GRACE_MS. */
+export async function markJobs<P>(queue: Queue, jobs: readonly BatchJob<P>[]): Promise<MarkedJob<P>[]> {
+  const madeAt = Date.now();
+  const marked = jobs.map((j) => ({ ...j, id: `b-${madeAt}-${randomUUID()}` }));
+  if (marked.length === 0) return marked;
+  const pipe = (await clientOf(queue)).pipeline();
+  for (const j of marked) for (const m of j.members) pipe.set(markerKey(queue, m), j.id, 'PX', MARKER_TTL_MS);
+  throwIfAnyFailed(await pipe.exec());
+  return marked;
+}
+
+/** Adds marked jobs in one round trip. */
+export async function addMarkedJobs(queue: Queue, jobs: readonly MarkedJob<unknown>[]): Promise<void> {
+  if (jobs.length === 0) return;
+  await queue.addBulk(jobs.map((j) => ({ name: j.name, data: j.data, opts: { ...j.opts, jobId: j.id } })));
+}
+
 /** Marks what each job carries, then adds the jobs in one round trip. Returns how many items were queued. */
 export async function offerJobs(queue: Queue, jobs: readonly BatchJob<unknown>[]): Promise<number> {
-  if (jobs.length === 0) return 0;
-  const withIds = jobs.map((j) => ({ ...j, id: `b-${randomUUID()}` }));
-  const pipe = (await clientOf(queue)).pipeline();
-  for (const j of withIds) for (const m of j.members) pipe.set(markerKey(queue, m), j.id, 'PX', MARKER_TTL_MS);
-  throwIfAnyFailed(await pipe.exec());
-  await queue.addBulk(withIds.map((j) => ({ name: j.name, data: j.data, opts: { ...j.opts, jobId: j.id } })));
-  return withIds.reduce((n, j) => n + j.members.length, 0);
+  const marked = await markJobs(queue, jobs);
+  await addMarkedJobs(queue, marked);
+  return marked.reduce((n, j) => n + j.members.length, 0);
+}
+
+/** A job is live while BullMQ holds it unfinished, or while it is still on its way (see MARKED_GRACE_MS). */
+function isLive(id: string, fields: (string | null)[], graceMs: number): boolean {
+  if (fields[0] !== null) return fields[1] === null;
+  const made = JOB_ID.exec(id);
+  // The wall clock, as when the id was made (an engine clock may be fixed or shifted).
+  return made !== null && Date.now() - Number(made[1]) < graceMs;
 }
 
 /**
@@ -55,7 +82,7 @@ export async function offerJobs(queue: Queue, jobs: readonly BatchJob<unknown>[]
  * operators, but it runs no more), or lost with Redis. `legacyJobId`: the id a one-item job of an
  * earlier release had for the item, so that what such a release queued is not queued twice.
  */
-export async function notQueued(queue: Queue, members: readonly string[], legacyJobId: (member: string) => string): Promise<Set<string>> {
+export async function notQueued(queue: Queue, members: readonly string[], legacyJobId: (member: string) => string, graceMs = MARKED_GRACE_MS): Promise<Set<string>> {
   if (members.length === 0) return new Set();
   const client = await clientOf(queue);
   const named = await client.mget(members.map((m) => markerKey(queue, m)));
@@ -65,7 +92,7 @@ export async function notQueued(queue: Queue, members: readonly string[], legacy
   const pipe = client.pipeline();
   for (const id of distinct) pipe.hmget(queue.toKey(id), 'timestamp', 'finishedOn');
   const replies = throwIfAnyFailed(await pipe.exec()) as (string | null)[][];
-  const live = new Set(distinct.filter((_, i) => replies[i]![0] !== null && replies[i]![1] === null));
+  const live = new Set(distinct.filter((id, i) => isLive(id, replies[i]!, graceMs)));
   return new Set(members.filter((_, i) => !live.has(candidates[i]!)));
 }
 

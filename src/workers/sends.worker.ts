@@ -23,7 +23,8 @@ type Settled = { done: true } | { done: false; error: unknown };
  * NURTURE_SEND_CONCURRENCY emails are in flight however they are spread over jobs. How many messages are in flight
  * and how fast is the pooled transport's to bound (NURTURE_SMTP_MAX_CONNECTIONS,
  * NURTURE_SMTP_RATE_PER_SECOND). A job whose emails partly failed keeps only those and is tried
- * again with backoff; at its last try they are marked failed.
+ * again with backoff; at its last try they are marked failed (those whose outcome could not be
+ * recorded stay as they were, for the sweeper to offer again).
  */
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -102,7 +103,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
       throw new UnrecoverableError(`malformed send job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
     }
     const sends = parsed.data.sends;
-    const settled = await gate.with(sends.length, () => Promise.all(sends.map((s) => runOne(s, job))));
+    const settled = await gate.each(sends, (s) => runOne(s, job));
     const again = sends.filter((_, i) => !settled[i]!.done);
     await settleMembers(ctx.queues.sends, job.id, sends.filter((_, i) => settled[i]!.done).map(sendMemberId));
     if (again.length === 0) return `${sends.length} handled`;

@@ -22,7 +22,7 @@ const PAGE = 5_000;
 const PER_SWEEP = 200_000;
 /** First key of the sweeper's advisory lock (the second is the schema): any constant int4 of our own. */
 export const SWEEP_LOCK = 0x6e757274; // 'nurt'
-/** An email still pending this long after it was committed has lost its job (crash, Redis flush). */
+/** An email younger than this is left to the job its commit queued (the sweeper is for jobs lost to a crash or a Redis flush). */
 const RESEND_GRACE_MS = 15_000;
 /**
  * Between full passes a sweep reads only past what it read before (a keyset cursor on the
@@ -42,9 +42,10 @@ interface Lane {
 /**
  * Postgres is the source of truth for every wake-up; Redis holds only what is due within the
  * horizon. The sweeper offers that work to the queues, many items per job, and offers again only
- * what no live job carries (src/workers/queued-work.ts: one MGET and a few EXISTS per page), so
- * running it often, in several processes, or after Redis lost everything, does not pile up
- * duplicates; one that slips through is a no-op (a stale wake-up version, a touch already sent).
+ * what no live job carries (src/workers/queued-work.ts: one MGET per page and one HMGET per job
+ * named), so running it often, in several processes, or after Redis lost everything, does not
+ * queue an item twice. (A wake-up queued twice would run once: the second is stale. An email
+ * queued twice could go out twice, in doubt, if the second job found it `sending`.)
  */
 export class Sweeper {
   private loop: Periodic | undefined;
@@ -67,6 +68,8 @@ export class Sweeper {
       batch?: number;
       /** Overrides PER_SWEEP (tests). */
       perSweep?: number;
+      /** Overrides MARKED_GRACE_MS (tests). */
+      markedGraceMs?: number;
     },
   ) {}
 
@@ -101,7 +104,7 @@ export class Sweeper {
         break;
       }
       read += rows.length;
-      const absent = await notQueued(queue, rows.map(member), legacyJobId);
+      const absent = await notQueued(queue, rows.map(member), legacyJobId, this.opts.markedGraceMs);
       offered += await offerJobs(queue, jobsOf(rows.filter((r) => absent.has(member(r)))));
       lane.cursor = rows[rows.length - 1]!.cursor;
       if (rows.length < limit) {

@@ -80,7 +80,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
       throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
     }
     const wakeUps = parsed.data.wakeUps;
-    const settled = await gate.with(wakeUps.length, () => Promise.all(wakeUps.map((w) => runOne(w, job))));
+    const settled = await gate.each(wakeUps, (w) => runOne(w, job));
     const again = wakeUps.filter((_, i) => !settled[i]!.done);
     const done = wakeUps.filter((_, i) => settled[i]!.done);
     await settleMembers(ctx.queues.wakes, job.id, done.map(wakeMemberId));

@@ -28,6 +28,20 @@ describe('ItemGate', () => {
     await Promise.all([b, c]);
   });
 
+  it('runs a job larger than the capacity in slices of it', async () => {
+    const gate = new ItemGate(3);
+    let inFlight = 0;
+    let most = 0;
+    const out = await gate.each([1, 2, 3, 4, 5, 6, 7], async (n) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return n * 10;
+    });
+    expect(out).toEqual([10, 20, 30, 40, 50, 60, 70]);
+    expect(most).toBe(3);
+  });
+
   it('lets a job larger than the capacity through alone', async () => {
     const gate = new ItemGate(4);
     const seen: string[] = [];
