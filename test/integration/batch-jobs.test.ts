@@ -137,4 +137,19 @@ describe('jobs of many wake-ups and sends', () => {
     const members = [wakeMemberId({ enrollmentId: good.id, version: good.wake_version }), wakeMemberId({ enrollmentId: bad.id, version: bad.wake_version })];
     expect(await notQueued(t.engine.queues.wakes, members, legacyWakeJobId)).toEqual(new Set([members[0]]));
   });
+
+  it('still runs a one-item wake-up job queued by an earlier release', async () => {
+    now = T0.plus({ hours: 1, minutes: 1 });
+    await applyEvents(t.engine.deps, [{ id: 'bj-old', type: 'opt_in', occurredAt: T0.toISO()!, contact: { email: 'old@example.com' }, data: { source: 'good' } }], T0);
+    const e = await store.db
+      .selectFrom('enrollments')
+      .innerJoin('contacts', 'contacts.id', 'enrollments.contact_id')
+      .select(['enrollments.id', 'wake_version'])
+      .where('email', '=', 'old@example.com')
+      .executeTakeFirstOrThrow();
+    // The job as the earlier release added it: its name, its payload, its deterministic id.
+    await t.engine.queues.wakes.add('wake', { enrollmentId: e.id, version: e.wake_version }, { jobId: legacyWakeJobId(wakeMemberId({ enrollmentId: e.id, version: e.wake_version })) });
+    const touch = await eventually(() => store.db.selectFrom('touches').select('step_id').where('enrollment_id', '=', e.id).executeTakeFirst(), 'the old job ran');
+    expect(touch.step_id).toBe('welcome');
+  });
 });
