@@ -59,6 +59,11 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof NurtureError ? ERROR_CODES[err.code].exit : ERROR_CODES.INTERNAL.exit;
 }
 
+/** What an error says, whatever was thrown. */
+export function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 /** HTTP status of an error answered by the HTTP server. */
 export function httpStatusOf(err: unknown): number {
   return err instanceof NurtureError ? ERROR_CODES[err.code].http : ERROR_CODES.INTERNAL.http;

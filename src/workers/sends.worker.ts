@@ -1,52 +1,45 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { finishSend } from '../db/touch-repository.js';
 import { isTransientDbError } from '../db/transient.js';
 import type { BatchSendOutcome } from '../app/send-emails.js';
 import { sendEmails } from '../app/send-emails.js';
-import { TemplateError } from '../errors.js';
+import { TemplateError, messageOf } from '../errors.js';
 import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SEND_BATCH_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
+import type { Settled } from './batch-job.js';
+import { runItemJob } from './batch-job.js';
 import { ItemGate } from './item-gate.js';
-import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
-
-/** What became of one email of a job: done with (sent, skipped, failed for good), or to be tried again. */
-type Settled = { done: true } | { done: false; error: unknown };
 
 /**
  * Sends email touches: the only non-idempotent side effect, so an email is claimed (`sending`)
  * before it goes out and a retry never sends twice. A job carries up to NURTURE_SEND_BATCH emails
  * (the one-email jobs of earlier releases still run); what several jobs carry is gathered into
  * batches that claim their touches together (see sendEmails), and at most
- * NURTURE_SEND_CONCURRENCY emails are in flight however they are spread over jobs. How many messages are in flight
- * and how fast is the pooled transport's to bound (NURTURE_SMTP_MAX_CONNECTIONS,
- * NURTURE_SMTP_RATE_PER_SECOND). A job whose emails partly failed keeps only those and is tried
+ * NURTURE_SEND_CONCURRENCY emails are in flight however they are spread over jobs. How many
+ * messages are on the wire and how fast is the pooled transport's to bound
+ * (NURTURE_SMTP_MAX_CONNECTIONS, NURTURE_SMTP_RATE_PER_SECOND). A job whose emails partly failed keeps only those and is tried
  * again with backoff; at its last try they are marked failed (those whose outcome could not be
  * recorded stay as they were, for the sweeper to offer again).
  */
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function startSendsWorker(ctx: WorkerContext): Worker {
   const batcher = new Batcher<string, BatchSendOutcome>((ids, run) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock(), { onSendPhase: () => run.sideEffectsBegun() }), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
-  const gate = new ItemGate(ctx.concurrency.sends);
 
   const runOne = async (p: SendPayload, job: Job): Promise<Settled> => {
     const log = ctx.log.child({ touchId: p.touchId, ...(p.correlationId ? { correlationId: p.correlationId } : {}) });
     try {
-      return await settle(p, job, log);
+      return await sendOne(p, job, log);
     } catch (err) {
       // Recording the outcome failed (the database went away): this email is tried again, the others stand.
       ctx.metrics.serviceError(isTransientDbError(err) ? 'database' : 'smtp');
-      log.error({ err: errorText(err) }, 'could not record what became of an email; it is tried again');
+      log.error({ err: messageOf(err) }, 'could not record what became of an email; it is tried again');
       return { done: false, error: err };
     }
   };
 
-  const settle = async (p: SendPayload, job: Job, log: WorkerContext['log']): Promise<Settled> => {
+  const sendOne = async (p: SendPayload, job: Job, log: WorkerContext['log']): Promise<Settled> => {
     const { touchId } = p;
     try {
       const outcome = await batcher.submit(touchId);
@@ -54,7 +47,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
         // Left `sending`: the sweeper offers it again later and it goes out in doubt, as after a crash.
         ctx.metrics.serviceError('database');
         log.error(
-          { err: outcome.unrecorded instanceof Error ? outcome.unrecorded.message : String(outcome.unrecorded), ...('ok' in outcome && outcome.ok.status === 'sent' ? { messageId: outcome.ok.messageId } : {}) },
+          { err: messageOf(outcome.unrecorded), ...('ok' in outcome && outcome.ok.status === 'sent' ? { messageId: outcome.ok.messageId } : {}) },
           'could not record the result of a send; the email is left in doubt',
         );
       }
@@ -81,36 +74,24 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
       const last = tries >= (job.opts.attempts ?? SEND_ATTEMPTS);
       ctx.metrics.send(last ? 'failed' : 'retry');
       if (!last) return { done: false, error: err };
-      const error = `gave up after ${tries} attempts: ${(err as Error).message}`;
+      const error = `gave up after ${tries} attempts: ${messageOf(err)}`;
       log.error({ err: error }, 'email failed permanently');
       await finishSend(ctx.deps.db, touchId, { status: 'failed', error });
       return { done: true };
     }
   };
 
-  const process = async (job: Job): Promise<string> => {
-    if (job.name !== SEND_BATCH_JOB) {
-      const one = sendPayloadSchema.safeParse(job.data);
-      if (!one.success) throw new UnrecoverableError(`malformed send job ${job.id}: ${one.error.issues[0]?.message}`);
-      const payload = one.data;
-      const r = await gate.with(1, () => runOne(payload, job));
-      if (!r.done) throw r.error;
-      return 'done';
-    }
-    const parsed = sendBatchPayloadSchema.safeParse(job.data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UnrecoverableError(`malformed send job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
-    }
-    const sends = parsed.data.sends;
-    const settled = await gate.each(sends, (s) => runOne(s, job));
-    const again = sends.filter((_, i) => !settled[i]!.done);
-    await settleMembers(ctx.queues.sends, job.id, sends.filter((_, i) => settled[i]!.done).map(sendMemberId));
-    if (again.length === 0) return `${sends.length} handled`;
-    // Only what failed is tried again: an email sent is never in a retry.
-    await job.updateData({ sends: again });
-    const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
-    throw new Error(`${again.length} of ${sends.length} emails not sent yet (first: ${errorText(first.error)})`);
+  const kind = {
+    batchName: SEND_BATCH_JOB,
+    field: 'sends' as const,
+    one: sendPayloadSchema,
+    batch: sendBatchPayloadSchema,
+    noun: 'send',
+    member: sendMemberId,
+    queue: ctx.queues.sends,
+    gate: new ItemGate(ctx.concurrency.sends),
+    run: runOne,
+    retryText: (again: number, of: number) => `${again} of ${of} emails not sent yet`,
   };
-  return new Worker(SENDS_QUEUE, process, ctx.workerOptions(ctx.concurrency.sends));
+  return new Worker(SENDS_QUEUE, (job: Job) => runItemJob(job, kind), ctx.workerOptions(ctx.concurrency.sends));
 }

@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { Worker } from 'bullmq';
 import type { Job } from 'bullmq';
 import { lagSeconds } from '../app/metrics.js';
 import type { WakeUpOutcome } from '../app/run-wake-up.js';
@@ -7,12 +7,10 @@ import { runWakeUps } from '../app/run-wake-ups.js';
 import { Batcher } from './batcher.js';
 import type { WakePayload } from './queues.js';
 import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
+import type { Settled } from './batch-job.js';
+import { runItemJob } from './batch-job.js';
 import { ItemGate } from './item-gate.js';
-import { settleMembers } from './queued-work.js';
 import type { WorkerContext } from './worker-context.js';
-
-/** What became of one wake-up of a job: done with (ran, stale, quarantined), or to be tried again. */
-type Settled = { done: true } | { done: false; error: string };
 
 /**
  * Runs enrollments whose wait is over, many per transaction (a cohort due at one instant is a
@@ -36,7 +34,6 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     Math.max(1, Math.min(ctx.concurrency.wakes, ctx.wakeBatch)),
     2,
   );
-  const gate = new ItemGate(ctx.concurrency.wakes);
 
   const runOne = async (p: WakePayload, job: Job): Promise<Settled> => {
     const { enrollmentId, version, correlationId } = p;
@@ -49,7 +46,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
       r = await batcher.submit({ enrollmentId, version, correlationId });
     } catch (err) {
       // The database stayed away: not counted against the enrollment; the job tries again.
-      return { done: false, error: err instanceof Error ? err.message : String(err) };
+      return { done: false, error: err };
     }
     // Only the first try's lag says how late the engine is; a retry is late by its backoff.
     if (job.attemptsMade === 0) ctx.metrics.wakeUp(lagSeconds(due, started), r.status);
@@ -65,30 +62,17 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     return { done: true };
   };
 
-  const process = async (job: Job): Promise<string> => {
-    if (job.name !== WAKE_BATCH_JOB) {
-      const one = wakePayloadSchema.safeParse(job.data);
-      if (!one.success) throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${one.error.issues[0]?.message}`);
-      const payload = one.data;
-      const r = await gate.with(1, () => runOne(payload, job));
-      if (!r.done) throw new Error(r.error);
-      return 'done';
-    }
-    const parsed = wakeBatchPayloadSchema.safeParse(job.data);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new UnrecoverableError(`malformed wake-up job ${job.id}: ${issue?.path.join('.')}: ${issue?.message}`);
-    }
-    const wakeUps = parsed.data.wakeUps;
-    const settled = await gate.each(wakeUps, (w) => runOne(w, job));
-    const again = wakeUps.filter((_, i) => !settled[i]!.done);
-    const done = wakeUps.filter((_, i) => settled[i]!.done);
-    await settleMembers(ctx.queues.wakes, job.id, done.map(wakeMemberId));
-    if (again.length === 0) return `${wakeUps.length} run`;
-    // Only what failed is tried again: what ran is not run twice (it would be stale anyway).
-    await job.updateData({ wakeUps: again });
-    const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
-    throw new Error(`${again.length} of ${wakeUps.length} wake-ups failed (first: ${first.error})`);
+  const kind = {
+    batchName: WAKE_BATCH_JOB,
+    field: 'wakeUps' as const,
+    one: wakePayloadSchema,
+    batch: wakeBatchPayloadSchema,
+    noun: 'wake-up',
+    member: wakeMemberId,
+    queue: ctx.queues.wakes,
+    gate: new ItemGate(ctx.concurrency.wakes),
+    run: runOne,
+    retryText: (again: number, of: number) => `${again} of ${of} wake-ups failed`,
   };
-  return new Worker(WAKES_QUEUE, process, ctx.workerOptions(ctx.concurrency.wakes));
+  return new Worker(WAKES_QUEUE, (job: Job) => runItemJob(job, kind), ctx.workerOptions(ctx.concurrency.wakes));
 }
