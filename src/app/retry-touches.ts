@@ -1,14 +1,11 @@
 import type { DateTime } from 'luxon';
-import type { AfterCommit, EngineDeps } from '../engine/engine-deps.js';
+import type { EngineDeps } from '../engine/engine-deps.js';
 import { ConflictError, InputError, NotFoundError } from '../errors.js';
 import type { StopReason } from '../sequences/stage.js';
 import { mayReceive } from '../sequences/stage.js';
 import { iso } from '../queries/durations.js';
 import type { Queues } from '../workers/queues.js';
-import type { MarkedJob } from '../workers/queued-work.js';
-import { addMarkedJobs, markJobs } from '../workers/queued-work.js';
-import type { SendBatchPayload } from '../workers/queues.js';
-import { sendBatchJobs } from '../workers/queues.js';
+import { queueSendsAround } from '../workers/schedule.js';
 
 export type RetrySelection = { touchId: string } | { allFailed: true };
 
@@ -17,7 +14,6 @@ export interface RetryTouchesResult {
   retried: { touchId: string; email: string; stepId: string; lastError: string | null }[];
   /** Failed emails left as they are, and why (the contact unsubscribed, the enrollment ended...). */
   skipped: { touchId: string; email: string; reason: string }[];
-  after: AfterCommit;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -25,8 +21,8 @@ const MAX_AT_ONCE = 10_000;
 
 /**
  * Sends failed emails again: each goes back to `pending` (attempt count and error cleared, its
- * Message-ID kept) and is put on the send queue. An email whose contact may no longer receive it (unsubscribed, bounced, a lead) or
- * whose enrollment ended is not retried, and the reason is given.
+ * Message-ID kept) and is put on the send queue. An email whose contact may no longer receive it
+ * (unsubscribed, bounced, a lead) or whose enrollment ended is not retried, and the reason is given.
  */
 const STOP_TEXT: Record<StopReason, (stage: string) => string> = {
   unsubscribed: () => 'the contact unsubscribed',
@@ -77,31 +73,24 @@ export async function retryTouches(deps: Pick<EngineDeps, 'db'>, queues: Queues,
   });
   if ('touchId' in sel && skipped.length > 0) throw new ConflictError(`touch ${sel.touchId} is not sent again: ${skipped[0]!.reason}`);
 
-  // Marked as queued before they are pending again: a sweep between the commit and the jobs must not queue them beside these.
-  const planned = await markJobs(queues.sends, sendBatchJobs(candidates.map((t) => ({ touchId: t.id, at: t.due_at })), now.toMillis(), queues.perJob.sends));
-  const retried = await deps.db.transaction().execute(async (tx) => {
-    if (candidates.length === 0) return [];
-    return tx
-      .updateTable('touches')
-      .set({ status: 'pending', error: null, attempts: 0 })
-      .where('id', 'in', candidates.map((t) => t.id))
-      .where('status', '=', 'failed')
-      .returning(['id', 'due_at'])
-      .execute();
-  });
+  const retried = await queueSendsAround(
+    queues,
+    candidates.map((t) => ({ touchId: t.id, at: t.due_at })),
+    now.toMillis(),
+    async () => {
+      if (candidates.length === 0) return [];
+      return deps.db
+        .updateTable('touches')
+        .set({ status: 'pending', error: null, attempts: 0 })
+        .where('id', 'in', candidates.map((t) => t.id))
+        .where('status', '=', 'failed')
+        .returning('id')
+        .execute();
+    },
+  );
   const byId = new Map(candidates.map((t) => [t.id, t]));
-  const after: AfterCommit = { sends: retried.map((r) => ({ touchId: r.id, at: r.due_at })), wakes: [] };
-  // Only what this retry turned back to pending (another may have taken some meanwhile).
-  const kept = new Set(retried.map((r) => r.id));
-  await addMarkedJobs(queues.sends, planned.flatMap((j) => onlyThese(j, kept)));
   return {
     retried: retried.map((r) => ({ touchId: r.id, email: byId.get(r.id)!.email, stepId: byId.get(r.id)!.step_id, lastError: byId.get(r.id)!.error })),
     skipped,
-    after,
   };
-}
-
-function onlyThese(job: MarkedJob<SendBatchPayload>, touchIds: ReadonlySet<string>): MarkedJob<SendBatchPayload>[] {
-  const sends = job.data.sends.filter((p) => touchIds.has(p.touchId));
-  return sends.length === 0 ? [] : [{ ...job, data: { sends }, members: job.members.filter((m) => touchIds.has(m)) }];
 }

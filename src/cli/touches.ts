@@ -24,8 +24,7 @@ export function register(program: Command): void {
         const lines = r.retried.map((t) => `retrying ${t.touchId} (${t.email}, step ${t.stepId})${t.lastError ? `: it failed with: ${t.lastError}` : ''}`);
         for (const s of r.skipped) lines.push(`not retried ${s.touchId} (${s.email}): ${s.reason}`);
         lines.push(r.retried.length === 0 ? 'no failed email to retry' : `${r.retried.length} email(s) back to pending and on the send queue`);
-        const { after: _after, ...data } = r;
-        emit({ data, text: lines.join('\n') }, o.json);
+        emit({ data: r, text: lines.join('\n') }, o.json);
       }),
     );
 }
