@@ -10,8 +10,10 @@ export type Settled = { done: true } | { done: false; error: unknown };
 
 /** One kind of job of many items (wake-ups, sends), as its worker runs it. */
 export interface ItemJobKind<P, F extends string> {
-  /** The name of a job of many items; a job of any other name is a one-item job of an earlier release. */
+  /** The name of a job of many items. */
   batchName: string;
+  /** The name of a one-item job of an earlier release (still run). */
+  oneName: string;
   /** The field of the job's data that holds its items. */
   field: F;
   one: z.ZodType<P>;
@@ -44,10 +46,12 @@ export async function runItemJob<P, F extends string>(job: Job, kind: ItemJobKin
     const parsed = kind.batch.safeParse(job.data);
     if (!parsed.success) throw malformed(kind, job, parsed.error);
     items = parsed.data[kind.field];
-  } else {
+  } else if (job.name === kind.oneName) {
     const one = kind.one.safeParse(job.data);
     if (!one.success) throw malformed(kind, job, one.error);
     items = [one.data];
+  } else {
+    throw new UnrecoverableError(`${kind.noun} job ${job.id} has the name "${job.name}": a ${kind.noun} job is named "${kind.batchName}" (or "${kind.oneName}", from an earlier release)`);
   }
   const settled = await kind.gate.each(items, (item) => kind.run(item, job));
   await settleMembers(kind.queue, job.id, items.filter((_, i) => settled[i]!.done).map(kind.member));

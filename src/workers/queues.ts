@@ -99,16 +99,18 @@ const SHARED_JOB_SPREAD_MS = 250;
 export function jobsByTime<T>(items: readonly T[], delayOf: (t: T) => number, size: number): { items: T[]; delay: number }[] {
   const timed = items.map((t) => ({ t, delay: delayOf(t) })).sort((a, b) => a.delay - b.delay);
   const out: { items: T[]; delay: number }[] = [];
-  let current: { items: T[]; first: number; delay: number } | undefined;
+  let first = 0; // the delay of the last job's first item
   for (const { t, delay } of timed) {
-    if (!current || current.items.length >= size || delay - current.first > SHARED_JOB_SPREAD_MS) {
-      current = { items: [], first: delay, delay };
-      out.push(current);
+    const last = out.at(-1);
+    if (last && last.items.length < size && delay - first <= SHARED_JOB_SPREAD_MS) {
+      last.items.push(t);
+      last.delay = delay;
+    } else {
+      out.push({ items: [t], delay });
+      first = delay;
     }
-    current.items.push(t);
-    current.delay = delay;
   }
-  return out.map((j) => ({ items: j.items, delay: j.delay }));
+  return out;
 }
 
 export interface BatchJob<P> {

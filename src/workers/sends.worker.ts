@@ -7,7 +7,7 @@ import { sendEmails } from '../app/send-emails.js';
 import { TemplateError, messageOf } from '../errors.js';
 import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
-import { SEND_ATTEMPTS, SEND_BATCH_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
+import { SEND_ATTEMPTS, SEND_BATCH_JOB, SEND_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
 import type { Settled } from './batch-job.js';
 import { runItemJob } from './batch-job.js';
 import { ItemGate } from './item-gate.js';
@@ -83,6 +83,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
 
   const kind = {
     batchName: SEND_BATCH_JOB,
+    oneName: SEND_JOB,
     field: 'sends' as const,
     one: sendPayloadSchema,
     batch: sendBatchPayloadSchema,

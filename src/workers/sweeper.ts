@@ -104,8 +104,9 @@ export class Sweeper {
         break;
       }
       read += rows.length;
-      const absent = await notQueued(queue, rows.map(member), legacyJobId, this.opts.markedGraceMs);
-      offered += await offerJobs(queue, jobsOf(rows.filter((r) => absent.has(member(r)))));
+      const members = rows.map(member);
+      const absent = await notQueued(queue, members, legacyJobId, this.opts.markedGraceMs);
+      offered += await offerJobs(queue, jobsOf(rows.filter((_, i) => absent.has(members[i]!))));
       lane.cursor = rows[rows.length - 1]!.cursor;
       if (rows.length < limit) {
         lane.reachedEnd = true;

@@ -6,7 +6,7 @@ import type { WakeUpRequest } from '../app/run-wake-ups.js';
 import { runWakeUps } from '../app/run-wake-ups.js';
 import { Batcher } from './batcher.js';
 import type { WakePayload } from './queues.js';
-import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
+import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKE_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
 import type { Settled } from './batch-job.js';
 import { runItemJob } from './batch-job.js';
 import { ItemGate } from './item-gate.js';
@@ -64,6 +64,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
 
   const kind = {
     batchName: WAKE_BATCH_JOB,
+    oneName: WAKE_JOB,
     field: 'wakeUps' as const,
     one: wakePayloadSchema,
     batch: wakeBatchPayloadSchema,

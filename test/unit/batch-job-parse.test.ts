@@ -13,6 +13,7 @@ describe('a job whose data does not parse', () => {
   const ran: unknown[] = [];
   const kind = {
     batchName: WAKE_BATCH_JOB,
+    oneName: 'wake',
     field: 'wakeUps' as const,
     one: wakePayloadSchema,
     batch: wakeBatchPayloadSchema,
@@ -37,11 +38,14 @@ describe('a job whose data does not parse', () => {
     expect(ran).toEqual([]);
   });
 
-  it('says so when the whole job is not what it should be', async () => {
+  it('says so when the whole job, or its name, is not what it should be', async () => {
     const err = await runItemJob(job(WAKE_BATCH_JOB, 'nonsense'), kind).catch((e: unknown) => e);
     expect((err as Error).message).toMatch(/^malformed wake-up job j-1: \(the whole job\): /);
     const old = await runItemJob(job('wake', { enrollmentId: 'x', version: -1 }), kind).catch((e: unknown) => e);
     expect((old as Error).message).toMatch(/^malformed wake-up job j-1: enrollmentId: /);
+    const stranger = await runItemJob(job('wake-all', {}), kind).catch((e: unknown) => e);
+    expect(stranger).toBeInstanceOf(UnrecoverableError);
+    expect((stranger as Error).message).toBe('wake-up job j-1 has the name "wake-all": a wake-up job is named "wakes" (or "wake", from an earlier release)');
     expect(ran).toEqual([]);
   });
 });
