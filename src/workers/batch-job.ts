@@ -41,8 +41,9 @@ function malformed(kind: { noun: string }, job: Job, error: z.ZodError): Unrecov
  * a job that does not parse fails alone, for good, saying which field is wrong.
  */
 export async function runItemJob<P, F extends string>(job: Job, kind: ItemJobKind<P, F>): Promise<string> {
+  const batch = job.name === kind.batchName;
   let items: P[];
-  if (job.name === kind.batchName) {
+  if (batch) {
     const parsed = kind.batch.safeParse(job.data);
     if (!parsed.success) throw malformed(kind, job, parsed.error);
     items = parsed.data[kind.field];
@@ -54,12 +55,13 @@ export async function runItemJob<P, F extends string>(job: Job, kind: ItemJobKin
     throw new UnrecoverableError(`${kind.noun} job ${job.id} has the name "${job.name}": a ${kind.noun} job is named "${kind.batchName}" (or "${kind.oneName}", from an earlier release)`);
   }
   const settled = await kind.gate.each(items, (item) => kind.run(item, job));
-  await settleMembers(kind.queue, job.id, items.filter((_, i) => settled[i]!.done).map(kind.member));
+  // A one-item job of an earlier release has no marker to settle.
+  if (batch) await settleMembers(kind.queue, job.id, items.filter((_, i) => settled[i]!.done).map(kind.member));
   const again = items.filter((_, i) => !settled[i]!.done);
   if (again.length === 0) return `${items.length} done`;
   const first = settled.find((s): s is Extract<Settled, { done: false }> => !s.done)!;
   // A one-item job of an earlier release fails with its item's own error, as it always did.
-  if (job.name !== kind.batchName) throw first.error instanceof Error ? first.error : new Error(messageOf(first.error));
+  if (!batch) throw first.error instanceof Error ? first.error : new Error(messageOf(first.error));
   await job.updateData({ [kind.field]: again });
   throw new Error(`${kind.retryText(again.length, items.length)} (first: ${messageOf(first.error)})`);
 }
