@@ -8,6 +8,7 @@ import type { CompiledTemplate, RenderedMessage } from '../templates/compile.js'
 import { renderContext } from '../templates/render-context.js';
 import { addTracking } from '../templates/track-links.js';
 import type { EngineDeps } from './engine-deps.js';
+import { touchSubject } from '../security/message-links.js';
 
 /**
  * An email touch rendered as it goes out: the template with the full context (contact, sender,
@@ -20,7 +21,7 @@ export async function renderTouch(
   template: CompiledTemplate,
   at: {
     contact: Contact;
-    touch: Pick<TouchRow, 'id' | 'step_id' | 'template' | 'sequence_id'>;
+    touch: Pick<TouchRow, 'id' | 'contact_id' | 'step_id' | 'template' | 'sequence_id'>;
     version: string | undefined;
     now: DateTime;
     /** Variables of one kind of message (a confirmation's `confirmUrl`), beside the standard context. */
@@ -32,7 +33,7 @@ export async function renderTouch(
   const { touch } = at;
   const program = touch.sequence_id && at.version ? await deps.registry.version(touch.sequence_id, at.version, tx) : undefined;
   const definition = program?.definition;
-  const links = deps.links.standard({ touchId: touch.id });
+  const links = deps.links.standard(touchSubject(touch));
   const rendered = template.render({
     ...renderContext({
       contact: at.contact,

@@ -12,6 +12,7 @@ import { lazyLinks, renderContext } from '../templates/render-context.js';
 import type { Program } from '../sequences/program.js';
 import type { ContactScope, EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
+import { touchSubject } from '../security/message-links.js';
 
 /** The rows an action becomes: its touch (the step ran), and for staff work its task. */
 
@@ -60,7 +61,7 @@ export async function taskFor(
     const rendered = template.render(
       renderContext({
         contact: c,
-        links: lazyLinks(() => deps.links.standard({ touchId: touch.id })),
+        links: lazyLinks(() => deps.links.standard(touchSubject(touch))),
         touch: { id: touch.id, stepId: touch.step_id, template: a.template },
         sequence: { id: program.sequenceId, name: program.definition.name, timezone: program.definition.timezone },
         from: deps.config.from,

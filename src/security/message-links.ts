@@ -5,18 +5,31 @@ import type { TokenPurpose } from './signed-token.js';
 
 /**
  * Who a link in a message is about: the email touch it was sent in (most links), or the
- * contact alone (a confirmation email before any touch exists).
+ * contact alone (a confirmation email before any touch exists). A touch's links also name its
+ * contact, so they still reach the person once the touch's month is past
+ * NURTURE_TOUCHES_RETENTION and dropped: an unsubscribe keeps working in mail of any age. Links
+ * minted before that carry the touch alone.
  */
-export type LinkSubject = { touchId: string } | { contactId: string };
+export type LinkSubject = { touchId: string; contactId?: string } | { contactId: string };
 
-export function encodeSubject(s: LinkSubject): string {
-  return 'touchId' in s ? `t.${s.touchId}` : `c.${s.contactId}`;
+/** The subject of the links in the message of `touch`. */
+export function touchSubject(touch: { id: string; contact_id: string }): LinkSubject {
+  return { touchId: touch.id, contactId: touch.contact_id };
 }
 
+export function encodeSubject(s: LinkSubject): string {
+  if (!('touchId' in s)) return `c.${s.contactId}`;
+  return s.contactId === undefined ? `t.${s.touchId}` : `t.${s.touchId}.${s.contactId}`;
+}
+
+const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+const SUBJECT = new RegExp(`^(?:t\\.(${UUID})(?:\\.(${UUID}))?|c\\.(${UUID}))$`);
+
 export function decodeSubject(payload: string): LinkSubject | undefined {
-  const m = /^([tc])\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/.exec(payload);
+  const m = SUBJECT.exec(payload);
   if (!m) return undefined;
-  return m[1] === 't' ? { touchId: m[2]! } : { contactId: m[2]! };
+  if (m[3] !== undefined) return { contactId: m[3] };
+  return m[2] === undefined ? { touchId: m[1]! } : { touchId: m[1]!, contactId: m[2] };
 }
 
 /** The links every message may carry ({{links.*}} in templates). */

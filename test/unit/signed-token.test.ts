@@ -49,6 +49,12 @@ describe('signed tokens', () => {
     const touchId = '6f1e0c8a-0000-4000-8000-000000000001';
     expect(decodeSubject(encodeSubject({ touchId }))).toEqual({ touchId });
     expect(decodeSubject(encodeSubject({ contactId: touchId }))).toEqual({ contactId: touchId });
+    // A touch's links name its contact too (they still reach the person once the touch is dropped); links of the touch alone still read.
+    const contactId = '0b0e5f0e-7a41-4c39-9c55-3a2f8b1d9e77';
+    expect(decodeSubject(encodeSubject({ touchId, contactId }))).toEqual({ touchId, contactId });
+    expect(encodeSubject({ touchId, contactId })).toBe(`t.${touchId}.${contactId}`);
+    expect(decodeSubject(`t.${touchId}.42`)).toBeUndefined();
+    expect(decodeSubject(`c.${touchId}.${contactId}`)).toBeUndefined();
     expect(decodeSubject('t.42')).toBeUndefined();
     expect(decodeSubject(`x.${touchId}`)).toBeUndefined();
   });
