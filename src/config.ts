@@ -7,7 +7,7 @@ import type { PromotionRules } from './sequences/lifecycle.js';
 import { parseDuration } from './sequences/duration.js';
 import type { DurationSpec, FrequencyCap } from './sequences/time-types.js';
 import { EVENT_TYPE, EVENT_TYPE_HINT } from './sequences/names.js';
-import { parseRetention } from './app/event-partition-plan.js';
+import { parseRetention } from './app/partition-plan.js';
 
 /** Environment, parsed once at start with zod; every setting is documented in the README. */
 
@@ -64,6 +64,20 @@ const eventTypes = (fallback: string) =>
  * One mailbox, parsed by nodemailer's own address parser: what passes here is exactly what
  * nodemailer will put in the From header, so "not an address" cannot become mail without one.
  */
+/** A retention: "forever" (undefined) or a whole number of months or years, as months. */
+const retention = () =>
+  z
+    .string()
+    .default('forever')
+    .transform((s, ctx): number | undefined => {
+      const r = parseRetention(s);
+      if (!r.ok) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r.months;
+    });
+
 const mailbox = z.string().superRefine((s, ctx) => {
   const problem = mailboxProblem(s);
   if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: write it as "Name <name@example.com>" or "name@example.com"` });
@@ -179,17 +193,9 @@ const envSchema = z.object({
   /** Login attempts to the inbox accepted per client address per minute. */
   NURTURE_INBOX_LOGIN_RATE_LIMIT: int(10),
   /** Monthly partitions of events older than this are dropped ("18 months", "2 years"); default: forever. */
-  NURTURE_EVENTS_RETENTION: z
-    .string()
-    .default('forever')
-    .transform((s, ctx): number | undefined => {
-      const r = parseRetention(s);
-      if (!r.ok) {
-        ctx.addIssue({ code: 'custom', message: r.error });
-        return z.NEVER;
-      }
-      return r.months;
-    }),
+  NURTURE_EVENTS_RETENTION: retention(),
+  /** Monthly partitions of touches older than this are dropped, unless they hold unsent email or open tasks; default: forever. */
+  NURTURE_TOUCHES_RETENTION: retention(),
 });
 
 /** A Standard Webhooks secret: `whsec_` and base64 of 24 bytes or more, or any text of 32 characters or more. */
@@ -285,6 +291,8 @@ export interface Config {
   inbox: { sessionTtlMs: number; loginRatePerMinute: number };
   /** NURTURE_EVENTS_RETENTION in months; undefined: events are kept forever. */
   eventsRetentionMonths: number | undefined;
+  /** NURTURE_TOUCHES_RETENTION in months; undefined: touches are kept forever. */
+  touchesRetentionMonths: number | undefined;
   /** What the operator should hear about but that does not stop the process (unknown NURTURE_* names). */
   warnings: readonly string[];
 }
@@ -360,6 +368,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },
     inbox: { sessionTtlMs: e.NURTURE_INBOX_SESSION_HOURS * 3_600_000, loginRatePerMinute: e.NURTURE_INBOX_LOGIN_RATE_LIMIT },
     eventsRetentionMonths: e.NURTURE_EVENTS_RETENTION,
+    touchesRetentionMonths: e.NURTURE_TOUCHES_RETENTION,
     warnings: unknownSettingWarnings(Object.keys(cleaned)),
   };
 }

@@ -1,24 +1,28 @@
 import { DateTime } from 'luxon';
 
 /**
- * What the monthly partitions of `events` should be at `now`: the current month and the next
- * `ahead` months exist (so the default partition stays empty), and with a retention of N months
- * every partition that ended before the start of the month N months back goes. Pure: the
- * partitions that exist and the clock are given.
+ * What the monthly partitions of `events` or `touches` should be at `now`: the current month and
+ * the next `ahead` months exist (so the default partition stays empty), and with a retention of
+ * N months every partition that ended before the start of the month N months back goes. Pure:
+ * the partitions that exist and the clock are given.
  */
 
-/** A partition's name for the month starting at `month` (UTC): events_y2026m12. */
-export function partitionName(month: DateTime): string {
-  return `events_y${month.toUTC().toFormat('yyyy')}m${month.toUTC().toFormat('MM')}`;
+/** The tables partitioned by month (migrations 2026-12-03T140000 and 2026-12-04T090000). */
+export const PARTITIONED_TABLES = ['events', 'touches'] as const;
+export type PartitionedTable = (typeof PARTITIONED_TABLES)[number];
+
+/** A partition's name for the month starting at `month` (UTC): events_y2026m12, touches_y2026m12. */
+export function partitionName(table: PartitionedTable, month: DateTime): string {
+  return `${table}_y${month.toUTC().toFormat('yyyy')}m${month.toUTC().toFormat('MM')}`;
 }
 
-const NAME = /^events_y(\d{4})m(\d{2})$/;
+const NAME = /^(events|touches)_y(\d{4})m(\d{2})$/;
 
-/** The month (first instant, UTC) a partition name stands for; undefined for any other name (the default partition, one an operator made). */
-export function monthOfPartition(name: string): DateTime | undefined {
+/** The month (first instant, UTC) a partition name of `table` stands for; undefined for any other name (the default partition, one an operator made, another table's). */
+export function monthOfPartition(table: PartitionedTable, name: string): DateTime | undefined {
   const m = NAME.exec(name);
-  if (!m) return undefined;
-  const month = DateTime.fromObject({ year: Number(m[1]), month: Number(m[2]), day: 1 }, { zone: 'utc' });
+  if (!m || m[1] !== table) return undefined;
+  const month = DateTime.fromObject({ year: Number(m[2]), month: Number(m[3]), day: 1 }, { zone: 'utc' });
   return month.isValid ? month : undefined;
 }
 
@@ -29,20 +33,20 @@ export interface PartitionPlan {
   drop: string[];
 }
 
-export function partitionPlan(now: DateTime, existing: readonly string[], o: { ahead: number; retentionMonths: number | undefined }): PartitionPlan {
+export function partitionPlan(table: PartitionedTable, now: DateTime, existing: readonly string[], o: { ahead: number; retentionMonths: number | undefined }): PartitionPlan {
   const current = now.toUTC().startOf('month');
   const have = new Set(existing);
   const create: string[] = [];
   for (let i = 0; i <= o.ahead; i++) {
     const month = current.plus({ months: i });
-    if (!have.has(partitionName(month))) create.push(month.toISODate()!);
+    if (!have.has(partitionName(table, month))) create.push(month.toISODate()!);
   }
   const drop: string[] = [];
   if (o.retentionMonths !== undefined) {
     // Kept: the current month and the `retentionMonths` whole months before it.
     const keepFrom = current.minus({ months: Math.max(1, o.retentionMonths) });
     const old = existing.flatMap((name) => {
-      const month = monthOfPartition(name);
+      const month = monthOfPartition(table, name);
       return month && month < keepFrom ? [{ name, month }] : [];
     });
     drop.push(...old.sort((a, b) => a.month.toMillis() - b.month.toMillis()).map((p) => p.name));
@@ -51,7 +55,7 @@ export function partitionPlan(now: DateTime, existing: readonly string[], o: { a
 }
 
 /**
- * NURTURE_EVENTS_RETENTION: "forever" (the default) or a whole number of months or years
+ * NURTURE_EVENTS_RETENTION and NURTURE_TOUCHES_RETENTION: "forever" (the default) or a whole number of months or years
  * ("18 months", "2 years"). undefined: keep forever; otherwise the number of months.
  */
 export function parseRetention(text: string): { ok: true; months: number | undefined } | { ok: false; error: string } {

@@ -366,7 +366,11 @@ export interface PendingOptInsTable {
   expired_at: Timestamp | null;
 }
 
-/** Events received over HTTP, committed before the answer, until they are applied or rejected. */
+/** The key of every touch stored (migration 2026-12-04T090000): a step's key is claimed here once, so it never runs twice, across the monthly partitions of `touches`. */
+export interface TouchKeysTable {
+  key: string;
+}
+
 /**
  * Every applied event id (the dedupe key of `events`, which is partitioned by month and so can
  * keep no unique key on id alone); written by the trigger on `events`, kept when a partition is
@@ -377,6 +381,7 @@ export interface EventIdsTable {
   received_at: Timestamp;
 }
 
+/** Events received over HTTP, committed before the answer, until they are applied or rejected. */
 export interface EventIntakeTable {
   id: string;
   payload: ColumnType<Record<string, unknown>, string, string>;
@@ -434,6 +439,7 @@ export interface Database {
   event_intake: EventIntakeTable;
   webhook_receipts: WebhookReceiptsTable;
   event_ids: EventIdsTable;
+  touch_keys: TouchKeysTable;
   report_contacts: ReportContactsTable;
   report_touch_engagement: ReportTouchEngagementTable;
   task_activity: TaskActivityTable;

@@ -51,7 +51,7 @@ export class PrometheusMetrics implements Metrics {
     this.inDoubt.inc(0);
     this.assignments = new Counter({ name: 'nurture_task_assignments_total', help: 'Staff task assignment decisions, by outcome (assigned to a rep, queued for a team, unassigned)', labelNames: ['outcome'], registers });
     this.escalations = new Counter({ name: 'nurture_task_escalations_total', help: 'SLA escalation timers fired, by action (remind, reassign, notify_manager, breach)', labelNames: ['action'], registers });
-    this.backgroundFailures = new Counter({ name: 'nurture_background_failures_total', help: 'failed rounds of background loops (staff_assign, staff_escalate, staff_digests, event_partitions, consent_expiry, score_sweep, sweeper, intake_drain); each tries again next round', labelNames: ['loop'], registers });
+    this.backgroundFailures = new Counter({ name: 'nurture_background_failures_total', help: 'failed rounds of background loops (staff_assign, staff_escalate, staff_digests, partitions, consent_expiry, score_sweep, sweeper, intake_drain); each tries again next round', labelNames: ['loop'], registers });
     this.breaches = new Counter({ name: 'nurture_task_sla_breaches_total', help: 'Tasks whose speed-to-lead deadline passed without a call attempt', registers });
     this.breaches.inc(0);
   }

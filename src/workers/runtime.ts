@@ -219,7 +219,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const expiry = new ConsentExpiry(ctx.app, { intervalMs: Math.max(config.sweepIntervalMs, 1_000), log, clock, metrics });
       expiry.start();
       cleanups.push(() => expiry.stop());
-      const partitions = new PartitionMaintenance(ctx.app, { retentionMonths: config.eventsRetentionMonths, log, clock, metrics });
+      const partitions = new PartitionMaintenance(ctx.app, { retentionMonths: { events: config.eventsRetentionMonths, touches: config.touchesRetentionMonths }, log, clock, metrics });
       partitions.start();
       cleanups.push(() => partitions.stop());
       // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.

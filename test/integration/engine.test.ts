@@ -83,7 +83,8 @@ describe.each(['postgres', 'pglite'] as const)('engine on %s', (kind) => {
     const delayed = await t.engine.queues.wakes.getDelayed();
     expect(delayed.filter((j) => j.data.enrollmentId === enrollment.id)).toEqual([]);
 
-    const touches = await store.db.selectFrom('touches').select(['step_id', 'status']).where('contact_id', '=', contact.id).orderBy('created_at').execute();
+    // Touches made in one transaction share their created_at: the step id breaks the tie (the order of a scan is no order).
+    const touches = await store.db.selectFrom('touches').select(['step_id', 'status']).where('contact_id', '=', contact.id).orderBy('created_at').orderBy('step_id').execute();
     expect(touches).toEqual([
       { step_id: 'welcome', status: 'sent' },
       { step_id: 'guide', status: 'sent' },

@@ -98,7 +98,7 @@ describe.each(['postgres', 'pglite'] as const)('moving rows out of the default p
     expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
     expect(await body()).toMatch(/delete from events_default where received_at >= lo and received_at < hi;/);
     expect(await body()).not.toMatch(/lock table/);
-    expect((await migrateToLatest(db)).applied).toEqual([MOVE]);
+    expect((await migrateToLatest(db)).applied).toEqual(Object.keys(migrations).filter((n) => n >= MOVE));
     expect(await body()).toMatch(/lock table events_default in access exclusive mode/);
   });
 

@@ -6,7 +6,7 @@ import { lockContact } from '../../src/db/contact-repository.js';
 import { dueWakes } from '../../src/db/enrollment-repository.js';
 import { insertEvents, recentHistory, storedEventBodies } from '../../src/db/event-repository.js';
 import { settleIntake } from '../../src/db/intake-repository.js';
-import { unsentEmails } from '../../src/db/touch-repository.js';
+import { lockTouch, recentEmailTimes, unsentEmails } from '../../src/db/touch-repository.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';
 import { createTestDatabase } from '../support/databases.js';
 import { explain, generateScaleData, planNodes, recordingKysely } from '../support/partition-data.js';
@@ -16,7 +16,9 @@ import { openStore } from '../../src/db/database.js';
 /**
  * The hot queries at scale, as the repositories send them (recorded, then EXPLAINed against
  * generated data): the sweeper's due wake-ups and unsent emails, the contact lock, the event
- * dedupe (claim, redelivery check, intake settle) and a contact's history read on each step.
+ * dedupe (claim, redelivery check, intake settle), a contact's history read on each step, and
+ * the touches (partitioned by month too): a touch locked by id, a contact's recent emails, the
+ * touch key claim.
  * None may scan a big table; event lookups by id touch one partition.
  *
  * Size: NURTURE_TEST_SCALE_EVENTS events (1,000,000 by default: about a minute to generate on
@@ -60,7 +62,7 @@ describe(`hot queries at ${EVENTS.toLocaleString('en')} events`, { timeout: 1_80
     const { rows } = await sql<{ name: string }>`select relname as name from pg_class where relkind = 'r' and reltuples > 0 and relnamespace = 'public'::regnamespace`.execute(rec.db);
     // event_intake is the queue of events not yet applied: it stays small, and settling reads it whole.
     for (const r of rows) if (r.name !== 'event_intake') BIG.add(r.name);
-    expect([...BIG]).toEqual(expect.arrayContaining(['contacts', 'enrollments', 'touches', 'event_ids', 'events_y2024m12', 'events_y2026m11']));
+    expect([...BIG]).toEqual(expect.arrayContaining(['contacts', 'enrollments', 'touch_keys', 'touches_y2026m11', 'event_ids', 'events_y2024m12', 'events_y2026m11']));
     contactId = (await rec.db.selectFrom('contacts').select('id').limit(1).executeTakeFirstOrThrow()).id;
   }, 1_800_000);
   afterAll(async () => {
@@ -90,7 +92,7 @@ describe(`hot queries at ${EVENTS.toLocaleString('en')} events`, { timeout: 1_80
     expect(indexScans(wakes, /^enrollments$/)).not.toHaveLength(0);
     const emails = await planOf((tx) => unsentEmails(tx, UNTIL, 5_000), { analyze: true });
     expect(seqScansOfBigTables(emails)).toEqual([]);
-    expect(indexScans(emails, /^touches$/)).not.toHaveLength(0);
+    expect(indexScans(emails, /^touches_y/)).not.toHaveLength(0);
   });
 
   it('locks a contact by its primary key', async () => {
@@ -124,6 +126,23 @@ describe(`hot queries at ${EVENTS.toLocaleString('en')} events`, { timeout: 1_80
     const settle = await planOf((tx) => settleIntake(tx), { analyze: true });
     expect(seqScansOfBigTables(settle)).toEqual([]);
     expect(planNodes(settle).filter((n) => n['Relation Name'] === 'event_ids').map((n) => `${n['Node Type']} ${n['Index Name']}`)).toEqual(['Index Only Scan event_ids_pkey']);
+  });
+
+  it("locks a touch by id and reads a contact's recent emails through each month's index; claims a touch key by touch_keys_pkey", async () => {
+    const id = (await rec.db.selectFrom('touches').select('id').where('created_at', '<', UNTIL).orderBy('created_at', 'desc').limit(1).executeTakeFirstOrThrow()).id;
+    const lock = await planOf((tx) => lockTouch(tx, id), { analyze: true });
+    expect(seqScansOfBigTables(lock)).toEqual([]);
+    const probes = indexScans(lock, /^touches_y/);
+    expect(probes.length).toBeGreaterThan(0);
+    expect(probes.every((n) => /_pkey$/.test(n['Index Name'] ?? ''))).toBe(true);
+
+    const recent = await planOf((tx) => recentEmailTimes(tx, contactId, new Date(UNTIL.getTime() - 30 * 86_400_000)), { analyze: true });
+    expect(seqScansOfBigTables(recent)).toEqual([]);
+    expect(indexScans(recent, /^touches_y/).length).toBeGreaterThan(0);
+
+    // What the insert trigger runs for each new touch: one probe of touch_keys_pkey (the arbiter).
+    const claim = await explain(database.url, { sql: 'insert into touch_keys (key) values ($1) on conflict (key) do nothing', parameters: ['k-1-1'] });
+    expect(claim['Conflict Arbiter Indexes']).toEqual(['touch_keys_pkey']);
   });
 
   it("reads a contact's latest events through each partition's index (every wake-up and event)", async () => {

@@ -2,10 +2,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { maintainEventPartitions } from '../../src/app/maintain-event-partitions.js';
+import { maintainPartitions } from '../../src/app/maintain-partitions.js';
 import { openStore } from '../../src/db/database.js';
 import { insertEvents, storedEventBodies } from '../../src/db/event-repository.js';
-import { eventPartitionNames } from '../../src/db/event-partition-repository.js';
+import { partitionNames } from '../../src/db/partition-repository.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
 import { PGliteDialect } from '../../src/db/pglite-dialect.js';
@@ -76,7 +76,7 @@ describe.each(['postgres', 'pglite'] as const)('event partitions on %s', (kind) 
     const { rows: kindRow } = await sql<{ relkind: string }>`select relkind from pg_class where oid = 'events'::regclass`.execute(db);
     expect(kindRow[0]!.relkind).toBe('p');
     expect((await sql<{ id: string; seq: string }>`select id, seq from events order by seq`.execute(db)).rows).toEqual(oldRows.rows);
-    const names = await eventPartitionNames(db);
+    const names = await partitionNames(db, 'events');
     expect(names).toEqual(expect.arrayContaining(['events_default', 'events_y2025m03', 'events_y2026m11']));
     // Each row sits in its month's partition, none in the default.
     const where = await sql<{ id: string; part: string }>`select id, tableoid::regclass::text as part from events order by seq`.execute(db);
@@ -110,18 +110,18 @@ describe.each(['postgres', 'pglite'] as const)('event partitions on %s', (kind) 
     await sql`insert into events (id, contact_id, type, occurred_at, received_at) values ('ahead', ${contactId}, 'email_opened', now(), ${at('2031-06-10T00:00:00Z')})`.execute(db);
     expect((await sql<{ part: string }>`select tableoid::regclass::text as part from events where id = 'ahead'`.execute(db)).rows[0]!.part).toBe('events_default');
 
-    const ctx = { deps: { db } } as Parameters<typeof maintainEventPartitions>[0];
+    const ctx = { deps: { db } } as Parameters<typeof maintainPartitions>[0];
     const now = DateTime.fromISO('2031-05-20T12:00:00Z', { zone: 'utc' });
-    const first = await maintainEventPartitions(ctx, now, { retentionMonths: undefined });
+    const first = await maintainPartitions(ctx, 'events', now, { retentionMonths: undefined });
     expect(first.created).toEqual(['2031-05-01', '2031-06-01', '2031-07-01', '2031-08-01']);
     expect(first.dropped).toEqual([]);
     expect(first.defaultRows).toBe(false);
     expect((await sql<{ part: string }>`select tableoid::regclass::text as part from events where id = 'ahead'`.execute(db)).rows[0]!.part).toBe('events_y2031m06');
     // A second round changes nothing.
-    expect(await maintainEventPartitions(ctx, now, { retentionMonths: undefined })).toEqual({ created: [], dropped: [], defaultRows: false });
+    expect(await maintainPartitions(ctx, 'events', now, { retentionMonths: undefined })).toEqual({ created: [], dropped: [], held: [], defaultRows: false });
 
     // 18 months at 2026-12-20: March 2025 goes, November 2026 stays; the ids of what went stay claimed.
-    const dropped = await maintainEventPartitions(ctx, DateTime.fromISO('2026-12-20T00:00:00Z', { zone: 'utc' }), { retentionMonths: 18 });
+    const dropped = await maintainPartitions(ctx, 'events', DateTime.fromISO('2026-12-20T00:00:00Z', { zone: 'utc' }), { retentionMonths: 18 });
     expect(dropped.dropped).toEqual(['events_y2025m03']);
     const left = await sql<{ id: string }>`select id from events order by seq`.execute(db);
     expect(left.rows.map((r) => r.id)).not.toContain('old-opt');
@@ -146,14 +146,14 @@ describe.each(['postgres', 'pglite'] as const)('event partitions on %s', (kind) 
     const lines: { msg: string; obj: unknown }[] = [];
     const log = { info: (obj: unknown, msg: string) => lines.push({ obj, msg }), warn: (obj: unknown, msg?: string) => lines.push({ obj, msg: msg ?? String(obj) }) } as unknown as Logger;
     const clock = () => DateTime.fromISO('2032-03-10T00:00:00Z', { zone: 'utc' });
-    const loop = new PartitionMaintenance({ deps: { db } } as ConstructorParameters<typeof PartitionMaintenance>[0], { retentionMonths: 12, log, clock });
+    const loop = new PartitionMaintenance({ deps: { db } } as ConstructorParameters<typeof PartitionMaintenance>[0], { retentionMonths: { events: 12, touches: undefined }, log, clock });
     loop.start();
     try {
       await vi.waitFor(() => expect(lines.map((l) => l.msg)).toContain('event partitions dropped: older than NURTURE_EVENTS_RETENTION'), { timeout: 10_000 });
     } finally {
       await loop.stop();
     }
-    const names = await eventPartitionNames(db);
+    const names = await partitionNames(db, 'events');
     expect(names).toEqual(expect.arrayContaining(['events_y2032m03', 'events_y2032m04', 'events_y2032m05', 'events_y2032m06', 'events_y2031m06', 'events_default']));
     // Kept from March 2031 on: nothing older is left.
     expect(names.filter((n) => /^events_y/.test(n) && n < 'events_y2031m03')).toEqual([]);

@@ -8,7 +8,7 @@ import type { Database } from '../../src/db/schema.js';
  * months up to `until` (each month its own partition), spread over `contacts` contacts, with
  * enrollments and touches beside them. Written by generate_series in one session with
  * session_replication_role = replica (no per-row triggers, no foreign-key checks: the rows are
- * made consistent by construction, and event_ids is filled in one statement), then VACUUM
+ * made consistent by construction, and event_ids and touch_keys are filled in one statement each), then VACUUM
  * ANALYZE, so the planner sees the sizes and the visibility map a long-running store has.
  */
 export interface ScaleShape {
@@ -25,6 +25,7 @@ export async function generateScaleData(url: string, s: ScaleShape): Promise<{ s
   try {
     const from = new Date(Date.UTC(s.until.getUTCFullYear(), s.until.getUTCMonth() - s.months + 1, 1));
     await c.query(`select events_add_partition(($1::date + make_interval(months => g))::date) from generate_series(0, $2) g`, [from.toISOString().slice(0, 10), s.months - 1]);
+    await c.query(`select touches_add_partition(($1::date + make_interval(months => g))::date) from generate_series(0, $2) g`, [from.toISOString().slice(0, 10), s.months - 1]);
     await c.query('set session_replication_role = replica');
     await c.query(`insert into contacts (id, email, status, opted_in_at)
       select gen_random_uuid(), 'c' || g || '@scale.test', 'subscriber', now() from generate_series(1, $1) g`, [s.contacts]);
@@ -50,6 +51,7 @@ export async function generateScaleData(url: string, s: ScaleShape): Promise<{ s
       cross join lateral (select $3::timestamptz + (g::float8 / $1) * ($4::timestamptz - $3::timestamptz) as t) tt`,
       [s.events, s.contacts, from, s.until]);
     await c.query('insert into event_ids (id, received_at) select id, received_at from events');
+    await c.query('insert into touch_keys (key) select key from touches');
     await c.query(`insert into event_intake (id, payload, source) select 'ev-' || g, '{}', 'api' from generate_series(1, 200) g`);
     await c.query('set session_replication_role = origin');
     await c.query('vacuum analyze');

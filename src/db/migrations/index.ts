@@ -19,6 +19,7 @@ import * as staffWork from './2026-12-03T090000-staff-work.js';
 import * as sweepIndexes from './2026-12-03T130000-sweep-indexes.js';
 import * as eventPartitions from './2026-12-03T140000-event-partitions.js';
 import * as eventPartitionMove from './2026-12-03T160000-event-partition-move.js';
+import * as touchPartitions from './2026-12-04T090000-touch-partitions.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -47,6 +48,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-03T130000-sweep-indexes': sweepIndexes,
   '2026-12-03T140000-event-partitions': eventPartitions,
   '2026-12-03T160000-event-partition-move': eventPartitionMove,
+  '2026-12-04T090000-touch-partitions': touchPartitions,
 });
 
 export const migrationProvider: MigrationProvider = {
