@@ -131,7 +131,13 @@ async function finishPool(
     db,
     kind,
     describe,
-    close: () => (closing ??= db.destroy()),
+    close: () =>
+      (closing ??= (async () => {
+        await db.destroy();
+        // Kysely ends the pool only if it ever took a connection from it: a store closed before
+        // its first query through Kysely still holds the client of the probe above.
+        if (!pool.ending) await pool.end();
+      })()),
   };
   return migrateOrClose(store, opts);
 }
