@@ -98,6 +98,8 @@ function mailboxProblem(s: string): string | undefined {
 
 const envSchema = z.object({
   DATABASE_URL: url(/^postgres(ql)?:$/, 'postgres://user@127.0.0.1:5432/nurture').optional(),
+  /** PostgreSQL itself (or a session-mode pool) for what needs one session: migrations. Unset: DATABASE_URL. */
+  DATABASE_DIRECT_URL: url(/^postgres(ql)?:$/, 'postgres://user@127.0.0.1:5432/nurture').optional(),
   REDIS_URL: url(/^rediss?:$/, 'redis://127.0.0.1:6379').optional(),
   /** A Redis Cluster instead of one Redis: its nodes (some or all; the rest are discovered). */
   REDIS_CLUSTER_NODES: z.string().transform((s, ctx) => parseClusterNodes(s, ctx)).optional(),
@@ -231,6 +233,11 @@ export function unknownSettingWarnings(names: Iterable<string>): string[] {
 
 export interface Config {
   databaseUrl: string | undefined;
+  /**
+   * DATABASE_DIRECT_URL: the same database without a transaction-mode pooler in between, for
+   * migrations (a session-level lock); undefined: they go over DATABASE_URL.
+   */
+  databaseDirectUrl: string | undefined;
   redisUrl: string | undefined;
   /** REDIS_CLUSTER_NODES; set: the queues live on this Redis Cluster (and REDIS_URL is unset). */
   redisCluster: RedisClusterConfig | undefined;
@@ -316,12 +323,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (dkimGiven !== 0 && dkimGiven !== 3) {
     throw new ConfigError('invalid environment:\n  NURTURE_DKIM_DOMAIN, NURTURE_DKIM_SELECTOR and NURTURE_DKIM_KEY_FILE go together: set all three to sign mail, or none');
   }
+  if (e.DATABASE_DIRECT_URL !== undefined && e.DATABASE_URL === undefined) {
+    throw new ConfigError('invalid environment:\n  DATABASE_DIRECT_URL is set without DATABASE_URL: it is the direct way to the PostgreSQL of DATABASE_URL (for migrations); set DATABASE_URL too, or unset DATABASE_DIRECT_URL to use the embedded store');
+  }
   if (e.REDIS_URL !== undefined && e.REDIS_CLUSTER_NODES !== undefined) {
     throw new ConfigError('invalid environment:\n  REDIS_URL and REDIS_CLUSTER_NODES are both set: set REDIS_URL for one Redis, or REDIS_CLUSTER_NODES for a Redis Cluster, not both');
   }
   const caps = e.NURTURE_EMAIL_CAP_PER_DAY || e.NURTURE_EMAIL_CAP_PER_WEEK ? { perDay: e.NURTURE_EMAIL_CAP_PER_DAY, perWeek: e.NURTURE_EMAIL_CAP_PER_WEEK } : undefined;
   return {
     databaseUrl: e.DATABASE_URL,
+    databaseDirectUrl: e.DATABASE_DIRECT_URL,
     redisUrl: e.REDIS_URL,
     redisCluster: e.REDIS_CLUSTER_NODES,
     smtpUrl: e.SMTP_URL,

@@ -45,7 +45,7 @@ export function engineDeps(db: Store['db'], registry: SequenceRegistry, template
 }
 
 export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<App> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const store = await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     const registry = new SequenceRegistry(store.db);
     await registry.refresh();
@@ -77,7 +77,7 @@ export async function withApp<T>(config: Config, fn: (app: App) => Promise<T>, o
 
 /** Runs a read model against the store (reaching a running engine's embedded store through its socket). */
 export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<T>): Promise<T> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 2 });
+  const store = await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 2 });
   try {
     return await fn(store.db);
   } finally {

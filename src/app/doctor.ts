@@ -5,6 +5,7 @@ import { loadConfig } from '../config.js';
 import { openStore } from '../db/database.js';
 import type { Store } from '../db/database.js';
 import { databaseNow } from '../db/ping.js';
+import { ConfigError } from '../errors.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
 import { DEFAULT_REDIS_URL, clusterAppendOnly, clusterProblem, describeRedis, redisAnswers, redisAppendOnly } from '../workers/redis-connection.js';
 import type { DoctorCheck, DoctorReport } from './doctor-checks.js';
@@ -51,7 +52,7 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded store in ${config.dataDir}`;
   let store: Store | undefined;
   try {
-    store = await within(openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: 1 }), timeoutMs, `${where} did not answer`);
+    store = await within(openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 }), timeoutMs, `${where} did not answer`);
     const before = Date.now();
     const dbNow = await within(databaseNow(store.db), timeoutMs, `${where} did not answer select now()`);
     const after = Date.now();
@@ -60,7 +61,12 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
     if (config.databaseUrl) checks.push(clockSkewCheck(dbNow.getTime() - (before + after) / 2));
     return checks;
   } catch (err) {
-    const fix = config.databaseUrl ? 'start PostgreSQL or correct DATABASE_URL (docker compose up -d postgres)' : 'stop the other process holding the embedded store, or set DATABASE_URL';
+    const fix =
+      err instanceof ConfigError
+        ? 'correct DATABASE_URL and DATABASE_DIRECT_URL as said (see PostgreSQL connections in the README)'
+        : config.databaseUrl
+          ? 'start PostgreSQL or correct DATABASE_URL (docker compose up -d postgres)'
+          : 'stop the other process holding the embedded store, or set DATABASE_URL';
     return [{ name: 'database', status: 'fail', detail: (err as Error).message, fix }];
   } finally {
     await store?.close().catch(() => {});

@@ -9,6 +9,7 @@ import { readEmbeddedInfo, stopEmbeddedServerFor } from './embedded-server.js';
 import { migrateToLatest } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
+import { databaseIdentity, sessionStaysPut } from './session-check.js';
 
 export type StoreKind = 'postgres' | 'pglite';
 
@@ -26,6 +27,12 @@ export interface Store {
 export interface OpenStoreOptions {
   /** postgres:// URL; without it, the embedded store in `dataDir`. */
   databaseUrl?: string;
+  /**
+   * The same database without a transaction-mode pooler in between (DATABASE_DIRECT_URL), for
+   * what needs one server session: migrations. Unset: migrations go over `databaseUrl`, which
+   * must then keep a connection on one session (PostgreSQL itself or a session-mode pool).
+   */
+  directUrl?: string;
   /** Nurture's own directory, e.g. `./.nurture`: the embedded store lives in `${dataDir}/pglite`. */
   dataDir: string;
   /** Put the tables in this schema (created if missing) instead of `public`: tests isolate themselves this way. */
@@ -47,7 +54,24 @@ export async function openStore(opts: OpenStoreOptions): Promise<Store> {
       `schema "${opts.schema}" is not a plain lower-case identifier (letters, digits, _; at most 63)`,
     );
   }
+  if (opts.directUrl && !opts.databaseUrl) {
+    throw new ConfigError('DATABASE_DIRECT_URL is set without DATABASE_URL: set DATABASE_URL too, or unset DATABASE_DIRECT_URL');
+  }
   return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts) : openEmbedded(opts);
+}
+
+/**
+ * `nurture migrate`: applies pending migrations to the store the options name (over the direct
+ * URL when there is one) and says which it applied, and where.
+ */
+export async function migrateDatabase(opts: OpenStoreOptions): Promise<{ applied: string[]; describe: string }> {
+  const store = await openStore({ ...opts, migrate: false });
+  try {
+    const { applied } = await migrate(store, opts);
+    return { applied, describe: store.describe };
+  } finally {
+    await store.close();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -59,15 +83,18 @@ interface Target {
   database: string;
 }
 
-function parseTarget(databaseUrl: string): Target {
+/** Which setting a URL came from, for messages. */
+type UrlSource = 'DATABASE_URL' | 'DATABASE_DIRECT_URL';
+
+function parseTarget(databaseUrl: string, source: UrlSource): Target {
   let url: URL;
   try {
     url = new URL(databaseUrl);
   } catch {
-    throw new ConfigError('DATABASE_URL is not a URL: expected postgres://user:password@host:5432/database');
+    throw new ConfigError(`${source} is not a URL: expected postgres://user:password@host:5432/database`);
   }
   if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// (got ${url.protocol}//)`);
+    throw new ConfigError(`${source} must start with postgres:// (got ${url.protocol}//)`);
   }
   const host = url.hostname || url.searchParams.get('host') || 'localhost';
   return {
@@ -85,18 +112,26 @@ function withDefaultUser(databaseUrl: string): string {
   return url.toString();
 }
 
-async function openPostgres(databaseUrl: string, opts: OpenStoreOptions): Promise<Store> {
-  const target = parseTarget(databaseUrl);
-  const pool = new pg.Pool({
+/** What a pooled connection and a probe's connection are opened with. */
+function clientConfig(databaseUrl: string, opts: OpenStoreOptions): pg.ClientConfig {
+  return {
     connectionString: withDefaultUser(databaseUrl),
-    max: opts.poolSize ?? 20,
     connectionTimeoutMillis: 10_000,
+    // A startup parameter: pgbouncer refuses `options` ("unsupported startup parameter"). Only
+    // the test suite's per-schema isolation sets it.
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
-  });
+  };
+}
+
+async function openPostgres(databaseUrl: string, opts: OpenStoreOptions, source: UrlSource = 'DATABASE_URL'): Promise<Store> {
+  const target = parseTarget(databaseUrl, source);
+  const direct = opts.directUrl ? parseTarget(opts.directUrl, 'DATABASE_DIRECT_URL') : undefined;
+  const pool = new pg.Pool({ ...clientConfig(databaseUrl, opts), max: opts.poolSize ?? 20 });
   const where = `${target.host}:${target.port}`;
-  const describe = `postgres ${where}/${target.database}${opts.schema ? ` (schema ${opts.schema})` : ''}`;
+  const migrations = direct ? `, migrations over DATABASE_DIRECT_URL ${direct.host}:${direct.port}/${direct.database}` : '';
+  const describe = `postgres ${where}/${target.database}${opts.schema ? ` (schema ${opts.schema})` : ''}${migrations}`;
   return finishPool(pool, describe, 'postgres', opts, (error) =>
-    unavailable(error, where, target.database, 'DATABASE_URL', opts.dataDir),
+    unavailable(error, where, target.database, source, opts.dataDir),
   );
 }
 
@@ -131,7 +166,13 @@ async function finishPool(
     db,
     kind,
     describe,
-    close: () => (closing ??= db.destroy()),
+    close: () =>
+      (closing ??= (async () => {
+        await db.destroy();
+        // Kysely ends the pool only if it ever took a connection from it: a store closed before
+        // its first query through Kysely still holds the client of the probe above.
+        if (!pool.ending) await pool.end();
+      })()),
   };
   return migrateOrClose(store, opts);
 }
@@ -345,11 +386,80 @@ async function acquireLock(lockPath: string): Promise<Lock> {
 async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Store> {
   if (opts.migrate ?? true) {
     try {
-      await migrateToLatest(store.db, opts.schema ? { schema: opts.schema } : {});
+      await migrate(store, opts);
     } catch (error) {
       await store.close();
       throw error;
     }
   }
   return store;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Migrations over one server session
+
+/**
+ * Applies pending migrations over a connection that stays on one server session: Kysely's
+ * Migrator holds a session-level advisory lock from before the migrations' transaction until
+ * after it. That is DATABASE_DIRECT_URL when set (a pool of its own, closed when done), else the
+ * store's pool; either is checked first (see sessionStaysPut), and a transaction-mode pooler is
+ * refused with what to set, rather than risking a lock left held on a pooled server (the next
+ * process to start would wait for it for up to an hour, Kysely's lock timeout).
+ */
+async function migrate(store: Store, opts: OpenStoreOptions): Promise<{ applied: string[] }> {
+  const schema = opts.schema ? { schema: opts.schema } : {};
+  if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, schema);
+  if (!opts.directUrl) {
+    await requireOneSession(opts.databaseUrl, 'DATABASE_URL', opts);
+    return migrateToLatest(store.db, schema);
+  }
+  const direct = await openPostgres(opts.directUrl, { ...opts, directUrl: undefined, poolSize: 1, migrate: false }, 'DATABASE_DIRECT_URL');
+  try {
+    await requireOneSession(opts.directUrl, 'DATABASE_DIRECT_URL', opts);
+    await requireSameDatabase(store, direct);
+    return await migrateToLatest(direct.db, schema);
+  } finally {
+    await direct.close();
+  }
+}
+
+async function requireOneSession(databaseUrl: string, source: UrlSource, opts: OpenStoreOptions): Promise<void> {
+  const target = parseTarget(databaseUrl, source);
+  const where = `${target.host}:${target.port}`;
+  let staysPut: boolean;
+  try {
+    staysPut = await sessionStaysPut(() => new pg.Client(clientConfig(databaseUrl, opts)));
+  } catch (error) {
+    // pgbouncer's answer to BEGIN in pool_mode=statement: a setting to change, not an outage to wait out.
+    if (/statement pooling mode/i.test(error instanceof Error ? error.message : '')) {
+      throw new ConfigError(
+        `${source} (${where}/${target.database}) is a pool in statement mode, which refuses transactions ` +
+          `(${(error as Error).message}): Nurture makes every change in a transaction; use pool_mode=transaction ` +
+          `(with DATABASE_DIRECT_URL for migrations) or pool_mode=session`,
+        { cause: error },
+      );
+    }
+    throw unavailable(error, where, target.database, source, opts.dataDir);
+  }
+  if (staysPut) return;
+  const seen =
+    `${source} (${where}/${target.database}) goes through a pooler in transaction mode (pgbouncer pool_mode=transaction ` +
+    `or the like): the statements of one connection ran in different server sessions. Migrations, applied whenever a ` +
+    `process opens the store, hold a session-level lock and need one session`;
+  throw new ConfigError(
+    source === 'DATABASE_URL'
+      ? `${seen}: set DATABASE_DIRECT_URL to the same database on PostgreSQL itself (or a session-mode pool), and keep DATABASE_URL on the pooler`
+      : `${seen}: point DATABASE_DIRECT_URL at PostgreSQL itself (or a session-mode pool), not at the pooler`,
+  );
+}
+
+/** Migrating one database while the engine runs on another would fail later and less clearly. */
+async function requireSameDatabase(store: Store, direct: Store): Promise<void> {
+  const [pooled, straight] = [await databaseIdentity(store.db), await databaseIdentity(direct.db)];
+  if (pooled.database === straight.database && pooled.serverStarted === straight.serverStarted) return;
+  const what = (x: typeof pooled) => `database "${x.database}" on a server up since ${x.serverStarted}`;
+  throw new ConfigError(
+    `DATABASE_URL and DATABASE_DIRECT_URL reach different databases (${what(pooled)}, and ${what(straight)}): ` +
+      'both must reach the same database, one through the pooler and one directly',
+  );
 }

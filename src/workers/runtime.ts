@@ -116,7 +116,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     }
   };
   try {
-    const store = o.store ?? (await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolSize: config.dbPool }));
+    const store = o.store ?? (await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: config.dbPool }));
     if (!o.store) cleanups.push(() => store.close());
     let embedded: EmbeddedServer | undefined;
     if (o.serveEmbedded && store.pglite) {

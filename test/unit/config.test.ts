@@ -63,6 +63,17 @@ describe('configuration from the environment', () => {
     expect(message).toContain('NURTURE_HTTP_PORT: must be at most 65535 (got "70000")');
   });
 
+  it('reads DATABASE_DIRECT_URL (migrations past a pooler) beside DATABASE_URL, never alone, never echoed', () => {
+    expect(loadConfig({}).databaseDirectUrl).toBeUndefined();
+    const c = loadConfig({ DATABASE_URL: 'postgres://app:pw@pgbouncer:6432/nurture', DATABASE_DIRECT_URL: 'postgres://app:pw@db:5432/nurture' });
+    expect(c).toMatchObject({ databaseUrl: 'postgres://app:pw@pgbouncer:6432/nurture', databaseDirectUrl: 'postgres://app:pw@db:5432/nurture' });
+    expect(configError({ DATABASE_DIRECT_URL: 'postgres://db:5432/nurture' })).toContain('DATABASE_DIRECT_URL is set without DATABASE_URL');
+    const bad = configError({ DATABASE_URL: 'postgres://db:5432/nurture', DATABASE_DIRECT_URL: 'mysql://root:s3cret@db/nurture' });
+    expect(bad).toContain('DATABASE_DIRECT_URL: is not a URL like postgres://');
+    expect(bad).not.toContain('s3cret');
+    expect(configError({ DATABASE_URL: 'postgres://db:5432/nurture', DATABASE_DIRECT_URL: 'postgres:///nurture' })).toContain('DATABASE_DIRECT_URL: has no host');
+  });
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ DATABASE_URL: '', NURTURE_EVENT_CONCURRENCY: '' }).databaseUrl).toBeUndefined();
   });
