@@ -1,13 +1,10 @@
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openStore } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
-import { PGliteDialect } from '../../src/db/pglite-dialect.js';
 import type { Database } from '../../src/db/schema.js';
-import { createTestDatabase } from '../support/databases.js';
+import { unmigratedStore } from '../support/unmigrated-store.js';
 
 /**
  * Migration 2026-12-03T160000-event-partition-move: `events_add_partition` moves a month's rows
@@ -21,17 +18,6 @@ import { createTestDatabase } from '../support/databases.js';
 
 const MOVE = '2026-12-03T160000-event-partition-move';
 const BEFORE = Object.keys(migrations).filter((n) => n < MOVE).at(-1)!;
-
-async function onBackend(kind: 'postgres' | 'pglite'): Promise<{ db: Kysely<Database>; url?: string; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const pglite = new PGlite();
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-    return { db, close: async () => { await db.destroy(); await pglite.close(); } };
-  }
-  const database = await createTestDatabase();
-  const store = await openStore({ databaseUrl: database.url, dataDir: '/tmp/nurture-unused', poolSize: 2, migrate: false });
-  return { db: store.db, url: database.url, close: async () => { await store.close(); await database.drop({ checkLeaks: true }); } };
-}
 
 /** Resolves once the backend `pid` waits on a lock (a table lock, or the test's advisory gate). */
 async function waitsOnLock(observer: pg.Client, pid: number): Promise<void> {
@@ -47,12 +33,12 @@ async function partitionOf(db: Kysely<Database>): Promise<Map<string, string>> {
 }
 
 describe.each(['postgres', 'pglite'] as const)('moving rows out of the default partition on %s', (kind) => {
-  let backend: Awaited<ReturnType<typeof onBackend>>;
+  let backend: Awaited<ReturnType<typeof unmigratedStore>>;
   let db: Kysely<Database>;
   let contactId: string;
 
   beforeAll(async () => {
-    backend = await onBackend(kind);
+    backend = await unmigratedStore(kind);
     db = backend.db;
     expect((await migrateToLatest(db)).applied).toContain(MOVE);
     contactId = (await sql<{ id: string }>`insert into contacts (email) values ('ann@example.com') returning id`.execute(db)).rows[0]!.id;

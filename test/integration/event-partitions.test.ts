@@ -1,19 +1,16 @@
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { maintainPartitions } from '../../src/app/maintain-partitions.js';
-import { openStore } from '../../src/db/database.js';
 import { insertEvents, storedEventBodies } from '../../src/db/event-repository.js';
 import { partitionNames } from '../../src/db/partition-repository.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
-import { PGliteDialect } from '../../src/db/pglite-dialect.js';
 import type { Database } from '../../src/db/schema.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';
 import type { Logger } from '../../src/logger.js';
 import { PartitionMaintenance } from '../../src/workers/partition-maintenance.js';
-import { createTestDatabase } from '../support/databases.js';
+import { unmigratedStore } from '../support/unmigrated-store.js';
 
 /**
  * Migration 2026-12-03T140000-event-partitions on a populated store (rows kept, ids still
@@ -30,24 +27,13 @@ function event(id: string, email: string, type = 'email_opened'): NurtureEvent {
   return { id, type, occurredAt: '2026-12-01T10:00:00.000Z', contact: { email }, data: {} } as NurtureEvent;
 }
 
-async function onBackend(kind: 'postgres' | 'pglite'): Promise<{ db: Kysely<Database>; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const pglite = new PGlite();
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-    return { db, close: async () => { await db.destroy(); await pglite.close(); } };
-  }
-  const database = await createTestDatabase();
-  const store = await openStore({ databaseUrl: database.url, dataDir: '/tmp/nurture-unused', poolSize: 2, migrate: false });
-  return { db: store.db, close: async () => { await store.close(); await database.drop({ checkLeaks: true }); } };
-}
-
 describe.each(['postgres', 'pglite'] as const)('event partitions on %s', (kind) => {
-  let backend: Awaited<ReturnType<typeof onBackend>>;
+  let backend: Awaited<ReturnType<typeof unmigratedStore>>;
   let db: Kysely<Database>;
   let contactId: string;
 
   beforeAll(async () => {
-    backend = await onBackend(kind);
+    backend = await unmigratedStore(kind);
     db = backend.db;
   });
   afterAll(async () => {

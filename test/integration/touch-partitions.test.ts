@@ -1,20 +1,17 @@
-import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, sql } from 'kysely';
 import { DateTime } from 'luxon';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { maintainPartitions } from '../../src/app/maintain-partitions.js';
-import { openStore } from '../../src/db/database.js';
 import { findLinkedContact, lockLinkedContact } from '../../src/db/link-target-repository.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
 import { partitionNames } from '../../src/db/partition-repository.js';
-import { PGliteDialect } from '../../src/db/pglite-dialect.js';
 import type { Database } from '../../src/db/schema.js';
 import { insertTouches } from '../../src/db/touch-repository.js';
 import type { NewTouch } from '../../src/db/touch-repository.js';
 import type { Logger } from '../../src/logger.js';
 import { PartitionMaintenance } from '../../src/workers/partition-maintenance.js';
-import { createTestDatabase } from '../support/databases.js';
+import { unmigratedStore } from '../support/unmigrated-store.js';
 
 /**
  * Migration 2026-12-04T090000-touch-partitions on a populated store (rows kept, keys still
@@ -27,17 +24,6 @@ import { createTestDatabase } from '../support/databases.js';
 const PARTITIONS = '2026-12-04T090000-touch-partitions';
 const BEFORE = Object.keys(migrations).filter((n) => n < PARTITIONS).at(-1)!;
 const at = (s: string) => new Date(s);
-
-async function onBackend(kind: 'postgres' | 'pglite'): Promise<{ db: Kysely<Database>; url?: string; close(): Promise<void> }> {
-  if (kind === 'pglite') {
-    const pglite = new PGlite();
-    const db = new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) });
-    return { db, close: async () => { await db.destroy(); await pglite.close(); } };
-  }
-  const database = await createTestDatabase();
-  const store = await openStore({ databaseUrl: database.url, dataDir: '/tmp/nurture-unused', poolSize: 3, migrate: false });
-  return { db: store.db, url: database.url, close: async () => { await store.close(); await database.drop({ checkLeaks: true }); } };
-}
 
 const touch = (contactId: string, key: string, o: Partial<NewTouch> = {}): NewTouch => ({
   id: crypto.randomUUID(), key, enrollment_id: null, contact_id: contactId, sequence_id: 'welcome', step_id: key, kind: 'email',
@@ -54,13 +40,13 @@ const partOf = async (db: Kysely<Database>, id: string) =>
 const keys = async (db: Kysely<Database>) => (await db.selectFrom('touch_keys').select('key').orderBy('key').execute()).map((r) => r.key);
 
 describe.each(['postgres', 'pglite'] as const)('touch partitions on %s', (kind) => {
-  let backend: Awaited<ReturnType<typeof onBackend>>;
+  let backend: Awaited<ReturnType<typeof unmigratedStore>>;
   let db: Kysely<Database>;
   let contactId: string;
   const ids = { old: '', recent: '', optIn: '' };
 
   beforeAll(async () => {
-    backend = await onBackend(kind);
+    backend = await unmigratedStore(kind, 3);
     db = backend.db;
   });
   afterAll(async () => {
