@@ -1,10 +1,10 @@
 import type { DateTime } from 'luxon';
 import type { Kysely } from 'kysely';
-import { findContactByEmail, lockContact } from '../db/contact-repository.js';
+import { findContactByEmail } from '../db/contact-repository.js';
 import { endActiveEnrollments, enrollmentsOfContact } from '../db/enrollment-repository.js';
 import type { Database } from '../db/schema.js';
 import type { TaskListing, TaskRow } from '../db/task-repository.js';
-import { cancelOpenNurtureTasks, findTask, latestLeadCallTask, lockTask, completeTask as markTaskDone } from '../db/task-repository.js';
+import { cancelOpenNurtureTasks, latestLeadCallTask, completeTask as markTaskDone } from '../db/task-repository.js';
 import {
   cancelOpenMailTasks,
   lastTaskIdOf,
@@ -25,6 +25,7 @@ import type { ApplyResult } from '../engine/apply-event.js';
 import { recordTaskActivity } from '../db/task-activity-repository.js';
 import type { AppContext } from './context.js';
 import { scheduleOrLeave } from './scheduler.js';
+import { lockTaskAndContact, noSuchTask } from './staff-task-guard.js';
 
 export interface CompleteTaskOptions {
   /** Who completed it: a staff user's email, `system`, or `cli` (the default). */
@@ -105,13 +106,11 @@ export async function completeTask(ctx: AppContext, taskId: number, outcome: str
   const note = opts.note?.trim() || null;
 
   const r = await deps.db.transaction().execute(async (tx) => {
-    const seen = await findTask(tx, taskId);
-    if (!seen) throw new NotFoundError(`no task with id ${taskId} (list tasks with: nurture tasks --status all)`);
-    const chosen = declaredOutcome(ctx, seen, outcome);
     // The contact first, then the task: the engine locks in that order, so the two never deadlock.
-    const contactBefore = await lockContact(tx, seen.contact_id);
-    const task = await lockTask(tx, taskId);
-    if (!task || !contactBefore) throw new NotFoundError(`no task with id ${taskId} (list tasks with: nurture tasks --status all)`);
+    const locked = await lockTaskAndContact(tx, taskId);
+    if (!locked) throw noSuchTask(taskId);
+    const { task, listing: seen, contact: contactBefore } = locked;
+    const chosen = declaredOutcome(ctx, seen, outcome);
     if (opts.mayComplete && !opts.mayComplete(task)) throw new NotFoundError(`no task ${taskId} in your inbox`);
     if (task.status === 'cancelled' || task.status === 'skipped') {
       throw new ConflictError(

@@ -11,6 +11,7 @@ import { DEFAULT_REDIS_URL, clusterAppendOnly, clusterProblem, describeRedis, re
 import type { DoctorCheck, DoctorReport } from './doctor-checks.js';
 import { clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, projectCheck, redisPersistenceCheck } from './doctor-checks.js';
 import { validateProject } from './validate-project.js';
+import { within } from '../within.js';
 
 export interface DoctorOptions {
   env: NodeJS.ProcessEnv;
@@ -52,9 +53,9 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded store in ${config.dataDir}`;
   let store: Store | undefined;
   try {
-    store = await within(openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 }), timeoutMs, `${where} did not answer`);
+    store = await within(openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 }), timeoutMs, `${where} did not answer within ${timeoutMs} ms`);
     const before = Date.now();
-    const dbNow = await within(databaseNow(store.db), timeoutMs, `${where} did not answer select now()`);
+    const dbNow = await within(databaseNow(store.db), timeoutMs, `${where} did not answer select now() within ${timeoutMs} ms`);
     const after = Date.now();
     const checks: DoctorCheck[] = [{ name: 'database', status: 'ok', detail: `${store.describe} answers (${after - before} ms)` }];
     // The query's midpoint stands for the instant Postgres read its clock.
@@ -112,7 +113,7 @@ async function smtpCheck(config: Config, timeoutMs: number): Promise<DoctorCheck
   }
   const sender = createSmtpSender(config.smtpUrl);
   try {
-    const seen = await within(sender.probe!(), timeoutMs, `${sender.describe()} did not answer`);
+    const seen = await within(sender.probe!(), timeoutMs, `${sender.describe()} did not answer within ${timeoutMs} ms`);
     if (seen.reachable) return { name: 'smtp', status: 'ok', detail: `${sender.describe()} answers` };
     return { name: 'smtp', status: 'fail', detail: `${sender.describe()}: ${seen.reason}`, fix: 'start the mail server or correct SMTP_URL' };
   } catch (err) {
@@ -147,14 +148,3 @@ async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([p, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { ContactRow } from '../db/contact-repository.js';
 import { lockContact } from '../db/contact-repository.js';
 import type { Database } from '../db/schema.js';
 import type { TaskListing, TaskRow } from '../db/task-repository.js';
@@ -89,21 +90,25 @@ export function closedTaskConflict(task: TaskRow, verb: string): ConflictError |
   return new ConflictError(`task ${task.id} is ${CLOSED_WORDS[task.status]}${why ? ` (${why})` : ''}${since}: it cannot be ${verb}`);
 }
 
-const NO_TASK = (id: number) => new NotFoundError(`no task with id ${id} (list tasks with: nurture tasks --status all)`);
+export const noSuchTask = (id: number) => new NotFoundError(`no task with id ${id} (list tasks with: nurture tasks --status all)`);
 
-/** In a transaction: the contact then the task locked (the engine's order); undefined when there is no such task. */
-export async function lockTaskAndContact(tx: Kysely<Database>, taskId: number): Promise<{ task: TaskRow; listing: TaskListing } | undefined> {
+/**
+ * In a transaction: the contact then the task locked (the engine's order), both as they are once
+ * locked; undefined when there is no such task. `listing` was read before the locks.
+ */
+export async function lockTaskAndContact(tx: Kysely<Database>, taskId: number): Promise<{ task: TaskRow; listing: TaskListing; contact: ContactRow } | undefined> {
   const listing = await findTask(tx, taskId);
   if (!listing) return undefined;
-  await lockContact(tx, listing.contact_id);
+  const contact = await lockContact(tx, listing.contact_id);
   const task = await lockTask(tx, taskId);
-  return task ? { task, listing } : undefined;
+  // A task's contact cannot go while the task stays (the rows cascade): no contact, no task.
+  return task && contact ? { task, listing, contact } : undefined;
 }
 
 /** In a transaction: the contact then the task locked (the engine's order), refused unless open. */
 export async function lockOpenTask(tx: Kysely<Database>, taskId: number, verb: string): Promise<{ task: TaskRow; listing: TaskListing }> {
   const locked = await lockTaskAndContact(tx, taskId);
-  if (!locked) throw NO_TASK(taskId);
+  if (!locked) throw noSuchTask(taskId);
   const { task, listing } = locked;
   const closed = closedTaskConflict(task, verb);
   if (closed) throw closed;

@@ -23,7 +23,8 @@ export async function recordTaskActivity(db: Kysely<Database>, a: NewTaskActivit
     .execute();
 }
 
-/** A task's activity, oldest first. */
-export async function taskActivity(db: Kysely<Database>, taskId: number): Promise<TaskActivityRow[]> {
-  return db.selectFrom('task_activity').selectAll().where('task_id', '=', taskId).orderBy('id').execute();
+/** A task's activity, oldest first; with `limit`, only the oldest that many. */
+export async function taskActivity(db: Kysely<Database>, taskId: number, limit?: number): Promise<TaskActivityRow[]> {
+  const q = db.selectFrom('task_activity').selectAll().where('task_id', '=', taskId).orderBy('id');
+  return (limit === undefined ? q : q.limit(limit)).execute();
 }

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database, TaskKind, TaskStatus } from './schema.js';
 import type { TaskListing } from './task-repository.js';
+import { selectTaskListings } from './task-repository.js';
 
 /**
  * Staff queues: tasks as a rep or an operator works through them, and what a task's contact did
@@ -29,12 +30,7 @@ export interface TaskQueueFilter {
  * soonest first, tasks without one after), high priority, the due time, the id.
  */
 export async function listTaskQueue(db: Kysely<Database>, f: TaskQueueFilter): Promise<TaskListing[]> {
-  let q = db
-    .selectFrom('tasks')
-    .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
-    .selectAll('tasks')
-    // The contact's bad-address and wrong-number marks too: staff see them on every task of the contact.
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at']);
+  let q = selectTaskListings(db);
   if (f.kind) q = q.where('tasks.kind', '=', f.kind);
   const status = f.status ?? 'open';
   if (status !== 'all') q = q.where('tasks.status', '=', status);

@@ -79,15 +79,22 @@ export async function cancelOpenNurtureTasks(db: Kysely<Database>, contactId: st
   return Number(r.numUpdatedRows);
 }
 
-/** One task with its contact's email and name, or undefined. */
-export async function findTask(db: Kysely<Database>, id: number): Promise<TaskListing | undefined> {
+/**
+ * Tasks joined to what a TaskListing carries of their contact, for a read to narrow (and add to):
+ * one select, so every listing has the same columns.
+ */
+export function selectTaskListings(db: Kysely<Database>) {
   return db
     .selectFrom('tasks')
     .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
     .selectAll('tasks')
-    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at'])
-    .where('tasks.id', '=', id)
-    .executeTakeFirst();
+    // The contact's bad-address and wrong-number marks too: staff see them on every task of the contact.
+    .select(['contacts.email', 'contacts.first_name', 'contacts.last_name', 'contacts.address_bad_at', 'contacts.phone_bad_at']);
+}
+
+/** One task with its contact's email and name, or undefined. */
+export async function findTask(db: Kysely<Database>, id: number): Promise<TaskListing | undefined> {
+  return selectTaskListings(db).where('tasks.id', '=', id).executeTakeFirst();
 }
 
 /** The newest lead call a promotion made for the contact (no touch, no enrollment), if any. */

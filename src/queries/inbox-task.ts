@@ -1,27 +1,19 @@
-import type { TaskKind, TaskStatus } from '../db/schema.js';
+import { selectTaskListings } from '../db/task-repository.js';
+import { taskActivity } from '../db/task-activity-repository.js';
 import { NotFoundError } from '../errors.js';
 import type { Stage } from '../sequences/stage.js';
-import { iso } from './durations.js';
 import type { InboxViewer } from './inbox-viewer.js';
 import { visibleTo } from './inbox-viewer.js';
 import type { ReadDb } from './read-db.js';
+import type { TaskItem } from './tasks.js';
+import { taskItem } from './tasks.js';
 
-/** One task as the inbox shows it: the contact, what was sent, what they did, what staff did. */
-export interface InboxTaskDetail {
-  id: number;
-  kind: TaskKind;
-  priority: 'normal' | 'high';
-  status: TaskStatus;
-  title: string;
-  note: string | null;
-  dueAt: string;
-  slaDueAt: string | null;
-  createdAt: string;
-  completedAt: string | null;
-  outcome: string | null;
-  assignee: string | null;
-  team: string | null;
-  assignmentReason: string | null;
+/**
+ * One task as the inbox shows it: the contact, what was sent, what they did, what staff did.
+ * The task itself is the shared task item (src/queries/tasks.ts); the lists are the page's own.
+ */
+export interface InboxTaskDetail
+  extends Pick<TaskItem, 'id' | 'kind' | 'priority' | 'status' | 'title' | 'note' | 'dueAt' | 'slaDueAt' | 'createdAt' | 'completedAt' | 'outcome' | 'assignee' | 'team' | 'assignmentReason'> {
   contact: {
     email: string;
     name: string | null;
@@ -43,28 +35,21 @@ export interface InboxTaskDetail {
 const SHOWN = 15;
 const ENGAGEMENT = ['email_opened', 'email_clicked'];
 
-/** The task if the viewer may see it; otherwise NotFound, the same answer as for no such task. */
+/**
+ * The task if the viewer may see it; otherwise NotFound, the same answer as for no such task.
+ * Not taskDetail with a check in front: the page shows its own lists (15 of each, opens and
+ * clicks as one list, the other events apart, touches as they were made, those still ahead too),
+ * and reading taskDetail's lists only to drop them would cost four queries a page.
+ */
 export async function inboxTask(db: ReadDb, v: InboxViewer, id: number): Promise<InboxTaskDetail> {
-  const t = await db
-    .selectFrom('tasks')
-    .innerJoin('contacts', 'contacts.id', 'tasks.contact_id')
-    .selectAll('tasks')
-    .select([
-      'contacts.email',
-      'contacts.first_name',
-      'contacts.last_name',
-      'contacts.status as stage',
-      'contacts.phone as contact_phone',
-      'contacts.address as contact_address',
-      'contacts.timezone',
-      'contacts.phone_bad_at',
-      'contacts.address_bad_at',
-    ])
+  const t = await selectTaskListings(db)
+    .select(['contacts.status as stage', 'contacts.phone as contact_phone', 'contacts.address as contact_address', 'contacts.timezone'])
     .where('tasks.id', '=', id)
     .where(visibleTo(v))
     .executeTakeFirst();
   // Another team's task and no task at all look the same: ids are small and easy to guess.
   if (!t) throw new NotFoundError(`no task ${id} in your inbox`);
+  const { contact, phoneBad, addressBad, ...item } = taskItem(t);
   const touches = await db
     .selectFrom('touches')
     .select(['kind', 'subject', 'status', 'sent_at', 'due_at'])
@@ -85,31 +70,30 @@ export async function inboxTask(db: ReadDb, v: InboxViewer, id: number): Promise
       .execute();
   const engagement = await newestEvents(true);
   const events = await newestEvents(false);
-  const activity = await db.selectFrom('task_activity').select(['at', 'actor', 'action', 'reason']).where('task_id', '=', id).orderBy('id').limit(100).execute();
+  const activity = await taskActivity(db, id, 100);
   return {
-    id: t.id,
-    kind: t.kind,
-    priority: t.priority,
-    status: t.status,
-    title: t.title,
-    note: t.note,
-    dueAt: t.due_at.toISOString(),
-    slaDueAt: iso(t.sla_due_at),
-    createdAt: t.created_at.toISOString(),
-    completedAt: iso(t.completed_at),
-    outcome: t.outcome,
-    assignee: t.assignee,
-    team: t.team,
-    assignmentReason: t.assignment_reason,
+    id: item.id,
+    kind: item.kind,
+    priority: item.priority,
+    status: item.status,
+    title: item.title,
+    note: item.note,
+    dueAt: item.dueAt,
+    slaDueAt: item.slaDueAt,
+    createdAt: item.createdAt,
+    completedAt: item.completedAt,
+    outcome: item.outcome,
+    assignee: item.assignee,
+    team: item.team,
+    assignmentReason: item.assignmentReason,
     contact: {
-      email: t.email,
-      name: [t.first_name, t.last_name].filter(Boolean).join(' ') || null,
+      ...contact,
       stage: t.stage,
       // The task's copy was taken when it was made; the contact's own is newer when it has one.
       phone: t.contact_phone ?? t.phone,
-      phoneBad: t.phone_bad_at !== null,
+      phoneBad,
       address: t.contact_address ?? t.address ?? null,
-      addressBad: t.address_bad_at !== null,
+      addressBad,
       timezone: t.timezone,
     },
     touches: touches.map((r) => ({ kind: r.kind, subject: r.subject, status: r.status, at: (r.sent_at ?? r.due_at).toISOString() })),

@@ -6,6 +6,7 @@ import { Cluster, Redis } from 'ioredis';
 import type { ClusterOptions, RedisOptions } from 'ioredis';
 import type { RedisClusterConfig } from '../config.js';
 import { ServiceUnavailableError } from '../errors.js';
+import { within } from '../within.js';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -60,31 +61,22 @@ function clusterProbe(c: RedisClusterConfig): Cluster {
   return probe;
 }
 
-async function withinSeconds<T>(p: Promise<T>, seconds: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${seconds} s`)), seconds * 1000);
-  });
-  try {
-    return await Promise.race([p, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const CLUSTER_ANSWER_MS = 3000;
+const CLUSTER_LATE = `the cluster did not answer within ${CLUSTER_ANSWER_MS / 1000} s`;
 
 /** Undefined when the cluster answers and says its state is ok; otherwise what is wrong. */
 export async function clusterProblem(c: RedisClusterConfig): Promise<string | undefined> {
   const probe = clusterProbe(c);
   try {
-    return await withinSeconds(
+    return await within(
       (async () => {
         await probe.connect();
         const info = String(await probe.cluster('INFO'));
         const state = /cluster_state:(\w+)/.exec(info)?.[1];
         return state === 'ok' ? undefined : `it answers but its cluster_state is ${state ?? 'unknown'} (are all 16384 slots assigned? see redis-cli --cluster check)`;
       })(),
-      3,
-      'the cluster',
+      CLUSTER_ANSWER_MS,
+      CLUSTER_LATE,
     );
   } catch (err) {
     return (err as Error).message;
@@ -100,7 +92,7 @@ export async function clusterProblem(c: RedisClusterConfig): Promise<string | un
 export async function clusterAppendOnly(c: RedisClusterConfig): Promise<{ node: string; appendOnly: string | undefined }[]> {
   const probe = clusterProbe(c);
   try {
-    await withinSeconds(probe.connect(), 3, 'the cluster');
+    await within(probe.connect(), CLUSTER_ANSWER_MS, CLUSTER_LATE);
     const out: { node: string; appendOnly: string | undefined }[] = [];
     for (const node of probe.nodes('master')) {
       const answer = (await node.config('GET', 'appendonly').catch(() => undefined)) as unknown;
