@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { redactUrl } from '../security/redact-url.js';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
-import { openStore } from '../db/database.js';
+import { openStore, verifyMigrationPath } from '../db/database.js';
 import type { Store } from '../db/database.js';
 import { databaseNow } from '../db/ping.js';
 import { ConfigError } from '../errors.js';
@@ -53,7 +53,10 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded store in ${config.dataDir}`;
   let store: Store | undefined;
   try {
-    store = await within(openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 }), timeoutMs, `${where} did not answer within ${timeoutMs} ms`);
+    const opts = { databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 };
+    store = await within(openStore(opts), timeoutMs, `${where} did not answer within ${timeoutMs} ms`);
+    // Opening an up-to-date store checks nothing about the way migrations go: the next upgrade would find out.
+    await within(verifyMigrationPath(store, opts), timeoutMs, `${where} did not answer the migration path check within ${timeoutMs} ms`);
     const before = Date.now();
     const dbNow = await within(databaseNow(store.db), timeoutMs, `${where} did not answer select now() within ${timeoutMs} ms`);
     const after = Date.now();

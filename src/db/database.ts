@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigError, ServiceUnavailableError } from '../errors.js';
 import { readEmbeddedInfo, stopEmbeddedServerFor } from './embedded-server.js';
-import { migrateToLatest } from './migrate.js';
+import { migrateToLatest, pendingMigrations } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
 import { databaseIdentity, sessionStaysPut } from './session-check.js';
@@ -402,22 +402,38 @@ async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Sto
  * Applies pending migrations over a connection that stays on one server session: Kysely's
  * Migrator holds a session-level advisory lock from before the migrations' transaction until
  * after it. That is DATABASE_DIRECT_URL when set (a pool of its own, closed when done), else the
- * store's pool; either is checked first (see sessionStaysPut), and a transaction-mode pooler is
+ * store's pool; either is checked first (verifyMigrationPath), and a transaction-mode pooler is
  * refused with what to set, rather than risking a lock left held on a pooled server (the next
- * process to start would wait for it for up to an hour, Kysely's lock timeout).
+ * process to start would wait for it for up to an hour, Kysely's lock timeout). A store with
+ * nothing pending is left alone: no probe, no direct connection, no Migrator (which would take
+ * its lock all the same), so a process or a CLI command starts with one query.
  */
 async function migrate(store: Store, opts: OpenStoreOptions): Promise<{ applied: string[] }> {
   const schema = opts.schema ? { schema: opts.schema } : {};
   if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, schema);
+  if ((await pendingMigrations(store.db, schema)).length === 0) return { applied: [] };
+  return overMigrationPath(store, opts.databaseUrl, opts, (db) => migrateToLatest(db, schema));
+}
+
+/**
+ * What migrations would go over checked as they would be (one session, the same database), for
+ * `nurture doctor`, which must say so before the next upgrade needs it. Nothing is migrated.
+ */
+export async function verifyMigrationPath(store: Store, opts: OpenStoreOptions): Promise<void> {
+  if (store.kind === 'pglite' || !opts.databaseUrl) return;
+  await overMigrationPath(store, opts.databaseUrl, opts, async () => undefined);
+}
+
+async function overMigrationPath<T>(store: Store, databaseUrl: string, opts: OpenStoreOptions, run: (db: Store['db']) => Promise<T>): Promise<T> {
   if (!opts.directUrl) {
-    await requireOneSession(opts.databaseUrl, 'DATABASE_URL', opts);
-    return migrateToLatest(store.db, schema);
+    await requireOneSession(databaseUrl, 'DATABASE_URL', opts);
+    return run(store.db);
   }
   const direct = await openPostgres(opts.directUrl, { ...opts, directUrl: undefined, poolSize: 1, migrate: false }, 'DATABASE_DIRECT_URL');
   try {
     await requireOneSession(opts.directUrl, 'DATABASE_DIRECT_URL', opts);
     await requireSameDatabase(store, direct);
-    return await migrateToLatest(direct.db, schema);
+    return await run(direct.db);
   } finally {
     await direct.close();
   }

@@ -1,7 +1,7 @@
-import { Migrator } from 'kysely';
+import { Migrator, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { MigrationError } from '../errors.js';
-import { migrationProvider } from './migrations/index.js';
+import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 
 export interface MigrateOptions {
@@ -34,4 +34,19 @@ export async function migrateToLatest(
     throw new MigrationError(`${where}: ${reason}${tail}`, { cause: error });
   }
   return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+/**
+ * The migrations this build has that the database has not applied, read without Kysely's
+ * Migrator: the Migrator creates its tables and takes its session-level lock even when there is
+ * nothing to do, and a process that starts on an up-to-date store need do neither.
+ */
+export async function pendingMigrations(db: Kysely<Database>, opts: MigrateOptions = {}): Promise<string[]> {
+  // Where the Migrator keeps it: the given schema, else the first on the search_path.
+  const table = opts.schema ? `${opts.schema}.kysely_migration` : 'kysely_migration';
+  const exists = await sql<{ t: string | null }>`select to_regclass(${table})::text as t`.execute(db);
+  const applied = exists.rows[0]?.t
+    ? new Set((await sql<{ name: string }>`select name from ${sql.table(table)}`.execute(db)).rows.map((r) => r.name))
+    : new Set<string>();
+  return Object.keys(migrations).filter((name) => !applied.has(name));
 }

@@ -11,7 +11,8 @@ import { openStore } from '../../src/db/database.js';
 import type { Store } from '../../src/db/database.js';
 import { EMBEDDED_INFO_FILE, embeddedSocketPath, readEmbeddedInfo, startEmbeddedServer } from '../../src/db/embedded-server.js';
 import type { EmbeddedServer } from '../../src/db/embedded-server.js';
-import { migrateToLatest } from '../../src/db/migrate.js';
+import { migrateToLatest, pendingMigrations } from '../../src/db/migrate.js';
+import { migrations } from '../../src/db/migrations/index.js';
 import type { Database } from '../../src/db/schema.js';
 import { ServiceUnavailableError } from '../../src/errors.js';
 import { createTestStore, TEST_DATABASE_URL } from '../support/postgres.js';
@@ -147,6 +148,9 @@ describe.each(['postgres', 'pglite'] as const)('store on %s', (kind) => {
     const schema = await currentSchema(store.db);
     const again = await migrateToLatest(store.db, kind === 'postgres' ? { schema } : {});
     expect(again).toEqual({ applied: [] });
+    // What a process reads at start to skip the Migrator: nothing pending here, everything in a schema never migrated.
+    expect(await pendingMigrations(store.db, kind === 'postgres' ? { schema } : {})).toEqual([]);
+    if (kind === 'postgres') expect(await pendingMigrations(store.db, { schema: 'never_migrated' })).toEqual(Object.keys(migrations));
   });
 
   it('returns the same JS types: uuid string, Date, parsed jsonb, serial number, bigserial string', async () => {

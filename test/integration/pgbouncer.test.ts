@@ -179,6 +179,16 @@ describe('behind pgbouncer in transaction mode', () => {
     expect(await migrateStore(config)).toEqual({ applied: [], store: engine.store.describe });
   });
 
+  it('opens an up-to-date store through the transaction pool without DATABASE_DIRECT_URL: nothing to migrate, so nothing refused and no lock taken', async () => {
+    const store = await openStore({ databaseUrl: bouncer.url('nurture_tx'), dataDir, poolSize: 2 });
+    try {
+      expect(await store.db.selectFrom('sequences').select('id').execute()).toEqual([{ id: 'pooled' }]);
+    } finally {
+      await store.close();
+    }
+    expect(await migrationLocks()).toEqual([]);
+  });
+
   it('runs an opt-in through the pool: enrollment, welcome email, a wake-up offered by the sweeper, and a duplicate applied once', async () => {
     const before = await poolStats(bouncer, 'nurture_tx');
     const email = 'pooled@example.com';
