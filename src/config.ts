@@ -60,10 +60,7 @@ const eventTypes = (fallback: string) =>
       if (!EVENT_TYPE.test(t)) ctx.addIssue({ code: 'custom', message: `"${t}" is not an event type (${EVENT_TYPE_HINT})` });
     }
   });
-/**
- * One mailbox, parsed by nodemailer's own address parser: what passes here is exactly what
- * nodemailer will put in the From header, so "not an address" cannot become mail without one.
- */
+
 /** A retention: "forever" (undefined) or a whole number of months or years, as months. */
 const retention = () =>
   z
@@ -78,6 +75,10 @@ const retention = () =>
       return r.months;
     });
 
+/**
+ * One mailbox, parsed by nodemailer's own address parser: what passes here is exactly what
+ * nodemailer will put in the From header, so "not an address" cannot become mail without one.
+ */
 const mailbox = z.string().superRefine((s, ctx) => {
   const problem = mailboxProblem(s);
   if (problem) ctx.addIssue({ code: 'custom', message: `${problem}: write it as "Name <name@example.com>" or "name@example.com"` });

@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
+import { monthOfPartition } from '../app/partition-plan.js';
 import type { PartitionedTable } from '../app/partition-plan.js';
 import type { Database } from './schema.js';
 
@@ -12,7 +13,6 @@ import type { Database } from './schema.js';
 /** Any one maintenance round of a table at a time across processes: two would race to create the same partition. */
 const LOCK_KEY: Record<PartitionedTable, string> = { events: 'nurture.events_partitions', touches: 'nurture.touches_partitions' };
 const ADD: Record<PartitionedTable, string> = { events: 'events_add_partition', touches: 'touches_add_partition' };
-const MONTHLY = /^(events|touches)_y\d{4}m\d{2}$/;
 
 export async function partitionNames(db: Kysely<Database>, table: PartitionedTable): Promise<string[]> {
   const { rows } = await sql<{ name: string }>`
@@ -58,8 +58,8 @@ export async function applyPartitionChanges(
     const dropped: string[] = [];
     const held: string[] = [];
     for (const name of drop) {
-      // The name came from pg_inherits and matched the monthly pattern: still, never drop anything else.
-      if (!MONTHLY.test(name) || !name.startsWith(`${table}_`)) continue;
+      // The name came from pg_inherits and the plan: still, never drop anything but a monthly partition of this table.
+      if (monthOfPartition(table, name) === undefined) continue;
       if (table === 'touches') {
         if (await holdsWork(tx, name)) {
           held.push(name);

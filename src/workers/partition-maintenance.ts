@@ -2,6 +2,7 @@ import type { Metrics } from '../app/metrics.js';
 import type { DateTime } from 'luxon';
 import type { AppContext } from '../app/context.js';
 import { maintainPartitions } from '../app/maintain-partitions.js';
+import { PARTITIONED_TABLES } from '../app/partition-plan.js';
 import type { PartitionedTable } from '../app/partition-plan.js';
 import type { Logger } from '../logger.js';
 import { Periodic } from './periodic.js';
@@ -51,7 +52,7 @@ export class PartitionMaintenance {
 
   private async round(): Promise<void> {
     await this.guard.run(async () => {
-      for (const table of Object.keys(TABLES) as PartitionedTable[]) {
+      for (const table of PARTITIONED_TABLES) {
         const { noun, setting } = TABLES[table];
         const r = await maintainPartitions(this.ctx, table, this.opts.clock(), { retentionMonths: this.opts.retentionMonths[table] });
         if (r.created.length > 0) this.opts.log.info({ months: r.created }, `${noun} partitions created`);
