@@ -32,7 +32,7 @@ import type { ScoringRules } from '../src/scoring/rules.js';
 import { benchRebuild, exampleScoring } from './scores-rebuild.js';
 import { benchReports } from './reports.js';
 import { benchInbox } from './inbox.js';
-import { benchBurst, benchParked, benchSteady } from './burst.js';
+import { benchBurst, benchParked, benchSteady, smtpBaseline } from './burst.js';
 
 const N = Number(process.env.BENCH_N ?? 20_000);
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -206,10 +206,15 @@ try {
   if (only === undefined || only === 'burst') {
     const n = Number(process.env.BENCH_BURST ?? 100_000);
     const base = await baseline(redis, loadConfig(process.env).concurrency.wakes, n);
+    const smtp = await smtpBaseline(Math.min(n, 20_000));
     const b = await benchBurst(ADMIN_URL, REDIS_URL, n);
     console.log(`burst: ${n} enrollments due at one instant, 1 process, SMTP sink in a child process; raw BullMQ no-op baseline ${base.toFixed(0)} jobs/s (same run)`);
     console.log(`  all touches recorded in ${b.recordedSeconds.toFixed(1)} s: ${(n / b.recordedSeconds).toFixed(0)} wake-ups/s, ratio to baseline ${(n / b.recordedSeconds / base).toFixed(2)} (target: under 20 s)`);
     console.log(`  all delivered in ${b.deliveredSeconds.toFixed(1)} s: ${(n / b.deliveredSeconds).toFixed(0)} emails/s, ratio to baseline ${(n / b.deliveredSeconds / base).toFixed(2)} (target: under 60 s)`);
+    console.log(
+      `  SMTP client alone (same sender and pool, ${loadConfig(process.env).smtp.maxConnections} connections, nothing else in the process, same run): ${smtp.rate.toFixed(0)} emails/s, ` +
+        `${smtp.cpuMsPerEmail.toFixed(2)} ms of CPU per email; delivery ratio to it ${(n / b.deliveredSeconds / smtp.rate).toFixed(2)}`,
+    );
     console.log(`  peak Redis for this run's prefix: ${(b.peakRedisBytes / 1e6).toFixed(1)} MB in ${b.peakRedisKeys} keys`);
     if (only === 'burst') process.exit(0);
   }
