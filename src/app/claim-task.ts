@@ -20,6 +20,11 @@ export interface ClaimTaskResult {
   activity: NewTaskActivity | null;
 }
 
+/** Why a claimed task is where it is, in its assignment and its timeline, whether claimed from the CLI or the inbox. */
+export function claimReason(team: string): string {
+  return `claimed from team ${team}'s queue`;
+}
+
 /**
  * A user takes a task from the queue of one of their teams: nobody else holds it, it becomes
  * theirs (claimed now). A task someone else holds is a conflict that names them; a task of a
@@ -45,7 +50,7 @@ export async function claimTask(ctx: AppContext, input: ClaimTaskInput, now: Dat
     if (!user.teams.includes(task.team)) {
       throw new ForbiddenError(`task ${task.id} is in team ${task.team}'s queue: ${user.email} is not in team ${task.team} (teams: ${user.teams.join(', ') || 'none'})`);
     }
-    const reason = `claimed from team ${task.team}'s queue`;
+    const reason = claimReason(task.team);
     await placeTask(tx, task.id, { assignee: user.email, team: task.team, reason, at, claimed: true });
     const activity: NewTaskActivity = { taskId: task.id, actor: user.email, action: 'claimed', reason, detail: { team: task.team }, at };
     await recordTaskActivity(tx, activity);

@@ -6,6 +6,7 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import type { InboxViewer } from '../queries/inbox-viewer.js';
 import { canClaimTask, canSeeTask } from '../queries/inbox-viewer.js';
 import type { CompleteTaskResult } from './complete-task.js';
+import { claimReason } from './claim-task.js';
 import { completeTask } from './complete-task.js';
 import type { AppContext } from './context.js';
 import { lockTaskAndContact } from './staff-task-guard.js';
@@ -28,8 +29,10 @@ export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: nu
     if (t.status !== 'open') throw new ConflictError(`task ${taskId} is ${t.status}: there is nothing to claim`);
     if (t.assignee !== null) throw new ConflictError(`task ${taskId} is already ${t.assignee}'s`);
     if (!canClaimTask(v, t)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
-    await placeTask(tx, taskId, { assignee: v.email, team: t.team, reason: 'claimed from the team queue', at, claimed: true });
-    await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason: `from the ${t.team} queue (inbox)`, at });
+    // Worded as a claim from the CLI is (one timeline, whichever way it was taken); the detail says where.
+    const reason = claimReason(t.team!);
+    await placeTask(tx, taskId, { assignee: v.email, team: t.team, reason, at, claimed: true });
+    await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason, detail: { team: t.team, via: 'inbox' }, at });
   });
 }
 

@@ -202,9 +202,10 @@ describe('task inbox: who may see and change what', () => {
     const claimed = await post(bob, `/inbox/tasks/${ids.salesQueued}/claim`, { _csrf: bob.csrf });
     expect(claimed.statusCode).toBe(303);
     const row = await taskRow(ids.salesQueued);
-    expect(row).toMatchObject({ assignee: 'bob@example.com', claimed_at: NOW.toJSDate() });
+    // Worded as a claim from the CLI (nurture tasks claim), the inbox named in the detail.
+    expect(row).toMatchObject({ assignee: 'bob@example.com', claimed_at: NOW.toJSDate(), assignment_reason: "claimed from team sales's queue" });
     const activity = await store.db.selectFrom('task_activity').selectAll().where('task_id', '=', ids.salesQueued).execute();
-    expect(activity.map((a) => [a.actor, a.action])).toEqual([['bob@example.com', 'claimed']]);
+    expect(activity.map((a) => [a.actor, a.action, a.reason, a.detail])).toEqual([['bob@example.com', 'claimed', "claimed from team sales's queue", { team: 'sales', via: 'inbox' }]]);
     expect((await get(dana, `/inbox/tasks/${ids.salesQueued}`)).statusCode).toBe(404);
     expect((await post(dana, `/inbox/tasks/${ids.salesQueued}/claim`, { _csrf: dana.csrf })).statusCode).toBe(404);
 
