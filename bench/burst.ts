@@ -82,8 +82,10 @@ export async function startSink(): Promise<Sink> {
 export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerEmail: number }> {
   const smtp = loadConfig({ ...process.env, NURTURE_LOG_LEVEL: 'warn' }).smtp;
   const sink = await startSink();
-  const sender = createSmtpSender(sink.url, smtp);
+  let sender: ReturnType<typeof createSmtpSender> | undefined;
   try {
+    sender = createSmtpSender(sink.url, smtp);
+    const send = sender.send.bind(sender);
     const html = '<p>Hi Bench, welcome aboard.</p><img src="https://nurture.example.com/o/t.0123456789abcdef0123456789abcdef.0123456789abcdef" width="1" height="1" alt="">';
     const headers = { 'List-Unsubscribe': '<https://nurture.example.com/u/t.0123456789abcdef.0123456789abcdef>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
     let next = 0;
@@ -92,7 +94,7 @@ export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerE
     await Promise.all(
       Array.from({ length: 200 }, async () => {
         for (let i = next++; i < n; i = next++) {
-          await sender.send({ from: 'Nurture <hello@example.com>', to: `base-${i}@example.com`, subject: 'Welcome Bench', html, text: 'Hi Bench, welcome aboard.', messageId: `base-${i}@example.com`, headers });
+          await send({ from: 'Nurture <hello@example.com>', to: `base-${i}@example.com`, subject: 'Welcome Bench', html, text: 'Hi Bench, welcome aboard.', messageId: `base-${i}@example.com`, headers });
         }
       }),
     );
@@ -100,7 +102,7 @@ export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerE
     const cpu = process.cpuUsage(cpu0);
     return { rate: n / seconds, cpuMsPerEmail: (cpu.user + cpu.system) / 1000 / n };
   } finally {
-    await sender.close();
+    await sender?.close();
     await sink.stop();
   }
 }

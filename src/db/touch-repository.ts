@@ -181,11 +181,13 @@ export async function cancelUnsentEmail(db: Kysely<Database>, id: string, reason
 /**
  * Why the many-touch statements below find each row by its own index probe (a lateral subquery
  * the planner may not flatten) rather than `id in (...)` or a join on `id`: `touches` is
- * partitioned, its primary key is (id, created_at), and autovacuum never analyses a partitioned
- * parent. Without the parent's statistics the planner takes 0.5% of the table per id, so a batch
- * of 50 ids looks like a quarter of it and gets a sequential scan of every partition: 24 ms for
- * 50 touches at 100,000 rows, growing with the table (measured in the 100k burst: half of the
- * delivery time). Found by its id, each row is then updated through the full key.
+ * partitioned with the primary key (id, created_at), so no index says `id` alone is unique, and
+ * a month's partition has no statistics until autovacuum first analyses it (the first minute of
+ * every month, or of a new database). The planner then takes 0.5% of the partition per id, so a
+ * batch of 50 ids looks like a quarter of it and gets a sequential scan: 24 ms for 50 touches at
+ * 100,000 rows, growing with the table (in the 100k burst, 74 s of the 95 s its statements took).
+ * Found by its id, each row is then updated through the full key. `limit 1`: a touch id is
+ * unique (gen_random_uuid, or an id the engine made), the key only does not say so.
  */
 function locatedTouches(ids: readonly string[]) {
   return sql<{ id: string; created_at: Date }>`select x.id, l.created_at from unnest(${[...ids]}::uuid[]) x(id)
@@ -197,7 +199,7 @@ export async function lockTouches(db: Kysely<Database>, ids: readonly string[]):
   if (ids.length === 0) return [];
   // Locked one by one in the sorted subquery's order: two batches sharing touches cannot deadlock.
   const r = await sql<TouchRow>`
-    select t.* from (select id from unnest(${[...new Set(ids)]}::uuid[]) u(id) order by id) x
+    select t.* from (select distinct id from unnest(${[...ids]}::uuid[]) u(id) order by id) x
     cross join lateral (select * from touches where id = x.id limit 1 for update) t
     order by t.id`.execute(db);
   return r.rows;

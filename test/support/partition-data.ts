@@ -80,6 +80,8 @@ export interface PlanNode {
   'Index Name'?: string;
   'Subplans Removed'?: number;
   'Actual Loops'?: number;
+  /** Per loop, as EXPLAIN ANALYZE gives it. */
+  'Actual Rows'?: number;
   'Conflict Arbiter Indexes'?: string[];
   Plans?: PlanNode[];
 }
