@@ -24,7 +24,7 @@ export interface Metrics {
   backgroundFailure?(loop: BackgroundLoop): void;
 }
 
-export type BackgroundLoop = 'staff_assign' | 'staff_escalate' | 'staff_digests' | 'partitions' | 'consent_expiry' | 'score_sweep' | 'sweeper' | 'intake_drain';
+export type BackgroundLoop = 'staff_assign' | 'staff_escalate' | 'staff_digests' | 'partitions' | 'consent_expiry' | 'score_sweep' | 'sweeper' | 'intake_drain' | 'report_rollups';
 
 export type EventOutcome = 'applied' | 'duplicate' | 'rejected' | 'conflict' | 'failed' | 'retried';
 /** `retry`: the transport refused for now and the job will try again. */

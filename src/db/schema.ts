@@ -413,6 +413,11 @@ export interface ReportContactsTable {
   sequences: string[];
 }
 
+/** Contacts whose report_contacts row is to be recomputed (migration 2026-12-04T120000): named by triggers, taken by report_catch_up. */
+export interface ReportPendingTable {
+  contact_id: string;
+}
+
 /** First open and first click of a touch, kept by a trigger on events. */
 export interface ReportTouchEngagementTable {
   touch_id: string;
@@ -441,6 +446,7 @@ export interface Database {
   event_ids: EventIdsTable;
   touch_keys: TouchKeysTable;
   report_contacts: ReportContactsTable;
+  report_pending: ReportPendingTable;
   report_touch_engagement: ReportTouchEngagementTable;
   task_activity: TaskActivityTable;
   task_timers: TaskTimersTable;

@@ -51,7 +51,7 @@ export class PrometheusMetrics implements Metrics {
     this.inDoubt.inc(0);
     this.assignments = new Counter({ name: 'nurture_task_assignments_total', help: 'Staff task assignment decisions, by outcome (assigned to a rep, queued for a team, unassigned)', labelNames: ['outcome'], registers });
     this.escalations = new Counter({ name: 'nurture_task_escalations_total', help: 'SLA escalation timers fired, by action (remind, reassign, notify_manager, breach)', labelNames: ['action'], registers });
-    this.backgroundFailures = new Counter({ name: 'nurture_background_failures_total', help: 'failed rounds of background loops (staff_assign, staff_escalate, staff_digests, partitions, consent_expiry, score_sweep, sweeper, intake_drain); each tries again next round', labelNames: ['loop'], registers });
+    this.backgroundFailures = new Counter({ name: 'nurture_background_failures_total', help: 'failed rounds of background loops (staff_assign, staff_escalate, staff_digests, partitions, consent_expiry, score_sweep, sweeper, intake_drain, report_rollups); each tries again next round', labelNames: ['loop'], registers });
     this.breaches = new Counter({ name: 'nurture_task_sla_breaches_total', help: 'Tasks whose speed-to-lead deadline passed without a call attempt', registers });
     this.breaches.inc(0);
   }
@@ -162,6 +162,25 @@ export class PrometheusMetrics implements Metrics {
       async collect() {
         const c = await read();
         if (c) this.set(c.sends);
+      },
+    });
+  }
+
+  /** The report rollups' backlog (report_pending), read from the database on scrape. */
+  collectReportBacklog(count: () => Promise<number>): void {
+    const log = this.log;
+    const errors = this.errors;
+    new Gauge({
+      name: 'nurture_report_rollup_backlog',
+      help: 'Contact names waiting for the report rollups catch-up (runs every 5 s and before each report); one that keeps growing means the catch-up falls behind or fails',
+      registers: [this.registry],
+      async collect() {
+        const n = await count().catch((err: Error) => {
+          errors.inc({ service: 'database' });
+          log.warn({ err: err.message }, 'metrics: could not count the report rollup backlog');
+          return undefined;
+        });
+        if (n !== undefined) this.set(n);
       },
     });
   }

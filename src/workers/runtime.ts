@@ -12,6 +12,7 @@ import { metricsRoutes } from '../http/routes/metrics.js';
 import type { MetricsExposition } from '../app/metrics.js';
 import { knownEventTypes } from '../app/metrics.js';
 import { countStuck } from '../queries/stuck-enrollments.js';
+import { reportBacklog } from '../queries/report-backlog.js';
 import { PrometheusMetrics } from './prometheus-metrics.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
@@ -42,6 +43,7 @@ import { ScoreSweep } from './score-sweep.js';
 import type { ScoringRules } from '../scoring/rules.js';
 import { ConsentExpiry } from './consent-expiry.js';
 import { PartitionMaintenance } from './partition-maintenance.js';
+import { ReportCatchUp } from './report-catch-up.js';
 import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
 import { StaffSweep } from './staff-sweep.js';
@@ -165,6 +167,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     const metrics = new PrometheusMetrics(knownEventTypes(config.promotion.onEvents), log);
     metrics.collectQueues([queues.events, queues.wakes, queues.sends]);
     metrics.collectStuck(() => countStuck(store.db));
+    metrics.collectReportBacklog(() => reportBacklog(store.db));
 
     const ctx: WorkerContext = {
       app: { deps, scheduler: queueScheduler(queues, config.horizonMs), log, staff: o.staff },
@@ -222,6 +225,9 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       const partitions = new PartitionMaintenance(ctx.app, { retentionMonths: { events: config.eventsRetentionMonths, touches: config.touchesRetentionMonths }, log, clock, metrics });
       partitions.start();
       cleanups.push(() => partitions.stop());
+      const reports = new ReportCatchUp(ctx.app, { log, metrics });
+      reports.start();
+      cleanups.push(() => reports.stop());
       // Events received over HTTP (here or by `nurture api` elsewhere) wait in Postgres until applied.
       const drainer = new IntakeDrainer(store.db, queues, { intervalMs: config.sweepIntervalMs, log, metrics });
       drainer.start(() => clock().toMillis());

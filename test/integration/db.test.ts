@@ -86,6 +86,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   report_contacts: {
     contact_id: 'uuid', opted_in_at: 'timestamptz', source: 'text', reached: 'int2', lead_at: 'timestamptz?', conversation_at: 'timestamptz?', sequences: '_text',
   },
+  report_pending: { contact_id: 'uuid' },
   report_touch_engagement: { touch_id: 'uuid', opened_at: 'timestamptz?', clicked_at: 'timestamptz?' },
   task_activity: { id: 'int8', task_id: 'int4', at: 'timestamptz', actor: 'text', action: 'text', reason: 'text?', detail: 'jsonb' },
   task_timers: {
@@ -104,7 +105,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
 };
 
 /** Every migration, in order: a fresh store applies all of them. */
-const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups', '2026-12-03T090000-staff-work', '2026-12-03T130000-sweep-indexes', '2026-12-03T140000-event-partitions', '2026-12-03T160000-event-partition-move', '2026-12-04T090000-touch-partitions'];
+const ALL = ['2026-11-23T000000-initial', '2026-11-23T060000-notice-tasks', '2026-12-01T100000-event-body', '2026-12-01T110000-service-health', '2026-12-01T120000-quarantine', '2026-12-01T130000-sequences-revision', '2026-12-01T140000-manual-control', '2026-12-01T150000-stage-changes', '2026-12-02T090000-suppression-consent', '2026-12-02T100000-event-intake', '2026-12-02T110000-pending-opt-ins', '2026-12-02T120000-topic-opt-outs', '2026-12-02T140000-touch-clicks', '2026-12-02T150000-scores', '2026-12-02T160000-report-indexes', '2026-12-02T160500-report-rollups', '2026-12-03T090000-staff-work', '2026-12-03T130000-sweep-indexes', '2026-12-03T140000-event-partitions', '2026-12-03T160000-event-partition-move', '2026-12-04T090000-touch-partitions', '2026-12-04T120000-report-rollups-deferred'];
 
 async function currentSchema(db: Kysely<Database>): Promise<string> {
   const { rows } = await sql<{ s: string }>`select current_schema() as s`.execute(db);

@@ -2,7 +2,11 @@ import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import { completeTask } from '../../src/app/complete-task.js';
 import { applyEvent, applyEvents } from '../../src/engine/apply-event.js';
+import { catchUpReportRollups } from '../../src/db/report-rollup-repository.js';
 import { funnelReport } from '../../src/queries/reports/funnel.js';
+import { reportBacklog } from '../../src/queries/report-backlog.js';
+import { createLogger } from '../../src/logger.js';
+import { ReportCatchUp } from '../../src/workers/report-catch-up.js';
 import { sequencesReport } from '../../src/queries/reports/sequence-steps.js';
 import { timeToLeadReport } from '../../src/queries/reports/time-to-lead.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';
@@ -10,9 +14,11 @@ import { appContextFor } from '../support/engine.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
 
 /**
- * The report rollups (report_contacts, report_touch_engagement) are kept by triggers whoever
- * writes: the engine's batched and single paths, a task completed by staff, rows written by hand
- * in any order.
+ * The report rollups (report_contacts, report_touch_engagement) follow whoever writes: the
+ * engine's batched and single paths, a task completed by staff, rows written by hand in any
+ * order. report_touch_engagement is written in the writer's transaction; report_contacts is
+ * recomputed by a catch-up from the contacts the writers name (migration 2026-12-04T120000),
+ * which every report runs before it reads.
  */
 const SEQ = `
 id: welcome
@@ -24,7 +30,12 @@ const ev = (email: string, id: string, type: string, at: DateTime, data: Record<
 
 describe('report rollups', () => {
   const f = useEngineFixture('postgres', [SEQ]);
-  const rollup = async (email: string) =>
+  // As a report sees it: caught up first.
+  const rollup = async (email: string) => {
+    await catchUpReportRollups(f.store.db);
+    return rolledUp(email);
+  };
+  const rolledUp = async (email: string) =>
     f.store.db
       .selectFrom('report_contacts')
       .innerJoin('contacts', 'contacts.id', 'report_contacts.contact_id')
@@ -100,5 +111,46 @@ describe('report rollups', () => {
     expect(await rollup('late@example.com')).toMatchObject({ opted_in_at: at(6), source: 'later', reached: 3, lead_at: at(8), conversation_at: at(7) });
     await db.deleteFrom('events').where('id', '=', 'l2').execute();
     expect(await rollup('late@example.com')).toBeUndefined();
+  });
+  it('leave report_contacts to the catch-up: a write names the contact, a report reads it caught up, a catch-up rolled back loses no name', async () => {
+    const db = f.store.db;
+    await catchUpReportRollups(db);
+    const t = T0.plus({ days: 20 });
+    await applyEvents(f.deps, [ev('c@example.com', 'c1', 'opt_in', t, { source: 'radio' }), ev('d@example.com', 'd1', 'opt_in', t)], t);
+    // Named (once for each contact: the enrollments of contacts not counted yet add no name), not recomputed yet.
+    const named = await db.selectFrom('report_pending').innerJoin('contacts', 'contacts.id', 'report_pending.contact_id').select('email').orderBy('email').execute();
+    expect(named.map((r) => r.email)).toEqual(['c@example.com', 'd@example.com']);
+    expect(await rolledUp('c@example.com')).toBeUndefined();
+    // A catch-up that fails after taking the names gives them back.
+    await expect(
+      db.transaction().execute(async (tx) => {
+        await catchUpReportRollups(tx);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await db.selectFrom('report_pending').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: '2' });
+    // A report catches up before it reads: both contacts are counted, from radio and from no source.
+    const funnel = await funnelReport(db, { now: t.plus({ days: 1 }).toJSDate(), since: t.toJSDate() });
+    expect(funnel.total.steps[0]?.contacts).toBe(2);
+    expect(funnel.bySource.map((s) => [s.source, s.steps[0]?.contacts]).sort()).toEqual([['(none)', 1], ['radio', 1]]);
+    expect(await rolledUp('c@example.com')).toMatchObject({ opted_in_at: t.toJSDate(), source: 'radio', sequences: ['welcome'] });
+    expect(await db.selectFrom('report_pending').select(db.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: '0' });
+  });
+  it("are caught up by the engine's own loop, and the backlog it leaves is what /metrics reports", async () => {
+    const db = f.store.db;
+    await catchUpReportRollups(db);
+    const t = T0.plus({ days: 30 });
+    await applyEvents(f.deps, [ev('e@example.com', 'e1', 'opt_in', t), ev('g@example.com', 'g1', 'opt_in', t)], t);
+    expect(await reportBacklog(db)).toBe(2);
+    const loop = new ReportCatchUp(appContextFor(f.deps), { log: createLogger('silent'), intervalMs: 20 });
+    loop.start();
+    try {
+      for (let i = 0; i < 250 && (await reportBacklog(db)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    } finally {
+      await loop.stop();
+    }
+    expect(await reportBacklog(db)).toBe(0);
+    expect(await rolledUp('e@example.com')).toMatchObject({ opted_in_at: t.toJSDate(), sequences: ['welcome'] });
+    expect(await rolledUp('g@example.com')).toMatchObject({ opted_in_at: t.toJSDate() });
   });
 });

@@ -20,6 +20,7 @@ import * as sweepIndexes from './2026-12-03T130000-sweep-indexes.js';
 import * as eventPartitions from './2026-12-03T140000-event-partitions.js';
 import * as eventPartitionMove from './2026-12-03T160000-event-partition-move.js';
 import * as touchPartitions from './2026-12-04T090000-touch-partitions.js';
+import * as reportRollupsDeferred from './2026-12-04T120000-report-rollups-deferred.js';
 
 /**
  * Every migration, by name, in the order they were written. Append a line for each new file.
@@ -49,6 +50,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   '2026-12-03T140000-event-partitions': eventPartitions,
   '2026-12-03T160000-event-partition-move': eventPartitionMove,
   '2026-12-04T090000-touch-partitions': touchPartitions,
+  '2026-12-04T120000-report-rollups-deferred': reportRollupsDeferred,
 });
 
 export const migrationProvider: MigrationProvider = {

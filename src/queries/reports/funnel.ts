@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { FunnelCounts, FunnelStep } from '../../reports/figures.js';
 import { funnelSteps } from '../../reports/figures.js';
+import { catchUpReportRollups } from '../../db/report-rollup-repository.js';
 import type { ReadDb } from '../read-db.js';
 import type { ReportFilter } from './opt-in-cohort.js';
 import { optInCohort } from './opt-in-cohort.js';
@@ -49,6 +50,7 @@ function countsOf(r: CountRow): FunnelCounts {
 const EMPTY: FunnelCounts = { optedIn: 0, engaged: 0, mql: 0, sql: 0, customer: 0 };
 
 export async function funnelReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<FunnelReport> {
+  await catchUpReportRollups(db);
   // grouping(o.source) = 1 marks the total row, which has no source.
   const bySource = await sql<CountRow & { total: number }>`with o as (${optInCohort(f)})
     select o.source as key, grouping(o.source)::int as total, ${COUNTS}

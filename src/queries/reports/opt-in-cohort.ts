@@ -18,8 +18,10 @@ export const NO_SOURCE = '(none)';
 
 /**
  * `o(contact_id, opted_in_at, source, reached, lead_at, conversation_at, sequences)`: the body of
- * a CTE, for `with o as (${optInCohort(f)})`. Read from the `report_contacts` rollup (kept by
- * triggers, migration 2026-12-02T160500-report-rollups), one narrow row per opted-in contact.
+ * a CTE, for `with o as (${optInCohort(f)})`. Read from the `report_contacts` rollup (migration
+ * 2026-12-02T160500-report-rollups), one narrow row per opted-in contact. A report catches the
+ * rollup up first (catchUpReportRollups): its writers only name the contacts to recompute
+ * (migration 2026-12-04T120000), so what was committed before the report began is in it.
  */
 export function optInCohort(f: ReportFilter): RawBuilder<unknown> {
   const conditions = [sql`true`];

@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Cohort, Journey, TimeToFigures } from '../../reports/figures.js';
 import { cohorts, timeTo } from '../../reports/figures.js';
+import { catchUpReportRollups } from '../../db/report-rollup-repository.js';
 import type { ReadDb } from '../read-db.js';
 import type { ReportFilter } from './opt-in-cohort.js';
 import { optInCohort } from './opt-in-cohort.js';
@@ -27,6 +28,7 @@ export interface TimeToLeadReport {
 }
 
 export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<TimeToLeadReport> {
+  await catchUpReportRollups(db);
   const journeys = await sql<{ opted_in_at: Date; lead_at: Date | null; conversation_at: Date | null }>`
     with o as (${optInCohort(f)})
     select o.opted_in_at, o.lead_at, o.conversation_at from o

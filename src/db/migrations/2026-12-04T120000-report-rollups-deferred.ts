@@ -1,0 +1,142 @@
+import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
+
+/**
+ * The `report_contacts` rollup (migration 2026-12-02T160500) leaves the writer's transaction.
+ * Recomputing a contact's row in every transaction that touched it was half of PostgreSQL's
+ * statement time on the opt-in path (each new contact: its row inserted by the events trigger,
+ * then updated again by the enrollments trigger). Now the triggers only name the contact in
+ * `report_pending`, in the writer's transaction; `report_catch_up(n)` takes up to n names,
+ * recomputes those contacts and returns how many names it took, in one transaction, one catch-up at a time (an advisory lock).
+ * The engine calls it every few seconds and every report calls it before reading, so a report is
+ * as exact as before.
+ *
+ * Why no contact locks: a writer that commits after a catch-up took its snapshot left a name the
+ * catch-up did not see, so that contact is recomputed again next time; one that committed before
+ * is in what the catch-up reads. Catch-ups never overlap, so an older result never overwrites a
+ * newer one.
+ *
+ * `report_touch_engagement` stays in the writer's transaction: it is written for opens and
+ * clicks only, one upsert per touch. Frozen like every migration: imports nothing from the app.
+ */
+
+/** report_refresh_contacts of migration 2026-12-02T160500 without its contact locks (see above for why). */
+const RECOMPUTE_BODY = `
+    begin
+      delete from report_contacts r using unnest(ids) x(id) where r.contact_id = x.id
+        and not exists (select 1 from events e where e.type = 'opt_in' and e.contact_id = r.contact_id);
+      insert into report_contacts as r (contact_id, opted_in_at, source, reached, lead_at, conversation_at, sequences)
+      select o.contact_id, o.opted_in_at, o.source,
+        coalesce((select max(case sc.to_stage when 'engaged' then 1 when 'mql' then 2 when 'lead' then 3 when 'customer' then 4 else 0 end)
+                  from stage_changes sc where sc.contact_id = o.contact_id and sc.kind = 'stage' and sc.at >= o.opted_in_at), 0),
+        (select min(sc.at) from stage_changes sc
+          where sc.contact_id = o.contact_id and sc.kind = 'stage' and sc.to_stage in ('lead', 'customer') and sc.at >= o.opted_in_at),
+        least(
+          (select min(t.completed_at) from tasks t
+            where t.contact_id = o.contact_id and t.kind = 'call' and t.outcome is not null
+              and lower(trim(t.outcome)) in ('connected', 'appointment_booked') and t.completed_at >= o.opted_in_at),
+          (select min(e.occurred_at) from events e
+            where e.type = 'appointment_requested' and e.contact_id = o.contact_id and e.occurred_at >= o.opted_in_at)),
+        array(select distinct en.sequence_id from enrollments en where en.contact_id = o.contact_id order by 1)
+      from (
+        select distinct on (e.contact_id) e.contact_id, e.occurred_at as opted_in_at,
+               coalesce(nullif(e.data->>'source', ''), '(none)') as source
+        from events e join (select distinct u.id from unnest(ids) u(id)) x on e.contact_id = x.id where e.type = 'opt_in'
+        order by e.contact_id, e.occurred_at, e.seq
+      ) o
+      on conflict (contact_id) do update set opted_in_at = excluded.opted_in_at, source = excluded.source, reached = excluded.reached,
+        lead_at = excluded.lead_at, conversation_at = excluded.conversation_at, sequences = excluded.sequences;
+    end`;
+
+const ENGAGEMENT = `
+      if TG_OP = 'INSERT' then
+        insert into report_touch_engagement as g (touch_id, opened_at, clicked_at)
+        select touch_id, min(occurred_at) filter (where type = 'email_opened'), min(occurred_at) filter (where type = 'email_clicked')
+        from changed where touch_id is not null and type in ('email_opened', 'email_clicked')
+          and (data->>'suspectedScanner') is distinct from 'true' group by touch_id
+        on conflict (touch_id) do update set
+          opened_at = least(g.opened_at, excluded.opened_at), clicked_at = least(g.clicked_at, excluded.clicked_at);
+      end if;`;
+
+export async function up(db: Kysely<any>): Promise<void> {
+  await sql`create table report_pending (contact_id uuid not null)`.execute(db);
+  await sql.raw(`create function report_recompute_contacts(ids uuid[]) returns void language plpgsql as $$${RECOMPUTE_BODY} $$`).execute(db);
+  await sql`
+    create function report_catch_up(max_names int) returns int language plpgsql as $$
+    declare ids uuid[]; taken_count int;
+    begin
+      perform pg_advisory_xact_lock(hashtext('nurture.report_catch_up'));
+      with taken as (
+        delete from report_pending p where p.ctid = any(array(select q.ctid from report_pending q limit max_names))
+        returning p.contact_id)
+      select count(*), array_agg(distinct contact_id) into taken_count, ids from taken;
+      if ids is not null then perform report_recompute_contacts(ids); end if;
+      return taken_count;
+    end $$`.execute(db);
+
+  await sql.raw(`
+    create or replace function report_on_events() returns trigger language plpgsql as $$
+    begin
+      insert into report_pending (contact_id)
+      select distinct contact_id from changed where type in ('opt_in', 'appointment_requested');${ENGAGEMENT}
+      return null;
+    end $$`).execute(db);
+  await sql`
+    create or replace function report_on_stage_changes() returns trigger language plpgsql as $$
+    begin
+      insert into report_pending (contact_id) select distinct contact_id from changed where kind = 'stage';
+      return null;
+    end $$`.execute(db);
+  await sql`
+    create or replace function report_on_tasks() returns trigger language plpgsql as $$
+    begin
+      insert into report_pending (contact_id) select distinct contact_id from changed where kind = 'call' and outcome is not null;
+      return null;
+    end $$`.execute(db);
+  // A contact not counted yet (no row) is named by its opt-in, whose recompute reads every enrollment.
+  await sql`
+    create or replace function report_on_enrollments() returns trigger language plpgsql as $$
+    begin
+      insert into report_pending (contact_id)
+      select distinct n.contact_id from changed n join report_contacts r on r.contact_id = n.contact_id
+      where not (r.sequences @> array[n.sequence_id]);
+      return null;
+    end $$`.execute(db);
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  // What is still named is recomputed first: nothing is left behind for the triggers of before.
+  await sql`select report_catch_up(2147483647)`.execute(db);
+  await sql.raw(`
+    create or replace function report_on_events() returns trigger language plpgsql as $$
+    declare ids uuid[];
+    begin
+      select array_agg(distinct contact_id) into ids from changed where type in ('opt_in', 'appointment_requested');
+      if ids is not null then perform report_refresh_contacts(ids); end if;${ENGAGEMENT}
+      return null;
+    end $$`).execute(db);
+  for (const [fn, where] of [
+    ['report_on_stage_changes', `kind = 'stage'`],
+    ['report_on_tasks', `kind = 'call' and outcome is not null`],
+  ] as const) {
+    await sql.raw(`
+      create or replace function ${fn}() returns trigger language plpgsql as $$
+      declare ids uuid[];
+      begin
+        select array_agg(distinct contact_id) into ids from changed where ${where};
+        if ids is not null then perform report_refresh_contacts(ids); end if;
+        return null;
+      end $$`).execute(db);
+  }
+  await sql`
+    create or replace function report_on_enrollments() returns trigger language plpgsql as $$
+    begin
+      update report_contacts r set sequences = (select array(select distinct s from unnest(r.sequences || n.seqs) s order by 1))
+      from (select contact_id, array_agg(distinct sequence_id) as seqs from changed group by contact_id) n
+      where r.contact_id = n.contact_id and not (r.sequences @> n.seqs);
+      return null;
+    end $$`.execute(db);
+  await sql`drop function report_catch_up(int)`.execute(db);
+  await sql`drop function report_recompute_contacts(uuid[])`.execute(db);
+  await sql`drop table report_pending`.execute(db);
+}

@@ -1,0 +1,90 @@
+import { Migrator, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
+import { catchUpReportRollups } from '../../src/db/report-rollup-repository.js';
+import type { Database } from '../../src/db/schema.js';
+import { unmigratedStore } from '../support/unmigrated-store.js';
+
+/**
+ * Migration 2026-12-04T120000-report-rollups-deferred on a populated store: what was rolled up
+ * stays; writes after it name their contacts instead of recomputing them; a catch-up takes the
+ * names in chunks and recomputes each contact once; `down` catches up first, so nothing named is
+ * lost, and puts back the triggers that recompute in the writer's transaction. On PostgreSQL and
+ * on PGlite.
+ */
+
+const DEFERRED = '2026-12-04T120000-report-rollups-deferred';
+const BEFORE = Object.keys(migrations).filter((n) => n < DEFERRED).at(-1)!;
+
+const optIn = (db: Kysely<Database>, id: string, contactId: string, at: string, source: string) =>
+  sql`insert into events (id, contact_id, type, occurred_at, data) values (${id}, ${contactId}, 'opt_in', ${new Date(at)}, ${JSON.stringify({ source })})`.execute(db);
+const contact = async (db: Kysely<Database>, email: string) => (await sql<{ id: string }>`insert into contacts (email) values (${email}) returning id`.execute(db)).rows[0]!.id;
+const rolledUp = async (db: Kysely<Database>) =>
+  (await sql<{ email: string; source: string; reached: number }>`select c.email, r.source, r.reached from report_contacts r join contacts c on c.id = r.contact_id order by c.email`.execute(db)).rows;
+const named = async (db: Kysely<Database>) => (await sql<{ n: number }>`select count(*)::int as n from report_pending`.execute(db)).rows[0]!.n;
+
+describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', (kind) => {
+  let backend: Awaited<ReturnType<typeof unmigratedStore>>;
+  let db: Kysely<Database>;
+
+  beforeAll(async () => {
+    backend = await unmigratedStore(kind, 3);
+    db = backend.db;
+  });
+  afterAll(async () => {
+    await backend?.close();
+  });
+
+  it('keeps what was rolled up, then names contacts for the catch-up instead of recomputing them', async () => {
+    expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
+    const ann = await contact(db, 'ann@example.com');
+    await optIn(db, 'a1', ann, '2026-11-01T10:00:00Z', 'ads');
+    expect(await rolledUp(db)).toEqual([{ email: 'ann@example.com', source: 'ads', reached: 0 }]);
+
+    expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
+    expect(await rolledUp(db)).toEqual([{ email: 'ann@example.com', source: 'ads', reached: 0 }]);
+    expect(await named(db)).toBe(0);
+
+    const bob = await contact(db, 'bob@example.com');
+    await optIn(db, 'b1', bob, '2026-11-02T10:00:00Z', 'radio');
+    await sql`insert into stage_changes (contact_id, kind, from_stage, to_stage, reason, at) values (${ann}, 'stage', 'subscriber', 'lead', 'test', ${new Date('2026-11-03T10:00:00Z')})`.execute(db);
+    // Named, not recomputed: ann still reads as before, bob is not counted yet.
+    expect(await named(db)).toBe(2);
+    expect(await rolledUp(db)).toEqual([{ email: 'ann@example.com', source: 'ads', reached: 0 }]);
+
+    expect(await catchUpReportRollups(db)).toBe(2);
+    expect(await rolledUp(db)).toEqual([
+      { email: 'ann@example.com', source: 'ads', reached: 3 },
+      { email: 'bob@example.com', source: 'radio', reached: 0 },
+    ]);
+    expect(await named(db)).toBe(0);
+    expect(await catchUpReportRollups(db)).toBe(0);
+  });
+
+  it('takes names in chunks until none is left: 5,000 names of 2,500 contacts, each contact counted once', async () => {
+    const ids = (await sql<{ id: string }>`insert into contacts (email) select 'bulk-' || i || '@example.com' from generate_series(1, 2500) i returning id`.execute(db)).rows.map((r) => r.id);
+    await sql`insert into events (id, contact_id, type, occurred_at, data) select 'bulk-' || c.id, c.id, 'opt_in', now(), '{}' from contacts c where c.email like 'bulk-%'`.execute(db);
+    // The same contacts named again by a second write each: 5,000 names, more than one chunk.
+    await sql`insert into events (id, contact_id, type, occurred_at, data) select 'again-' || c.id, c.id, 'opt_in', now(), '{}' from contacts c where c.email like 'bulk-%'`.execute(db);
+    expect(await named(db)).toBe(5000);
+    expect(await catchUpReportRollups(db)).toBe(5000);
+    expect(await named(db)).toBe(0);
+    const counted = (await sql<{ n: number }>`select count(*)::int as n from report_contacts where contact_id = any(${ids}::uuid[])`.execute(db)).rows[0]!.n;
+    expect(counted).toBe(2500);
+  });
+
+  it('goes down by catching up first, and recomputes in the writer again; up again from there', async () => {
+    const cy = await contact(db, 'cy@example.com');
+    await optIn(db, 'c1', cy, '2026-11-04T10:00:00Z', 'mail');
+    expect(await named(db)).toBe(1);
+    expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
+    expect((await rolledUp(db)).find((r) => r.email === 'cy@example.com')).toEqual({ email: 'cy@example.com', source: 'mail', reached: 0 });
+    expect((await sql<{ t: string | null }>`select to_regclass('report_pending')::text as t`.execute(db)).rows[0]!.t).toBeNull();
+    const dee = await contact(db, 'dee@example.com');
+    await optIn(db, 'd1', dee, '2026-11-05T10:00:00Z', 'web');
+    expect((await rolledUp(db)).find((r) => r.email === 'dee@example.com')).toEqual({ email: 'dee@example.com', source: 'web', reached: 0 });
+    expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
+  });
+});
