@@ -7,20 +7,20 @@ const CHUNK = 2_000;
 
 /**
  * Brings `report_contacts` up to date (migration 2026-12-04T120000): recomputes every contact
- * named since the last catch-up, a transaction per chunk, until fewer names than a chunk are
- * left. Bounded by what was named when it began, so writers that keep naming contacts cannot
- * hold a report up for ever; what they name meanwhile waits for the next catch-up. Returns how
- * many names it took.
+ * named before this call, oldest names first, a transaction per chunk. Names added meanwhile are
+ * left for the next catch-up, so writers that keep naming contacts cannot hold a report up for
+ * ever, and a report still counts every write committed before it began. Returns how many names
+ * it took.
  */
 export async function catchUpReportRollups(db: Kysely<Database>): Promise<number> {
-  const { rows } = await sql<{ n: number }>`select count(*)::int as n from report_pending`.execute(db);
-  const rounds = Math.ceil((rows[0]?.n ?? 0) / CHUNK) + 1;
+  const { rows } = await sql<{ mark: string | null }>`select max(seq)::text as mark from report_pending`.execute(db);
+  const mark = rows[0]?.mark ?? null;
+  if (mark === null) return 0;
   let taken = 0;
-  for (let i = 0; i < rounds; i++) {
-    const r = await sql<{ n: number }>`select report_catch_up(${CHUNK}) as n`.execute(db);
+  for (;;) {
+    const r = await sql<{ n: number }>`select report_catch_up(${CHUNK}, ${mark}::bigint) as n`.execute(db);
     const n = r.rows[0]?.n ?? 0;
     taken += n;
-    if (n < CHUNK) break;
+    if (n < CHUNK) return taken;
   }
-  return taken;
 }

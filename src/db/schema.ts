@@ -415,6 +415,8 @@ export interface ReportContactsTable {
 
 /** Contacts whose report_contacts row is to be recomputed (migration 2026-12-04T120000): named by triggers, taken by report_catch_up. */
 export interface ReportPendingTable {
+  /** bigserial: the order names were given in. */
+  seq: Generated<string>;
   contact_id: string;
 }
 

@@ -86,7 +86,7 @@ const COLUMNS: { [T in keyof Database]: Record<keyof Database[T] & string, strin
   report_contacts: {
     contact_id: 'uuid', opted_in_at: 'timestamptz', source: 'text', reached: 'int2', lead_at: 'timestamptz?', conversation_at: 'timestamptz?', sequences: '_text',
   },
-  report_pending: { contact_id: 'uuid' },
+  report_pending: { seq: 'int8', contact_id: 'uuid' },
   report_touch_engagement: { touch_id: 'uuid', opened_at: 'timestamptz?', clicked_at: 'timestamptz?' },
   task_activity: { id: 'int8', task_id: 'int4', at: 'timestamptz', actor: 'text', action: 'text', reason: 'text?', detail: 'jsonb' },
   task_timers: {

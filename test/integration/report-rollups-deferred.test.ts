@@ -75,6 +75,60 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
     expect(counted).toBe(2500);
   });
 
+  it("adds a sequence enrolled in after the contact's opt-in was caught up, named by the enrollment", async () => {
+    const eve = await contact(db, 'eve@example.com');
+    await optIn(db, 'e1', eve, '2026-11-06T10:00:00Z', 'web');
+    // The catch-up runs between the opt-in and the enrollment (another transaction, committed later).
+    await catchUpReportRollups(db);
+    const seqs = async () => (await sql<{ sequences: string[] }>`select sequences from report_contacts where contact_id = ${eve}`.execute(db)).rows[0]?.sequences;
+    expect(await seqs()).toEqual([]);
+    const enroll = (seq: string) =>
+      sql`insert into enrollments (contact_id, sequence_id, sequence_version, status, state) values (${eve}, ${seq}, 'v1', 'active', '{}')`.execute(db);
+    await enroll('late');
+    expect(await named(db)).toBe(1);
+    await catchUpReportRollups(db);
+    expect(await seqs()).toEqual(['late']);
+    // A sequence the row lists already names nobody.
+    await enroll('late');
+    expect(await named(db)).toBe(0);
+  });
+
+  it('takes no name given after it began, and leaves it for the next catch-up', async () => {
+    const fay = await contact(db, 'fay@example.com');
+    const gus = await contact(db, 'gus@example.com');
+    await optIn(db, 'f1', fay, '2026-11-07T10:00:00Z', 'web');
+    const mark = (await sql<{ mark: string }>`select max(seq)::text as mark from report_pending`.execute(db)).rows[0]!.mark;
+    await optIn(db, 'g1', gus, '2026-11-07T11:00:00Z', 'web');
+    expect((await sql<{ n: number }>`select report_catch_up(2000, ${mark}::bigint) as n`.execute(db)).rows[0]!.n).toBe(1);
+    const counted = async () => (await rolledUp(db)).map((r) => r.email).filter((e) => e === 'fay@example.com' || e === 'gus@example.com');
+    expect(await counted()).toEqual(['fay@example.com']);
+    expect(await catchUpReportRollups(db)).toBe(1);
+    expect(await counted()).toEqual(['fay@example.com', 'gus@example.com']);
+  });
+
+  it.runIf(kind === 'postgres')('recomputes a contact the engine holds locked without waiting for it (no lock on contacts, no deadlock)', async () => {
+    const hal = await contact(db, 'hal@example.com');
+    await optIn(db, 'h1', hal, '2026-11-08T10:00:00Z', 'web');
+    const pg = await import('pg');
+    const engine = new pg.default.Client({ connectionString: backend.url });
+    await engine.connect();
+    try {
+      // As the engine holds a contact while it applies an event.
+      await engine.query('begin');
+      await engine.query('select 1 from contacts where id = $1 for update', [hal]);
+      // A catch-up that waited for that lock would fail here instead of finishing.
+      const taken = await db.transaction().execute(async (tx) => {
+        await sql`set local lock_timeout = '2s'`.execute(tx);
+        return catchUpReportRollups(tx);
+      });
+      expect(taken).toBe(1);
+      await engine.query('rollback');
+    } finally {
+      await engine.end();
+    }
+    expect((await rolledUp(db)).find((r) => r.email === 'hal@example.com')).toEqual({ email: 'hal@example.com', source: 'web', reached: 0 });
+  });
+
   it('goes down by catching up first, and recomputes in the writer again; up again from there', async () => {
     const cy = await contact(db, 'cy@example.com');
     await optIn(db, 'c1', cy, '2026-11-04T10:00:00Z', 'mail');

@@ -6,15 +6,21 @@ import type { Kysely } from 'kysely';
  * Recomputing a contact's row in every transaction that touched it was half of PostgreSQL's
  * statement time on the opt-in path (each new contact: its row inserted by the events trigger,
  * then updated again by the enrollments trigger). Now the triggers only name the contact in
- * `report_pending`, in the writer's transaction; `report_catch_up(n)` takes up to n names,
- * recomputes those contacts and returns how many names it took, in one transaction, one catch-up at a time (an advisory lock).
- * The engine calls it every few seconds and every report calls it before reading, so a report is
- * as exact as before.
+ * `report_pending`, in the writer's transaction; `report_catch_up(n, up_to)` takes up to n names
+ * (oldest first, none after `up_to`), recomputes those contacts and returns how many names it
+ * took, in one transaction, one catch-up at a time (an advisory lock). The engine calls it every
+ * few seconds and every report calls it before reading, so a report is as exact as before.
  *
- * Why no contact locks: a writer that commits after a catch-up took its snapshot left a name the
- * catch-up did not see, so that contact is recomputed again next time; one that committed before
- * is in what the catch-up reads. Catch-ups never overlap, so an older result never overwrites a
- * newer one.
+ * No lost update under READ COMMITTED: a writer that commits after the catch-up's DELETE took
+ * its snapshot left a name the catch-up did not take, so that contact is recomputed again next
+ * time; one that committed before is in what the recompute reads (each of its statements takes
+ * a newer snapshot). Catch-ups never overlap, so an older result never overwrites a newer one.
+ *
+ * No locks on contacts: the rollup's foreign key to `contacts` goes. Inserting a row under it
+ * took FOR KEY SHARE on the contact, which waits for the engine's FOR UPDATE and, with the
+ * engine locking in its own order, deadlocked with it. Nurture never deletes a contact (erasure
+ * blanks it); one deleted by hand takes its events along, whose delete trigger names it, and
+ * the recompute drops its row.
  *
  * `report_touch_engagement` stays in the writer's transaction: it is written for opens and
  * clicks only, one upsert per touch. Frozen like every migration: imports nothing from the app.
@@ -59,15 +65,18 @@ const ENGAGEMENT = `
       end if;`;
 
 export async function up(db: Kysely<any>): Promise<void> {
-  await sql`create table report_pending (contact_id uuid not null)`.execute(db);
+  // seq: names are taken oldest first, and a report takes none named after it began.
+  await sql`create table report_pending (seq bigserial primary key, contact_id uuid not null)`.execute(db);
+  await sql`alter table report_contacts drop constraint report_contacts_contact_id_fkey`.execute(db);
   await sql.raw(`create function report_recompute_contacts(ids uuid[]) returns void language plpgsql as $$${RECOMPUTE_BODY} $$`).execute(db);
   await sql`
-    create function report_catch_up(max_names int) returns int language plpgsql as $$
+    create function report_catch_up(max_names int, up_to bigint) returns int language plpgsql as $$
     declare ids uuid[]; taken_count int;
     begin
       perform pg_advisory_xact_lock(hashtext('nurture.report_catch_up'));
       with taken as (
-        delete from report_pending p where p.ctid = any(array(select q.ctid from report_pending q limit max_names))
+        delete from report_pending p
+        where p.seq in (select q.seq from report_pending q where up_to is null or q.seq <= up_to order by q.seq limit max_names)
         returning p.contact_id)
       select count(*), array_agg(distinct contact_id) into taken_count, ids from taken;
       if ids is not null then perform report_recompute_contacts(ids); end if;
@@ -93,20 +102,25 @@ export async function up(db: Kysely<any>): Promise<void> {
       insert into report_pending (contact_id) select distinct contact_id from changed where kind = 'call' and outcome is not null;
       return null;
     end $$`.execute(db);
-  // A contact not counted yet (no row) is named by its opt-in, whose recompute reads every enrollment.
+  // Named unless its row lists the sequence already: a contact without a row may be recomputed
+  // from its opt-in by a catch-up that began before this enrollment was committed.
   await sql`
     create or replace function report_on_enrollments() returns trigger language plpgsql as $$
     begin
       insert into report_pending (contact_id)
-      select distinct n.contact_id from changed n join report_contacts r on r.contact_id = n.contact_id
-      where not (r.sequences @> array[n.sequence_id]);
+      select distinct n.contact_id from changed n
+      where not exists (select 1 from report_contacts r where r.contact_id = n.contact_id and r.sequences @> array[n.sequence_id]);
       return null;
     end $$`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
-  // What is still named is recomputed first: nothing is left behind for the triggers of before.
-  await sql`select report_catch_up(2147483647)`.execute(db);
+  // No writer names a contact from here on (they wait for this transaction), and what is still
+  // named is recomputed first: nothing is left behind for the triggers of before.
+  await sql`lock table report_pending in exclusive mode`.execute(db);
+  await sql`select report_catch_up(2147483647, null)`.execute(db);
+  await sql`delete from report_contacts r where not exists (select 1 from contacts c where c.id = r.contact_id)`.execute(db);
+  await sql`alter table report_contacts add constraint report_contacts_contact_id_fkey foreign key (contact_id) references contacts(id) on delete cascade`.execute(db);
   await sql.raw(`
     create or replace function report_on_events() returns trigger language plpgsql as $$
     declare ids uuid[];
@@ -136,7 +150,7 @@ export async function down(db: Kysely<any>): Promise<void> {
       where r.contact_id = n.contact_id and not (r.sequences @> n.seqs);
       return null;
     end $$`.execute(db);
-  await sql`drop function report_catch_up(int)`.execute(db);
+  await sql`drop function report_catch_up(int, bigint)`.execute(db);
   await sql`drop function report_recompute_contacts(uuid[])`.execute(db);
   await sql`drop table report_pending`.execute(db);
 }
