@@ -93,6 +93,29 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
     expect(await named(db)).toBe(0);
   });
 
+  it.runIf(kind === 'postgres')('adds a sequence whose enrollment was still uncommitted while a catch-up counted the contact from its opt-in', async () => {
+    const ivy = await contact(db, 'ivy@example.com');
+    await optIn(db, 'i1', ivy, '2026-11-06T12:00:00Z', 'web');
+    const pg = await import('pg');
+    const writer = new pg.default.Client({ connectionString: backend.url });
+    await writer.connect();
+    try {
+      await writer.query('begin');
+      await writer.query(`insert into enrollments (contact_id, sequence_id, sequence_version, status, state) values ($1, 'racing', 'v1', 'active', '{}')`, [ivy]);
+      // The catch-up takes the opt-in's name while the enrollment is not committed: no row lists 'racing' yet.
+      await catchUpReportRollups(db);
+      await writer.query('commit');
+    } finally {
+      await writer.end();
+    }
+    const seqs = async () => (await sql<{ sequences: string[] }>`select sequences from report_contacts where contact_id = ${ivy}`.execute(db)).rows[0]?.sequences;
+    expect(await seqs()).toEqual([]);
+    // The enrollment's trigger ran before the contact had a row: it named the contact all the same.
+    expect(await named(db)).toBe(1);
+    await catchUpReportRollups(db);
+    expect(await seqs()).toEqual(['racing']);
+  });
+
   it('takes no name given after it began, and leaves it for the next catch-up', async () => {
     const fay = await contact(db, 'fay@example.com');
     const gus = await contact(db, 'gus@example.com');

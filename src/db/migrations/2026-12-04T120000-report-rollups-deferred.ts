@@ -114,6 +114,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     end $$`.execute(db);
 }
 
+/**
+ * Run with the engine stopped, as every down: a writer caught between this lock and the foreign
+ * key's lock on `contacts` deadlocks with it (PostgreSQL aborts one of the two), and writers still
+ * waiting here when it commits fail on the dropped table. Nothing is lost either way; their
+ * transactions are retried.
+ */
 export async function down(db: Kysely<any>): Promise<void> {
   // No writer names a contact from here on (they wait for this transaction), and what is still
   // named is recomputed first: nothing is left behind for the triggers of before.
