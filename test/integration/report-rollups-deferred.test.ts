@@ -162,6 +162,9 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
     const dee = await contact(db, 'dee@example.com');
     await optIn(db, 'd1', dee, '2026-11-05T10:00:00Z', 'web');
     expect((await rolledUp(db)).find((r) => r.email === 'dee@example.com')).toEqual({ email: 'dee@example.com', source: 'web', reached: 0 });
+    // Each restored trigger recomputes in the writer, a stage change's as well as an opt-in's.
+    await sql`insert into stage_changes (contact_id, kind, from_stage, to_stage, reason, at) values (${dee}, 'stage', 'subscriber', 'lead', 'test', ${new Date('2026-11-05T11:00:00Z')})`.execute(db);
+    expect((await rolledUp(db)).find((r) => r.email === 'dee@example.com')).toEqual({ email: 'dee@example.com', source: 'web', reached: 3 });
     expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
   });
 });

@@ -64,6 +64,17 @@ const ENGAGEMENT = `
           opened_at = least(g.opened_at, excluded.opened_at), clicked_at = least(g.clicked_at, excluded.clicked_at);
       end if;`;
 
+/**
+ * The trigger functions of 2026-12-02T160500 whose changes concern `report_contacts`, which of
+ * the changed rows do, and what else the function does (the events one keeps the engagement).
+ * The enrollments one differs in kind and is written out below.
+ */
+const SOURCES = [
+  { fn: 'report_on_events', where: `type in ('opt_in', 'appointment_requested')`, tail: ENGAGEMENT },
+  { fn: 'report_on_stage_changes', where: `kind = 'stage'`, tail: '' },
+  { fn: 'report_on_tasks', where: `kind = 'call' and outcome is not null`, tail: '' },
+] as const;
+
 export async function up(db: Kysely<any>): Promise<void> {
   // seq: names are taken oldest first, and a report takes none named after it began.
   await sql`create table report_pending (seq bigserial primary key, contact_id uuid not null)`.execute(db);
@@ -83,25 +94,14 @@ export async function up(db: Kysely<any>): Promise<void> {
       return taken_count;
     end $$`.execute(db);
 
-  await sql.raw(`
-    create or replace function report_on_events() returns trigger language plpgsql as $$
-    begin
-      insert into report_pending (contact_id)
-      select distinct contact_id from changed where type in ('opt_in', 'appointment_requested');${ENGAGEMENT}
-      return null;
-    end $$`).execute(db);
-  await sql`
-    create or replace function report_on_stage_changes() returns trigger language plpgsql as $$
-    begin
-      insert into report_pending (contact_id) select distinct contact_id from changed where kind = 'stage';
-      return null;
-    end $$`.execute(db);
-  await sql`
-    create or replace function report_on_tasks() returns trigger language plpgsql as $$
-    begin
-      insert into report_pending (contact_id) select distinct contact_id from changed where kind = 'call' and outcome is not null;
-      return null;
-    end $$`.execute(db);
+  for (const { fn, where, tail } of SOURCES) {
+    await sql.raw(`
+      create or replace function ${fn}() returns trigger language plpgsql as $$
+      begin
+        insert into report_pending (contact_id) select distinct contact_id from changed where ${where};${tail}
+        return null;
+      end $$`).execute(db);
+  }
   // Named unless its row lists the sequence already: a contact without a row may be recomputed
   // from its opt-in by a catch-up that began before this enrollment was committed.
   await sql`
@@ -127,24 +127,13 @@ export async function down(db: Kysely<any>): Promise<void> {
   await sql`select report_catch_up(2147483647, null)`.execute(db);
   await sql`delete from report_contacts r where not exists (select 1 from contacts c where c.id = r.contact_id)`.execute(db);
   await sql`alter table report_contacts add constraint report_contacts_contact_id_fkey foreign key (contact_id) references contacts(id) on delete cascade`.execute(db);
-  await sql.raw(`
-    create or replace function report_on_events() returns trigger language plpgsql as $$
-    declare ids uuid[];
-    begin
-      select array_agg(distinct contact_id) into ids from changed where type in ('opt_in', 'appointment_requested');
-      if ids is not null then perform report_refresh_contacts(ids); end if;${ENGAGEMENT}
-      return null;
-    end $$`).execute(db);
-  for (const [fn, where] of [
-    ['report_on_stage_changes', `kind = 'stage'`],
-    ['report_on_tasks', `kind = 'call' and outcome is not null`],
-  ] as const) {
+  for (const { fn, where, tail } of SOURCES) {
     await sql.raw(`
       create or replace function ${fn}() returns trigger language plpgsql as $$
       declare ids uuid[];
       begin
         select array_agg(distinct contact_id) into ids from changed where ${where};
-        if ids is not null then perform report_refresh_contacts(ids); end if;
+        if ids is not null then perform report_refresh_contacts(ids); end if;${tail}
         return null;
       end $$`).execute(db);
   }
