@@ -210,12 +210,11 @@ export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly
   if (attempts.length === 0) return new Map();
   const values = JSON.stringify(attempts.map((a) => ({ id: a.id, message_id: a.messageId, subject: a.subject })));
   const r = await sql<{ id: string; in_doubt: boolean }>`
-    with v as materialized (
-      select a.*, l.created_at from jsonb_to_recordset(${values}::jsonb) as a(id uuid, message_id text, subject text)
-      cross join lateral (select created_at from touches where id = a.id limit 1) l)
+    with v as materialized (${locatedTouches(attempts.map((a) => a.id))}),
+      a as (select * from jsonb_to_recordset(${values}::jsonb) as a(id uuid, message_id text, subject text))
     update touches t set in_doubt = t.in_doubt or t.status = 'sending', status = 'sending', attempts = t.attempts + 1,
-      message_id = v.message_id, subject = v.subject
-    from v where t.id = v.id and t.created_at = v.created_at
+      message_id = a.message_id, subject = a.subject
+    from v join a on a.id = v.id where t.id = v.id and t.created_at = v.created_at
     returning t.id, t.in_doubt`.execute(db);
   return new Map(r.rows.map((row) => [row.id, row.in_doubt]));
 }
