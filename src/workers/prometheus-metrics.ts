@@ -136,16 +136,19 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
-  /** Work set aside for an operator (`nurture enrollments stuck`), read from the database on scrape. */
-  collectStuck(count: () => Promise<{ enrollments: number; sends: number }>): void {
-    const log = this.log;
-    const errors = this.errors;
-    const read = (): Promise<{ enrollments: number; sends: number } | undefined> =>
+  /** A count read from the database on scrape; undefined when the read failed (counted as a database error and logged). */
+  private fromDatabase<T>(count: () => Promise<T>, what: string): () => Promise<T | undefined> {
+    return () =>
       count().catch((err: Error) => {
-        errors.inc({ service: 'database' });
-        log.warn({ err: err.message }, 'metrics: could not count stuck work');
+        this.errors.inc({ service: 'database' });
+        this.log.warn({ err: err.message }, `metrics: could not count ${what}`);
         return undefined;
       });
+  }
+
+  /** Work set aside for an operator (`nurture enrollments stuck`), read from the database on scrape. */
+  collectStuck(count: () => Promise<{ enrollments: number; sends: number }>): void {
+    const read = this.fromDatabase(count, 'stuck work');
     new Gauge({
       name: 'nurture_quarantined_enrollments',
       help: 'Active enrollments whose wake-up failed too often and waits for an operator',
@@ -168,18 +171,13 @@ export class PrometheusMetrics implements Metrics {
 
   /** The report rollups' backlog (report_pending), read from the database on scrape. */
   collectReportBacklog(count: () => Promise<number>): void {
-    const log = this.log;
-    const errors = this.errors;
+    const read = this.fromDatabase(count, 'the report rollup backlog');
     new Gauge({
       name: 'nurture_report_rollup_backlog',
       help: 'Contact names waiting for the report rollups catch-up (runs every 5 s and before each report); one that keeps growing means the catch-up falls behind or fails',
       registers: [this.registry],
       async collect() {
-        const n = await count().catch((err: Error) => {
-          errors.inc({ service: 'database' });
-          log.warn({ err: err.message }, 'metrics: could not count the report rollup backlog');
-          return undefined;
-        });
+        const n = await read();
         if (n !== undefined) this.set(n);
       },
     });
