@@ -9,7 +9,7 @@ import { settleIntake } from '../../src/db/intake-repository.js';
 import { lockTouch, recentEmailTimes, unsentEmails } from '../../src/db/touch-repository.js';
 import type { NurtureEvent } from '../../src/sequences/event.js';
 import { createTestDatabase } from '../support/databases.js';
-import { explain, generateScaleData, planNodes, recordingKysely } from '../support/partition-data.js';
+import { explain, generateScaleData, planNodes, planOfLast, recordingKysely } from '../support/partition-data.js';
 import type { PlanNode } from '../support/partition-data.js';
 import { openStore } from '../../src/db/database.js';
 
@@ -70,19 +70,10 @@ describe(`hot queries at ${EVENTS.toLocaleString('en')} events`, { timeout: 1_80
     await database?.drop({ checkLeaks: true });
   });
 
-  /** Runs `f` in a transaction rolled back (the data stays as generated), then returns the plan of the last statement it sent. */
+  /** The plan of the last statement `f` sends (rolled back: the data stays as generated), logged. */
   async function planOf(f: (tx: Kysely<Database>) => Promise<unknown>, o: { analyze?: boolean } = {}): Promise<PlanNode> {
-    const n = rec.queries.length;
-    const rollback = new Error('rollback');
-    await rec.db.transaction().execute(async (tx) => {
-      await f(tx);
-      throw rollback;
-    }).catch((err: unknown) => {
-      if (err !== rollback) throw err;
-    });
-    const q = rec.queries.slice(n).filter((x) => !/^(begin|commit|rollback)/i.test(x.sql)).at(-1)!;
-    const plan = await explain(database.url, q, o);
-    console.log(`${q.sql.slice(0, 90)}…\n  ${summary(plan).join('\n  ')}`);
+    const { plan, sql: text } = await planOfLast(rec, database.url, f, o);
+    console.log(`${text.slice(0, 90)}…\n  ${summary(plan).join('\n  ')}`);
     return plan;
   }
 

@@ -5,6 +5,7 @@ import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
 import { catchUpReportRollups } from '../../src/db/report-rollup-repository.js';
 import type { Database } from '../../src/db/schema.js';
+import { withSession } from '../support/databases.js';
 import { unmigratedStore } from '../support/unmigrated-store.js';
 
 /**
@@ -96,18 +97,13 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
   it.runIf(kind === 'postgres')('adds a sequence whose enrollment was still uncommitted while a catch-up counted the contact from its opt-in', async () => {
     const ivy = await contact(db, 'ivy@example.com');
     await optIn(db, 'i1', ivy, '2026-11-06T12:00:00Z', 'web');
-    const pg = await import('pg');
-    const writer = new pg.default.Client({ connectionString: backend.url });
-    await writer.connect();
-    try {
+    await withSession(backend.url!, async (writer) => {
       await writer.query('begin');
       await writer.query(`insert into enrollments (contact_id, sequence_id, sequence_version, status, state) values ($1, 'racing', 'v1', 'active', '{}')`, [ivy]);
       // The catch-up takes the opt-in's name while the enrollment is not committed: no row lists 'racing' yet.
       await catchUpReportRollups(db);
       await writer.query('commit');
-    } finally {
-      await writer.end();
-    }
+    });
     const seqs = async () => (await sql<{ sequences: string[] }>`select sequences from report_contacts where contact_id = ${ivy}`.execute(db)).rows[0]?.sequences;
     expect(await seqs()).toEqual([]);
     // The enrollment's trigger ran before the contact had a row: it named the contact all the same.
@@ -132,10 +128,7 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
   it.runIf(kind === 'postgres')('recomputes a contact the engine holds locked without waiting for it (no lock on contacts, no deadlock)', async () => {
     const hal = await contact(db, 'hal@example.com');
     await optIn(db, 'h1', hal, '2026-11-08T10:00:00Z', 'web');
-    const pg = await import('pg');
-    const engine = new pg.default.Client({ connectionString: backend.url });
-    await engine.connect();
-    try {
+    await withSession(backend.url!, async (engine) => {
       // As the engine holds a contact while it applies an event.
       await engine.query('begin');
       await engine.query('select 1 from contacts where id = $1 for update', [hal]);
@@ -146,9 +139,7 @@ describe.each(['postgres', 'pglite'] as const)('deferred report rollups on %s', 
       });
       expect(taken).toBe(1);
       await engine.query('rollback');
-    } finally {
-      await engine.end();
-    }
+    });
     expect((await rolledUp(db)).find((r) => r.email === 'hal@example.com')).toEqual({ email: 'hal@example.com', source: 'web', reached: 0 });
   });
 

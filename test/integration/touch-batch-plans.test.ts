@@ -2,14 +2,13 @@ import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DateTime } from 'luxon';
-import pg from 'pg';
 import { partitionName } from '../../src/app/partition-plan.js';
 import { openStore } from '../../src/db/database.js';
 import { partitionNames } from '../../src/db/partition-repository.js';
 import type { Database } from '../../src/db/schema.js';
 import { beginSendAttempts, lockTouches, markSent } from '../../src/db/touch-repository.js';
-import { createTestDatabase } from '../support/databases.js';
-import { explain, planNodes, recordingKysely } from '../support/partition-data.js';
+import { createTestDatabase, withSession } from '../support/databases.js';
+import { planNodes, planOfLast, recordingKysely } from '../support/partition-data.js';
 import type { PlanNode } from '../support/partition-data.js';
 
 /**
@@ -55,21 +54,7 @@ describe('a send batch on a partition never analysed', { timeout: 120_000 }, () 
     await database?.drop({ checkLeaks: true });
   });
 
-  async function planOf(f: (tx: Kysely<Database>) => Promise<unknown>): Promise<PlanNode> {
-    const n = rec.queries.length;
-    const rollback = new Error('rollback');
-    await rec.db
-      .transaction()
-      .execute(async (tx) => {
-        await f(tx);
-        throw rollback;
-      })
-      .catch((err: unknown) => {
-        if (err !== rollback) throw err;
-      });
-    const q = rec.queries.slice(n).filter((x) => !/^(begin|commit|rollback)/i.test(x.sql)).at(-1)!;
-    return explain(database.url, q, { analyze: true });
-  }
+  const planOf = async (f: (tx: Kysely<Database>) => Promise<unknown>): Promise<PlanNode> => (await planOfLast(rec, database.url, f, { analyze: true })).plan;
   const scansOf = (plan: PlanNode, type: string) => planNodes(plan).filter((n) => n['Node Type'] === type && n['Relation Name'] === partition);
   /** Every node that reads the partition, with the index it goes through (a bitmap heap scan's is its child's) and its rows per loop. */
   const readsOf = (plan: PlanNode) =>
@@ -103,11 +88,7 @@ describe('a send batch on a partition never analysed', { timeout: 120_000 }, () 
 
   it('takes the locks in id order whatever order the ids come in, so two batches sharing touches cannot deadlock', async () => {
     const sorted = [...ids].sort();
-    const other = new pg.Client({ connectionString: database.url });
-    const watcher = new pg.Client({ connectionString: database.url });
-    await other.connect();
-    await watcher.connect();
-    try {
+    await withSession(database.url, (other) => withSession(database.url, async (watcher) => {
       // Another transaction holds the highest id: a batch locking in id order holds all the others when it stops there.
       await other.query('begin');
       await other.query('select 1 from touches where id = $1 for update', [sorted.at(-1)]);
@@ -124,10 +105,7 @@ describe('a send batch on a partition never analysed', { timeout: 120_000 }, () 
       expect(free.rows).toEqual([]);
       await other.query('rollback');
       expect((await batch).map((t) => t.id)).toEqual(sorted);
-    } finally {
-      await other.end();
-      await watcher.end();
-    }
+    }));
   });
 
   it('does what it says: the batch is locked once per touch and returned in id order, marked sending (in doubt the second time), then sent', async () => {

@@ -40,3 +40,14 @@ export async function createTestDatabase(): Promise<{ url: string; drop(opts?: {
     },
   };
 }
+
+/** A plain session of its own on `url` while `f` runs (a writer or a lock holder beside a store's pool), closed after. */
+export async function withSession<T>(url: string, f: (session: pg.Client) => Promise<T>): Promise<T> {
+  const session = new pg.Client({ connectionString: url });
+  await session.connect();
+  try {
+    return await f(session);
+  } finally {
+    await session.end();
+  }
+}

@@ -105,3 +105,27 @@ export async function explain(url: string, q: { sql: string; parameters: readonl
   }
 }
 
+/**
+ * Runs `f` on `rec` in a transaction rolled back (the data stays as it was), then EXPLAINs the
+ * last statement it sent, on `url`; returns the plan and that statement's text.
+ */
+export async function planOfLast(
+  rec: ReturnType<typeof recordingKysely>,
+  url: string,
+  f: (tx: Kysely<Database>) => Promise<unknown>,
+  o: { analyze?: boolean } = {},
+): Promise<{ plan: PlanNode; sql: string }> {
+  const n = rec.queries.length;
+  const rollback = new Error('rollback');
+  await rec.db
+    .transaction()
+    .execute(async (tx) => {
+      await f(tx);
+      throw rollback;
+    })
+    .catch((err: unknown) => {
+      if (err !== rollback) throw err;
+    });
+  const q = rec.queries.slice(n).filter((x) => !/^(begin|commit|rollback)/i.test(x.sql)).at(-1)!;
+  return { plan: await explain(url, q, o), sql: q.sql };
+}
