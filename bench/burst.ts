@@ -26,6 +26,7 @@ import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import type { RunningEngine } from '../src/workers/runtime.js';
 import { startEngine } from '../src/workers/runtime.js';
 import { createSmtpSender } from '../src/templates/smtp-sender.js';
+import type { MailSender } from '../src/templates/mail-sender.js';
 
 const SEQUENCE = `
 id: burst
@@ -80,32 +81,38 @@ export async function startSink(): Promise<Sink> {
  * NURTURE_SMTP_* settings of this run) sending `n` messages of the burst's size to a sink of
  * their own, 200 at a time, nothing else in the process. What one process can deliver at all.
  */
-export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerEmail: number }> {
+export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerEmail: number; connections: number }> {
   const smtp = loadConfig({ ...process.env, NURTURE_LOG_LEVEL: 'warn' }).smtp;
   const sink = await startSink();
-  let sender: ReturnType<typeof createSmtpSender> | undefined;
   try {
-    sender = createSmtpSender(sink.url, smtp);
-    const send = sender.send.bind(sender);
-    const html = '<p>Hi Bench, welcome aboard.</p><img src="https://nurture.example.com/o/t.0123456789abcdef0123456789abcdef.0123456789abcdef" width="1" height="1" alt="">';
-    const headers = { 'List-Unsubscribe': '<https://nurture.example.com/u/t.0123456789abcdef.0123456789abcdef>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
-    let next = 0;
-    const cpu0 = process.cpuUsage();
-    const t0 = performance.now();
-    await Promise.all(
-      Array.from({ length: 200 }, async () => {
-        for (let i = next++; i < n; i = next++) {
-          await send({ from: 'Nurture <hello@example.com>', to: `base-${i}@example.com`, subject: 'Welcome Bench', html, text: 'Hi Bench, welcome aboard.', messageId: `base-${i}@example.com`, headers });
-        }
-      }),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    return { rate: n / seconds, cpuMsPerEmail: (cpu.user + cpu.system) / 1000 / n };
+    const sender = createSmtpSender(sink.url, smtp);
+    try {
+      return { ...(await sendMany(sender, n)), connections: smtp.maxConnections };
+    } finally {
+      await sender.close();
+    }
   } finally {
-    await sender?.close();
     await sink.stop();
   }
+}
+
+/** `n` messages of the burst's size through `sender`, 200 at a time: the rate and the CPU per message of this process. */
+async function sendMany(sender: MailSender, n: number): Promise<{ rate: number; cpuMsPerEmail: number }> {
+  const html = '<p>Hi Bench, welcome aboard.</p><img src="https://nurture.example.com/o/t.0123456789abcdef0123456789abcdef.0123456789abcdef" width="1" height="1" alt="">';
+  const headers = { 'List-Unsubscribe': '<https://nurture.example.com/u/t.0123456789abcdef.0123456789abcdef>', 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' };
+  let next = 0;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 200 }, async () => {
+      for (let i = next++; i < n; i = next++) {
+        await sender.send({ from: 'Nurture <hello@example.com>', to: `base-${i}@example.com`, subject: 'Welcome Bench', html, text: 'Hi Bench, welcome aboard.', messageId: `base-${i}@example.com`, headers });
+      }
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { rate: n / seconds, cpuMsPerEmail: (cpu.user + cpu.system) / 1000 / n };
 }
 
 interface Scratch {

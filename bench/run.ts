@@ -223,7 +223,7 @@ try {
     console.log(`  all touches recorded in ${b.recordedSeconds.toFixed(1)} s: ${(n / b.recordedSeconds).toFixed(0)} wake-ups/s, ratio to baseline ${(n / b.recordedSeconds / base).toFixed(2)} (target: under 20 s)`);
     console.log(`  all delivered in ${b.deliveredSeconds.toFixed(1)} s: ${(n / b.deliveredSeconds).toFixed(0)} emails/s, ratio to baseline ${(n / b.deliveredSeconds / base).toFixed(2)} (target: under 60 s)`);
     console.log(
-      `  SMTP client alone (same sender and pool, ${loadConfig(process.env).smtp.maxConnections} connections, nothing else in the process, same run): ${smtp.rate.toFixed(0)} emails/s, ` +
+      `  SMTP client alone (same sender and pool, ${smtp.connections} connections, nothing else in the process, same run): ${smtp.rate.toFixed(0)} emails/s, ` +
         `${smtp.cpuMsPerEmail.toFixed(2)} ms of CPU per email; delivery ratio to it ${(n / b.deliveredSeconds / smtp.rate).toFixed(2)}`,
     );
     console.log(`  peak Redis for this run's prefix: ${(b.peakRedisBytes / 1e6).toFixed(1)} MB in ${b.peakRedisKeys} keys`);
