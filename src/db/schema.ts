@@ -398,8 +398,9 @@ export interface WebhookReceiptsTable {
 }
 
 /**
- * Rollup of each opted-in contact for the reports, kept by triggers (migration
- * 2026-12-02T160500-report-rollups): never written by the application.
+ * Rollup of each opted-in contact for the reports (migration 2026-12-02T160500-report-rollups):
+ * triggers name the contacts whose row is to change, report_catch_up recomputes them (migration
+ * 2026-12-04T120000); never written by the application otherwise.
  */
 export interface ReportContactsTable {
   contact_id: string;
