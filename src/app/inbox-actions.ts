@@ -30,7 +30,7 @@ export async function claimInboxTask(ctx: AppContext, v: InboxViewer, taskId: nu
     if (t.assignee !== null) throw new ConflictError(`task ${taskId} is already ${t.assignee}'s`);
     if (!canClaimTask(v, t)) throw new ConflictError(`task ${taskId} is not in the queue of a team of yours`);
     // The same words as a claim from the CLI (one timeline, whichever way it was taken); the detail says where.
-    const reason = claimReason(t.team!);
+    const reason = claimReason(t.team);
     await placeTask(tx, taskId, { assignee: v.email, team: t.team, reason, at, claimed: true });
     await recordTaskActivity(tx, { taskId, actor: v.email, action: 'claimed', reason, detail: { team: t.team, via: 'inbox' }, at });
   });

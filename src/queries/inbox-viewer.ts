@@ -47,6 +47,6 @@ export function visibleTo(v: InboxViewer) {
 }
 
 /** A task the viewer may take: waiting unclaimed in the queue of a team they are in (a manager outside the team sees it, and cannot). */
-export function canClaimTask(v: InboxViewer, t: TaskPlace): boolean {
+export function canClaimTask<T extends TaskPlace>(v: InboxViewer, t: T): t is T & { team: string } {
   return t.assignee === null && t.team !== null && v.teams.includes(t.team);
 }
