@@ -25,7 +25,7 @@ import { loadSequences } from '../src/sequences/load.js';
 import { EVENT_JOB, EVENTS_QUEUE } from '../src/workers/queues.js';
 import type { RunningEngine } from '../src/workers/runtime.js';
 import { startEngine } from '../src/workers/runtime.js';
-import { createSmtpSender } from '../src/templates/smtp-sender.js';
+import { smtpSender } from '../src/workers/mail-transport.js';
 import type { MailSender } from '../src/templates/mail-sender.js';
 
 const SEQUENCE = `
@@ -81,13 +81,13 @@ export async function startSink(): Promise<Sink> {
  * NURTURE_SMTP_* settings of this run) sending `n` messages of the burst's size to a sink of
  * their own, 200 at a time, nothing else in the process. What one process can deliver at all.
  */
-export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerEmail: number; connections: number }> {
-  const smtp = loadConfig({ ...process.env, NURTURE_LOG_LEVEL: 'warn' }).smtp;
+export async function smtpBaseline(n: number): Promise<{ rate: number; cpuMsPerEmail: number; connections: number; threads: number }> {
+  const config = loadConfig({ ...process.env, NURTURE_LOG_LEVEL: 'warn' });
   const sink = await startSink();
   try {
-    const sender = createSmtpSender(sink.url, smtp);
+    const sender = smtpSender(sink.url, config);
     try {
-      return { ...(await sendMany(sender, n)), connections: smtp.maxConnections };
+      return { ...(await sendMany(sender, n)), connections: config.smtp.maxConnections, threads: config.smtp.threads };
     } finally {
       await sender.close();
     }

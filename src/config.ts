@@ -172,6 +172,8 @@ const envSchema = z.object({
   NURTURE_SMTP_MAX_CONNECTIONS: int(5),
   /** SMTP messages per second across the pool; unset: no limit. */
   NURTURE_SMTP_RATE_PER_SECOND: optionalInt,
+  /** Worker threads that compose, sign and send SMTP mail, sharing the connections; 0: in the engine's own thread. */
+  NURTURE_SMTP_THREADS: int(2, 0, 16),
   /** Standard Webhooks secrets for signed webhooks (POST /v1/events, /v1/bounces), newest first: all verify. */
   NURTURE_WEBHOOK_SECRETS: z
     .string()
@@ -289,7 +291,7 @@ export interface Config {
   /** DKIM signing of outgoing mail (SMTP), when configured. */
   dkim: { domain: string; selector: string; keyFile: string } | undefined;
   /** nodemailer's pool: connections at once, messages per second (undefined: no limit). */
-  smtp: { maxConnections: number; ratePerSecond: number | undefined };
+  smtp: { maxConnections: number; ratePerSecond: number | undefined; threads: number };
   /** NURTURE_WEBHOOK_SECRETS; empty: signed webhooks are refused (403). */
   webhookSecrets: readonly string[];
   /** NURTURE_POSTMARK_WEBHOOK_AUTH; undefined: the Postmark webhook is off (403). */
@@ -374,7 +376,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tracking: { clicks: e.NURTURE_TRACK_CLICKS, opens: e.NURTURE_TRACK_OPENS },
     unsubscribeMailto: e.NURTURE_UNSUBSCRIBE_MAILTO ?? `unsubscribe@${domainOf(e.NURTURE_FROM)}`,
     dkim: dkimGiven === 3 ? { domain: e.NURTURE_DKIM_DOMAIN!, selector: e.NURTURE_DKIM_SELECTOR!, keyFile: e.NURTURE_DKIM_KEY_FILE! } : undefined,
-    smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND },
+    smtp: { maxConnections: e.NURTURE_SMTP_MAX_CONNECTIONS, ratePerSecond: e.NURTURE_SMTP_RATE_PER_SECOND, threads: e.NURTURE_SMTP_THREADS },
     webhookSecrets: e.NURTURE_WEBHOOK_SECRETS ?? [],
     postmarkWebhookAuth: e.NURTURE_POSTMARK_WEBHOOK_AUTH,
     forms: { confirmExpiry: e.NURTURE_CONFIRM_EXPIRY, ratePerMinute: e.NURTURE_FORM_RATE_LIMIT },

@@ -10,9 +10,10 @@ import type { MailSender, OutgoingMail, SendResult, TransportObservation, Transp
  * should give a dead server up and retry later rather than hold its job. Query parameters of
  * the URL override them, e.g. `smtp://host:587?connectionTimeout=30000&maxConnections=10`.
  */
+export const DEFAULT_MAX_CONNECTIONS = 5;
 const POOL_DEFAULTS = {
   pool: true,
-  maxConnections: 5,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
   connectionTimeout: 10_000,
   greetingTimeout: 10_000,
   socketTimeout: 60_000,
@@ -115,7 +116,7 @@ export function createSmtpSender(smtpUrl: string, options: TransportOptions & Sm
 }
 
 /** `SMTP smtp://user@host:port`, never with the password. */
-function describeSmtpUrl(smtpUrl: string): string {
+export function describeSmtpUrl(smtpUrl: string): string {
   let url: URL;
   try {
     url = new URL(smtpUrl);

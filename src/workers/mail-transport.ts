@@ -17,6 +17,7 @@ import type { MailSender, TransportObservation } from '../templates/mail-sender.
 import { createOutboxSender } from '../templates/outbox-sender.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
 import type { DkimKey } from '../templates/smtp-sender.js';
+import { createThreadedSmtpSender } from '../templates/threaded-smtp-sender.js';
 import { TransportMonitor } from '../templates/transport-health.js';
 
 export const PROBE_EVERY_MS = 30_000;
@@ -43,12 +44,17 @@ function dkimKeyOf(dkim: Config['dkim']): DkimKey | undefined {
   return { domainName: dkim.domain, keySelector: dkim.selector, privateKey };
 }
 
+/** The SMTP sender the settings ask for: in NURTURE_SMTP_THREADS worker threads, or in this thread when 0. */
+export function smtpSender(smtpUrl: string, config: Pick<Config, 'smtp' | 'dkim'>, onTransport?: (seen: TransportObservation) => void): MailSender {
+  const { threads, ...pool } = config.smtp;
+  const options = { onTransport, dkim: dkimKeyOf(config.dkim), ...pool };
+  return threads > 0 ? createThreadedSmtpSender(smtpUrl, { ...options, threads }) : createSmtpSender(smtpUrl, options);
+}
+
 export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
   let monitor: TransportMonitor | undefined;
   const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
-  const mail = o.config.smtpUrl
-    ? createSmtpSender(o.config.smtpUrl, { onTransport, dkim: dkimKeyOf(o.config.dkim), ...o.config.smtp })
-    : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  const mail = o.config.smtpUrl ? smtpSender(o.config.smtpUrl, o.config, onTransport) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
   monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
 
   let probing: Promise<unknown> | undefined;

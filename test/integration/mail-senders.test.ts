@@ -8,6 +8,7 @@ import { PermanentSendError, TransientSendError } from '../../src/templates/mail
 import type { MailSender, OutgoingMail, TransportObservation } from '../../src/templates/mail-sender.js';
 import { createOutboxSender, safeFileName } from '../../src/templates/outbox-sender.js';
 import { createSmtpSender } from '../../src/templates/smtp-sender.js';
+import { createThreadedSmtpSender } from '../../src/templates/threaded-smtp-sender.js';
 import type { TestSmtp } from '../support/smtp.js';
 import { startTestSmtp } from '../support/smtp.js';
 import { freePort } from '../support/net.js';
@@ -44,7 +45,13 @@ function mail(overrides: Partial<OutgoingMail> = {}): OutgoingMail {
   };
 }
 
-describe('SMTP sender', () => {
+type MakeSender = (url: string, options?: { onTransport?: (o: TransportObservation) => void }) => MailSender;
+
+// One contract, both ways of running it: what crosses the thread boundary must come back the same.
+describe.each<[string, MakeSender]>([
+  ['in the calling thread', (url, options) => createSmtpSender(url, options)],
+  ['in two worker threads', (url, options) => createThreadedSmtpSender(url, { ...options, threads: 2 })],
+])('SMTP sender %s', (_how, make) => {
   const senders: MailSender[] = [];
   const servers: TestSmtp[] = [];
   let good: TestSmtp;
@@ -52,7 +59,7 @@ describe('SMTP sender', () => {
   let busy: TestSmtp;
 
   function sender(url: string): MailSender {
-    const s = createSmtpSender(url);
+    const s = make(url);
     senders.push(s);
     return s;
   }
@@ -145,7 +152,7 @@ describe('SMTP sender', () => {
   describe('tells whether the server can be reached', () => {
     function observed(url: string): { smtp: MailSender; seen: TransportObservation[] } {
       const seen: TransportObservation[] = [];
-      const smtp = createSmtpSender(url, { onTransport: (o) => seen.push(o) });
+      const smtp = make(url, { onTransport: (o) => seen.push(o) });
       senders.push(smtp);
       return { smtp, seen };
     }

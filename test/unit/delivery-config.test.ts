@@ -13,10 +13,18 @@ describe('delivery settings', () => {
   };
 
   it('pools 5 SMTP connections with no rate limit by default, and reads both', () => {
-    expect(loadConfig({}).smtp).toEqual({ maxConnections: 5, ratePerSecond: undefined });
-    expect(loadConfig({ NURTURE_SMTP_MAX_CONNECTIONS: '2', NURTURE_SMTP_RATE_PER_SECOND: '14' }).smtp).toEqual({ maxConnections: 2, ratePerSecond: 14 });
+    expect(loadConfig({}).smtp).toMatchObject({ maxConnections: 5, ratePerSecond: undefined });
+    expect(loadConfig({ NURTURE_SMTP_MAX_CONNECTIONS: '2', NURTURE_SMTP_RATE_PER_SECOND: '14' }).smtp).toMatchObject({ maxConnections: 2, ratePerSecond: 14 });
     expect(message({ NURTURE_SMTP_MAX_CONNECTIONS: '0' })).toContain('NURTURE_SMTP_MAX_CONNECTIONS: must be at least 1 (got "0")');
     expect(message({ NURTURE_SMTP_RATE_PER_SECOND: 'fast' })).toContain('NURTURE_SMTP_RATE_PER_SECOND: is not a whole number (got "fast")');
+  });
+
+  it('sends from two SMTP threads by default; 0 keeps the work on the engine\'s thread, more than 16 is refused', () => {
+    expect(loadConfig({}).smtp.threads).toBe(2);
+    expect(loadConfig({ NURTURE_SMTP_THREADS: '0' }).smtp.threads).toBe(0);
+    expect(loadConfig({ NURTURE_SMTP_THREADS: '4' }).smtp.threads).toBe(4);
+    expect(message({ NURTURE_SMTP_THREADS: '17' })).toContain('NURTURE_SMTP_THREADS: must be at most 16 (got "17")');
+    expect(message({ NURTURE_SMTP_THREADS: 'two' })).toContain('NURTURE_SMTP_THREADS: is not a whole number (got "two")');
   });
 
   it('reads webhook secrets, whsec_ or plain, newest first; none by default', () => {

@@ -1,0 +1,37 @@
+/**
+ * One thread of threaded-smtp-sender.ts: its share of the SMTP pool, sending what the parent
+ * posts. Composing MIME, DKIM signing and the socket writes run here, off the engine's event loop.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { createSmtpSender } from './smtp-sender.js';
+import { errorToWire } from './smtp-thread-protocol.js';
+import type { FromThread, SmtpThreadData, ToThread } from './smtp-thread-protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('smtp-thread.ts runs as a worker thread of threaded-smtp-sender.ts');
+const data = workerData as SmtpThreadData;
+const tell = (m: FromThread): void => port.postMessage(m);
+
+const sender = createSmtpSender(data.smtpUrl, {
+  maxConnections: data.maxConnections,
+  ratePerSecond: data.ratePerSecond,
+  dkim: data.dkim,
+  onTransport: (seen) => tell({ kind: 'transport', seen }),
+});
+
+port.on('message', (m: ToThread) => {
+  if (m.kind === 'send') {
+    sender.send(m.mail).then(
+      (result) => tell({ kind: 'sent', id: m.id, result }),
+      (err: unknown) => tell({ kind: 'failed', id: m.id, error: errorToWire(err) }),
+    );
+  } else if (m.kind === 'probe') {
+    sender.probe!().then(
+      (seen) => tell({ kind: 'probed', id: m.id, seen }),
+      (err: unknown) => tell({ kind: 'probed', id: m.id, seen: { reachable: false, reason: errorToWire(err).message } }),
+    );
+  } else {
+    // The pool's sockets end and the thread exits once nothing else holds it.
+    void sender.close().then(() => port.close());
+  }
+});
