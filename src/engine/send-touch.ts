@@ -9,7 +9,7 @@ import type { AfterCommit } from './engine-deps.js';
 import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
-import { PermanentSendError } from '../templates/mail-sender.js';
+import { PermanentSendError, TransientSendError } from '../templates/mail-sender.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { EngineDeps } from './engine-deps.js';
 import { confirmationMailOf, isConfirmationTouch, recordConfirmationSent } from './confirmation-mail.js';
@@ -99,6 +99,8 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       await finishSend(deps.db, touchId, { status: 'failed', error: err.message });
       return { status: 'failed', reason: err.message };
     }
+    // Cut off on its way: left `sending`, so the retry is counted in doubt, as after a crash.
+    if (err instanceof TransientSendError && err.mayHaveArrived) throw err;
     // Refused before acceptance: not in doubt; the job retries with backoff.
     await finishSend(deps.db, touchId, { status: 'pending', error: (err as Error).message });
     throw err;

@@ -7,7 +7,7 @@ import { retryTransient } from '../db/transient.js';
 import { mayReceive } from '../sequences/stage.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
 import type { MailSender, OutgoingMail } from '../templates/mail-sender.js';
-import { PermanentSendError } from '../templates/mail-sender.js';
+import { PermanentSendError, TransientSendError } from '../templates/mail-sender.js';
 import { isConfirmationTouch } from './confirmation-mail.js';
 import type { EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
@@ -135,6 +135,8 @@ async function recordRefusal(deps: EngineDeps, p: { id: string; email: string; m
       await finishSend(deps.db, p.id, { status: 'failed', error: err.message });
       return { ok: { status: 'failed', reason: err.message } };
     }
+    // Cut off on its way: left `sending`, so the retry is counted in doubt, as after a crash.
+    if (err instanceof TransientSendError && err.mayHaveArrived) return { error: err };
     // Refused before acceptance: not in doubt; the job retries with backoff.
     await finishSend(deps.db, p.id, { status: 'pending', error: (err as Error).message });
     return { error: err };

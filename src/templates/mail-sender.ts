@@ -78,9 +78,15 @@ export class TransientSendError extends NurtureError {
   readonly code = 'SEND_TRANSIENT' as const;
   /** The SMTP reply code, when the server gave one. */
   readonly responseCode: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; responseCode?: number | undefined }) {
+  /**
+   * The message was on its way when the sending stopped (the thread that held it died), so the
+   * server may have taken it: the retry is in doubt, like the one after a crash.
+   */
+  readonly mayHaveArrived: boolean;
+  constructor(message: string, options?: { cause?: unknown; responseCode?: number | undefined; mayHaveArrived?: boolean }) {
     super(message, options);
     this.responseCode = options?.responseCode;
+    this.mayHaveArrived = options?.mayHaveArrived ?? false;
   }
 }
 

@@ -5,12 +5,13 @@ import { PermanentSendError, TransientSendError, nodemailerMessage } from './mai
 import { refusalOf } from './smtp-refusal.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
+export const DEFAULT_MAX_CONNECTIONS = 5;
+
 /**
  * Timeouts shorter than nodemailer's (2 minutes to connect, 10 minutes of silence): a worker
  * should give a dead server up and retry later rather than hold its job. Query parameters of
  * the URL override them, e.g. `smtp://host:587?connectionTimeout=30000&maxConnections=10`.
  */
-export const DEFAULT_MAX_CONNECTIONS = 5;
 const POOL_DEFAULTS = {
   pool: true,
   maxConnections: DEFAULT_MAX_CONNECTIONS,

@@ -22,6 +22,8 @@ export type ToThread =
   | { kind: 'close' };
 
 export type FromThread =
+  /** The thread's pool is built: from now on a death is one of a running thread. */
+  | { kind: 'ready' }
   | { kind: 'sent'; id: number; result: SendResult }
   | { kind: 'failed'; id: number; error: WireError }
   | { kind: 'probed'; id: number; seen: TransportObservation }
@@ -33,6 +35,7 @@ export interface WireError {
   message: string;
   responseCode: number | undefined;
   recipientRefused: boolean;
+  mayHaveArrived: boolean;
   cause: { message: string; code: string | undefined; responseCode: number | undefined } | undefined;
 }
 
@@ -48,13 +51,13 @@ function causeOf(err: unknown): WireError['cause'] {
 
 export function errorToWire(err: unknown): WireError {
   if (err instanceof PermanentSendError) {
-    return { kind: 'permanent', message: err.message, responseCode: err.responseCode, recipientRefused: err.recipientRefused, cause: causeOf(err.cause) };
+    return { kind: 'permanent', message: err.message, responseCode: err.responseCode, recipientRefused: err.recipientRefused, mayHaveArrived: false, cause: causeOf(err.cause) };
   }
   if (err instanceof TransientSendError) {
-    return { kind: 'transient', message: err.message, responseCode: err.responseCode, recipientRefused: false, cause: causeOf(err.cause) };
+    return { kind: 'transient', message: err.message, responseCode: err.responseCode, recipientRefused: false, mayHaveArrived: err.mayHaveArrived, cause: causeOf(err.cause) };
   }
   const message = err instanceof Error ? err.message : String(err);
-  return { kind: 'other', message, responseCode: undefined, recipientRefused: false, cause: causeOf(err instanceof Error ? err.cause : undefined) };
+  return { kind: 'other', message, responseCode: undefined, recipientRefused: false, mayHaveArrived: false, cause: causeOf(err instanceof Error ? err.cause : undefined) };
 }
 
 function causeFromWire(c: WireError['cause']): Error | undefined {
@@ -65,15 +68,7 @@ function causeFromWire(c: WireError['cause']): Error | undefined {
 export function errorFromWire(w: WireError): Error {
   const cause = causeFromWire(w.cause);
   if (w.kind === 'permanent') return new PermanentSendError(w.message, { cause, responseCode: w.responseCode, recipientRefused: w.recipientRefused });
-  if (w.kind === 'transient') return new TransientSendError(w.message, { cause, responseCode: w.responseCode });
+  if (w.kind === 'transient') return new TransientSendError(w.message, { cause, responseCode: w.responseCode, mayHaveArrived: w.mayHaveArrived });
   // Not a send error: a bug in the thread, said as one rather than retried as if the server were away.
   return new InternalError(`the SMTP thread failed: ${w.message}`, { cause });
-}
-
-/**
- * `total` split into `parts` shares that differ by at most one and add up to `total`, largest
- * first: 5 connections over 2 threads are 3 and 2.
- */
-export function shares(total: number, parts: number): number[] {
-  return Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0));
 }

@@ -18,20 +18,35 @@ const sender = createSmtpSender(data.smtpUrl, {
   dkim: data.dkim,
   onTransport: (seen) => tell({ kind: 'transport', seen }),
 });
+const inFlight = new Set<Promise<void>>();
+const track = (work: Promise<void>): void => {
+  inFlight.add(work);
+  void work.finally(() => inFlight.delete(work));
+};
 
 port.on('message', (m: ToThread) => {
   if (m.kind === 'send') {
-    sender.send(m.mail).then(
-      (result) => tell({ kind: 'sent', id: m.id, result }),
-      (err: unknown) => tell({ kind: 'failed', id: m.id, error: errorToWire(err) }),
+    track(
+      sender.send(m.mail).then(
+        (result) => tell({ kind: 'sent', id: m.id, result }),
+        (err: unknown) => tell({ kind: 'failed', id: m.id, error: errorToWire(err) }),
+      ),
     );
   } else if (m.kind === 'probe') {
-    sender.probe!().then(
-      (seen) => tell({ kind: 'probed', id: m.id, seen }),
-      (err: unknown) => tell({ kind: 'probed', id: m.id, seen: { reachable: false, reason: errorToWire(err).message } }),
+    track(
+      sender.probe!().then(
+        (seen) => tell({ kind: 'probed', id: m.id, seen }),
+        (err: unknown) => tell({ kind: 'probed', id: m.id, seen: { reachable: false, reason: errorToWire(err).message } }),
+      ),
     );
   } else {
-    // The pool's sockets end and the thread exits once nothing else holds it.
-    void sender.close().then(() => port.close());
+    // The messages under way finish as they would in one thread (nodemailer's pool lets them),
+    // and their answers must reach the parent before the port closes: a message taken by the
+    // server but reported lost would be sent twice.
+    void sender
+      .close()
+      .then(() => Promise.allSettled([...inFlight]))
+      .then(() => port.close());
   }
 });
+tell({ kind: 'ready' });

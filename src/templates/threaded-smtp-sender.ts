@@ -1,19 +1,29 @@
 /**
  * MailSender adapter for an SMTP server whose work runs in worker threads (NURTURE_SMTP_THREADS):
  * each thread (smtp-thread.ts) holds its share of the connections and of the rate limit in a
- * nodemailer pool of its own. Composing MIME, DKIM signing (about 1.3 ms of CPU a message with a
- * 2048-bit key, measured) and the many small socket writes of a message then no longer take the
- * event loop that applies events and wakes enrollments, and can use another core.
+ * nodemailer pool of its own. Composing MIME, DKIM signing and the many small socket writes of a
+ * message then no longer take the event loop that applies events and wakes enrollments, and can
+ * use another core.
  *
  * The contract is smtp-sender.ts's: the same typed errors, the same transport observations.
  */
 import { Worker } from 'node:worker_threads';
 import { TransientSendError } from './mail-sender.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
+import { leastLoaded, shares } from './pool-shares.js';
 import { DEFAULT_MAX_CONNECTIONS, describeSmtpUrl } from './smtp-sender.js';
 import type { DkimKey, SmtpPoolOptions } from './smtp-sender.js';
-import { errorFromWire, shares } from './smtp-thread-protocol.js';
+import { errorFromWire } from './smtp-thread-protocol.js';
 import type { FromThread, SmtpThreadData, ToThread } from './smtp-thread-protocol.js';
+
+/** A thread that stopped without being closed: before its pool was built (`started: false`), or while running. */
+export interface StoppedThread {
+  exitCode: number;
+  reason: string | undefined;
+  started: boolean;
+  /** Messages it held; they fail as transient. */
+  held: number;
+}
 
 export interface ThreadedSmtpOptions extends TransportOptions, SmtpPoolOptions {
   dkim?: DkimKey | undefined;
@@ -21,35 +31,37 @@ export interface ThreadedSmtpOptions extends TransportOptions, SmtpPoolOptions {
   threads: number;
   /** The module each thread runs; tests give one that can be made to die. */
   threadEntry?: URL;
+  /** Told once per thread that stops without being closed, or that had to be stopped after close. */
+  onThreadExit?: (stopped: StoppedThread) => void;
+  /** How long a closing thread may take to finish its messages and end its connections before it is stopped. */
+  closeGraceMs?: number;
 }
-
-/** How long a closing thread may take to end its connections before it is stopped. */
-const CLOSE_GRACE_MS = 10_000;
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
 const DEFAULT_ENTRY = new URL(FROM_SOURCE ? './smtp-thread.ts' : './smtp-thread.js', import.meta.url);
 
-interface Waiting {
-  resolve(value: never): void;
-  reject(err: Error): void;
-  /** The recipient, for the error when the thread dies under the message. */
-  to: string | undefined;
-}
+type Waiting =
+  | { kind: 'send'; to: string; resolve(r: SendResult): void; reject(err: Error): void }
+  | { kind: 'probe'; resolve(seen: TransportObservation): void };
 
 interface SmtpThread {
   worker: Worker;
   waiting: Map<number, Waiting>;
+  /** Its share of the connections: threads are loaded in proportion to it. */
+  connections: number;
   exited: Promise<void>;
 }
 
 /**
  * Run from the TypeScript sources (tests, `npm run bench`), a thread registers tsx's loader
  * before it imports its module: a worker thread started with `--import tsx` still loads a `.ts`
- * entry before the hooks are in place (Node 20).
+ * entry before the hooks are in place (Node 20). tsx is found from here, not from the working
+ * directory the eval'd code would resolve it from.
  */
 function newThread(entry: URL, workerData: SmtpThreadData): Worker {
   if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  const tsx = import.meta.resolve('tsx/esm/api');
+  const boot = `import(${JSON.stringify(tsx)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
 }
 
@@ -68,17 +80,25 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
   const start = (slot: number): SmtpThread => {
     const data: SmtpThreadData = { smtpUrl, maxConnections: connections[slot]!, ratePerSecond: rates?.[slot], dkim: options.dkim };
     const worker = newThread(entry, data);
-    // Idle threads do not hold the process open; a message in flight does (see `track`).
+    // Idle threads do not hold the process open; a message in flight does (see `ask`).
     worker.unref();
     const waiting = new Map<number, Waiting>();
     let failure: Error | undefined;
+    let started = false;
     const exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
         if (slots[slot]?.worker === worker) slots[slot] = undefined;
-        const why = closed ? 'was closed' : `stopped (exit code ${code}${failure ? `: ${failure.message}` : ''})`;
+        const reason = failure?.message;
+        if (!closed) options.onThreadExit?.({ exitCode: code, reason, started, held: waiting.size });
+        const why = closed ? 'was closed' : started ? `stopped (exit code ${code}${reason ? `: ${reason}` : ''})` : `could not start (exit code ${code}${reason ? `: ${reason}` : ''})`;
         for (const w of waiting.values()) {
-          const about = w.to === undefined ? '' : ` while sending to ${w.to}; the message may or may not have arrived, and is tried again`;
-          w.reject(new TransientSendError(`the SMTP thread for ${where} ${why}${about}`, { cause: failure }));
+          if (w.kind === 'probe') {
+            w.resolve({ reachable: false, reason: `the SMTP thread for ${where} ${why}` });
+          } else if (started) {
+            w.reject(new TransientSendError(`the SMTP thread for ${where} ${why} while sending to ${w.to}; the message may or may not have arrived`, { cause: failure, mayHaveArrived: true }));
+          } else {
+            w.reject(new TransientSendError(`the SMTP thread for ${where} ${why}; nothing was sent to ${w.to}`, { cause: failure }));
+          }
         }
         waiting.clear();
         resolve();
@@ -86,6 +106,10 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
     });
     worker.on('error', (err) => (failure = err));
     worker.on('message', (m: FromThread) => {
+      if (m.kind === 'ready') {
+        started = true;
+        return;
+      }
       if (m.kind === 'transport') {
         options.onTransport?.(m.seen);
         return;
@@ -94,44 +118,43 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
       if (!w) return;
       waiting.delete(m.id);
       if (waiting.size === 0) worker.unref();
-      if (m.kind === 'failed') w.reject(errorFromWire(m.error));
-      else w.resolve((m.kind === 'sent' ? m.result : m.seen) as never);
+      if (w.kind === 'probe') {
+        if (m.kind === 'probed') w.resolve(m.seen);
+      } else if (m.kind === 'sent') {
+        w.resolve(m.result);
+      } else if (m.kind === 'failed') {
+        w.reject(errorFromWire(m.error));
+      }
     });
-    return { worker, waiting, exited };
+    return { worker, waiting, connections: connections[slot]!, exited };
   };
 
-  /** The thread with the fewest messages in flight; a dead one is started again. */
+  /** The thread to take the next message (leastLoaded); a dead one is started again. */
   const pick = (): SmtpThread => {
-    let best: SmtpThread | undefined;
-    for (let i = 0; i < slots.length; i++) {
-      const t = (slots[i] ??= start(i));
-      if (!best || t.waiting.size < best.waiting.size) best = t;
-    }
-    return best!;
+    const live = slots.map((t, i) => (slots[i] = t ?? start(i)));
+    return live[leastLoaded(live.map((t) => ({ inFlight: t.waiting.size, connections: t.connections })))]!;
   };
 
-  const ask = <T>(request: (id: number) => ToThread, to: string | undefined): Promise<T> => {
+  const ask = (w: Waiting, request: (id: number) => ToThread): void => {
     const t = pick();
     const id = nextId++;
-    return new Promise<T>((resolve, reject) => {
-      if (t.waiting.size === 0) t.worker.ref();
-      t.waiting.set(id, { resolve: resolve as (v: never) => void, reject, to });
-      t.worker.postMessage(request(id));
-    });
+    if (t.waiting.size === 0) t.worker.ref();
+    t.waiting.set(id, w);
+    t.worker.postMessage(request(id));
   };
 
-  // Started now, so a thread that cannot start says so before the first message is due.
+  // Started now, so a thread that cannot start is heard of before the first message is due.
   for (let i = 0; i < slots.length; i++) slots[i] = start(i);
 
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
       if (closed) throw new TransientSendError(`the SMTP sender for ${where} is closed`);
-      return ask<SendResult>((id) => ({ kind: 'send', id, mail }), mail.to);
+      return new Promise<SendResult>((resolve, reject) => ask({ kind: 'send', to: mail.to, resolve, reject }, (id) => ({ kind: 'send', id, mail })));
     },
 
     async probe(): Promise<TransportObservation> {
       if (closed) return { reachable: false, reason: `the SMTP sender for ${where} is closed` };
-      return ask<TransportObservation>((id) => ({ kind: 'probe', id }), undefined);
+      return new Promise<TransportObservation>((resolve) => ask({ kind: 'probe', resolve }, (id) => ({ kind: 'probe', id })));
     },
 
     async close(): Promise<void> {
@@ -141,7 +164,10 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
           if (!t) return;
           t.worker.ref();
           t.worker.postMessage({ kind: 'close' } satisfies ToThread);
-          const grace = setTimeout(() => void t.worker.terminate(), CLOSE_GRACE_MS);
+          const grace = setTimeout(() => {
+            options.onThreadExit?.({ exitCode: 1, reason: `did not end within ${options.closeGraceMs ?? 10_000} ms of close: stopped`, started: true, held: t.waiting.size });
+            void t.worker.terminate();
+          }, options.closeGraceMs ?? 10_000);
           await t.exited;
           clearTimeout(grace);
         }),

@@ -45,16 +45,26 @@ function dkimKeyOf(dkim: Config['dkim']): DkimKey | undefined {
 }
 
 /** The SMTP sender the settings ask for: in NURTURE_SMTP_THREADS worker threads, or in this thread when 0. */
-export function smtpSender(smtpUrl: string, config: Pick<Config, 'smtp' | 'dkim'>, onTransport?: (seen: TransportObservation) => void): MailSender {
+export function smtpSender(smtpUrl: string, config: Pick<Config, 'smtp' | 'dkim'>, watch: { onTransport?: (seen: TransportObservation) => void; log?: Logger } = {}): MailSender {
   const { threads, ...pool } = config.smtp;
-  const options = { onTransport, dkim: dkimKeyOf(config.dkim), ...pool };
-  return threads > 0 ? createThreadedSmtpSender(smtpUrl, { ...options, threads }) : createSmtpSender(smtpUrl, options);
+  const options = { onTransport: watch.onTransport, dkim: dkimKeyOf(config.dkim), ...pool };
+  if (threads === 0) return createSmtpSender(smtpUrl, options);
+  return createThreadedSmtpSender(smtpUrl, {
+    ...options,
+    threads,
+    // Once per thread that dies: each message it held also fails, and is counted, as a transient send error.
+    onThreadExit: (t) =>
+      watch.log?.error(
+        { exitCode: t.exitCode, reason: t.reason, held: t.held },
+        t.started ? 'an SMTP thread stopped; the messages it held are retried, and a new thread takes the next' : 'an SMTP thread could not start; nothing was sent, and the next message starts it again',
+      ),
+  });
 }
 
 export function openMailTransport(o: { config: Config; db: Kysely<Database>; log: Logger; probeEveryMs?: number }): MailTransport {
   let monitor: TransportMonitor | undefined;
   const onTransport = (seen: TransportObservation): void => monitor?.observe(seen);
-  const mail = o.config.smtpUrl ? smtpSender(o.config.smtpUrl, o.config, onTransport) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
+  const mail = o.config.smtpUrl ? smtpSender(o.config.smtpUrl, o.config, { onTransport, log: o.log }) : createOutboxSender(path.join(o.config.dataDir, 'outbox'), { onTransport });
   monitor = new TransportMonitor({ where: mail.describe(), log: o.log, persist: (s) => recordServiceHealth(o.db, MAIL_TRANSPORT, s) });
 
   let probing: Promise<unknown> | undefined;

@@ -119,6 +119,8 @@ describe.each<[string, MakeSender]>([
     const permanent = err as PermanentSendError;
     expect(permanent.code).toBe('SEND_PERMANENT');
     expect(permanent.responseCode).toBe(550);
+    // The engine records the address as a hard bounce on this flag.
+    expect(permanent.recipientRefused).toBe(true);
     expect(permanent.message).toContain('ada@example.com');
     expect(permanent.cause).toBeDefined();
     expect(rejecting.received).toHaveLength(0);

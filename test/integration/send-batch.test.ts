@@ -10,6 +10,7 @@ import { Batcher } from '../../src/workers/batcher.js';
 import { sendTouches } from '../../src/engine/send-touches.js';
 import { suppress } from '../../src/db/suppression-repository.js';
 import { createSmtpSender } from '../../src/templates/smtp-sender.js';
+import { TransientSendError } from '../../src/templates/mail-sender.js';
 import type { MailSender } from '../../src/templates/mail-sender.js';
 import { useEngineFixture } from '../support/engine-fixture.js';
 import type { TestSmtp } from '../support/smtp.js';
@@ -161,6 +162,31 @@ describe('sending in batches', () => {
       [ids[1], 'sending'],
       [ids[2], 'sent'],
     ].sort());
+  });
+
+  it('leaves a message cut off on its way (its SMTP thread died under it) sending, so that its retry goes out in doubt', async () => {
+    const emails = ['cut@example.com', 'whole@example.com'];
+    const ids = await optInAll('cut', emails);
+    // What threaded-smtp-sender.ts says for the message a dying thread held.
+    const dying: MailSender = {
+      send: async (m) => {
+        if (m.to === 'cut@example.com') throw new TransientSendError('the SMTP thread stopped (exit code 7) while sending to cut@example.com; the message may or may not have arrived', { mayHaveArrived: true });
+        return mail.send(m);
+      },
+      close: async () => {},
+      describe: () => 'a sender whose thread dies under cut@example.com',
+    };
+    const out = await sendTouches(f.deps, dying, ids, T0);
+    expect(out.map((o) => ('ok' in o ? o.ok.status : (o.error as Error).constructor.name))).toEqual(['TransientSendError', 'sent']);
+    expect(await statuses(ids)).toEqual([
+      [ids[0], 'sending'],
+      [ids[1], 'sent'],
+    ].sort());
+    const retry = await sendTouches(f.deps, mail, [ids[0]!], T0);
+    expect(retry.map((o) => ('ok' in o ? o.ok : o))).toEqual([{ status: 'sent', messageId: expect.stringContaining(ids[0]!), inDoubt: true }]);
+    const row = await f.store.db.selectFrom('touches').select(['status', 'in_doubt']).where('id', '=', ids[0]!).executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: 'sent', in_doubt: true });
+    expect(deliveredTo(emails)).toEqual(emails);
   });
 
   it('keeps the batch when recording a refused address fails: the accepted email is sent once and marked, the refused one left sending', async () => {

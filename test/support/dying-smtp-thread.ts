@@ -1,13 +1,15 @@
 /**
  * The real SMTP thread, except that a message with the subject "die" ends the thread with exit
- * code 7 before it is sent: what a crash in a thread (out of memory, a bug in a library) does.
+ * code 7 before it is sent, and any probe with exit code 9: what a crash in a thread (out of
+ * memory, a bug in a library) does.
  */
 import { parentPort } from 'node:worker_threads';
 import type { ToThread } from '../../src/templates/smtp-thread-protocol.js';
 
 // The real thread's listener first: the port delivers to the listeners it has when a message
-// arrives. That listener only starts the send; the exit below comes before any of its I/O.
+// arrives. That listener only starts the work; the exit below comes before any of its I/O.
 await import('../../src/templates/smtp-thread.js');
 parentPort!.on('message', (m: ToThread) => {
   if (m.kind === 'send' && m.mail.subject === 'die') process.exit(7);
+  if (m.kind === 'probe') process.exit(9);
 });

@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InternalError } from '../../src/errors.js';
 import { PermanentSendError, TransientSendError } from '../../src/templates/mail-sender.js';
-import { errorFromWire, errorToWire, shares } from '../../src/templates/smtp-thread-protocol.js';
+import { leastLoaded, shares } from '../../src/templates/pool-shares.js';
+import { errorFromWire, errorToWire } from '../../src/templates/smtp-thread-protocol.js';
 
 /** An error as nodemailer raises it: a code, and the server's reply when there was one. */
 const nodemailerError = (message: string, code: string, responseCode?: number) => Object.assign(new Error(message), { code, ...(responseCode ? { responseCode } : {}) });
@@ -49,6 +50,26 @@ describe('shares of connections and of the rate between threads', () => {
         expect(s.reduce((a, b) => a + b, 0)).toBe(total);
         expect(Math.max(...s) - Math.min(...s)).toBeLessThanOrEqual(1);
         expect([...s].sort((a, b) => b - a)).toEqual(s);
+      }),
+    );
+  });
+});
+
+describe('which SMTP thread takes the next message', () => {
+  it('the one with the fewest in flight for its connections, the first on a tie', () => {
+    expect(leastLoaded([{ inFlight: 3, connections: 3 }, { inFlight: 2, connections: 2 }])).toBe(0);
+    expect(leastLoaded([{ inFlight: 3, connections: 3 }, { inFlight: 1, connections: 2 }])).toBe(1);
+    expect(leastLoaded([{ inFlight: 2, connections: 3 }, { inFlight: 2, connections: 2 }])).toBe(0);
+  });
+
+  it('loads threads in proportion to their connections, however many messages come', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 500 }), (total, parts, messages) => {
+        const conns = shares(Math.max(total, parts), parts);
+        const inFlight = conns.map(() => 0);
+        for (let m = 0; m < messages; m++) inFlight[leastLoaded(conns.map((c, i) => ({ inFlight: inFlight[i]!, connections: c })))]! += 1;
+        const sum = conns.reduce((a, b) => a + b, 0);
+        conns.forEach((c, i) => expect(Math.abs(inFlight[i]! - (messages * c) / sum)).toBeLessThanOrEqual(1));
       }),
     );
   });
