@@ -9,54 +9,22 @@ import { startTestSmtp } from '../support/smtp.js';
 const DYING_THREAD = new URL('../support/dying-smtp-thread.ts', import.meta.url);
 const BROKEN_THREAD = new URL('../support/broken-smtp-thread.ts', import.meta.url);
 
-/** What only the threaded sender does; the contract it shares with the in-thread one is in mail-senders.test.ts. */
+/**
+ * What only the threaded sender does; the contract it shares with the in-thread one is in
+ * mail-senders.test.ts, and the pool settings it shares between its threads in smtp-pool.test.ts.
+ */
 describe('SMTP sender in worker threads', () => {
   let smtp: TestSmtp;
-  let open = 0;
-  let most = 0;
-  let connects = 0;
   const senders: MailSender[] = [];
   const mail = (i: number, subject = `m${i}`): OutgoingMail => ({ from: 'n@nurture.test', to: `p${i}@example.com`, subject, html: '<p>x</p>', text: 'x', messageId: `thr-${i}-${subject}@nurture.test` });
   const track = (s: MailSender): MailSender => (senders.push(s), s);
 
   beforeAll(async () => {
-    smtp = await startTestSmtp({
-      server: {
-        onConnect(_session, callback) {
-          connects += 1;
-          open += 1;
-          most = Math.max(most, open);
-          callback();
-        },
-        onClose() {
-          open -= 1;
-        },
-      },
-    });
+    smtp = await startTestSmtp();
   });
   afterAll(async () => {
     for (const s of senders) await s.close();
     await smtp.close();
-  });
-
-  it('shares NURTURE_SMTP_MAX_CONNECTIONS between its threads rather than giving each thread as many', async () => {
-    connects = 0;
-    most = 0;
-    const s = track(createThreadedSmtpSender(smtp.url, { maxConnections: 3, threads: 2 }));
-    await Promise.all(Array.from({ length: 40 }, (_, i) => s.send(mail(i))));
-    expect(smtp.received.filter((m) => m.messageId.startsWith('thr-'))).toHaveLength(40);
-    expect(most).toBeLessThanOrEqual(3);
-    expect(connects).toBeLessThanOrEqual(3);
-  });
-
-  it('shares the rate limit too: five messages at two a second still take two seconds over two threads', async () => {
-    // One connection a thread: nodemailer's limit is exact for one connection (two that free up at
-    // once may both start a message), as in smtp-pool.test.ts.
-    const s = track(createThreadedSmtpSender(smtp.url, { maxConnections: 2, ratePerSecond: 2, threads: 2 }));
-    const started = Date.now();
-    await Promise.all(Array.from({ length: 5 }, (_, i) => s.send(mail(200 + i, 'rate'))));
-    expect(smtp.received.filter((m) => m.subject === 'rate')).toHaveLength(5);
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
   });
 
   it('fails the message a dying thread held as transient and in doubt, tells once, and sends the next through a new thread', async () => {
