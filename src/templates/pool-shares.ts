@@ -9,16 +9,16 @@ export function shares(total: number, parts: number): number[] {
 }
 
 /**
- * Which thread takes the next message: the one with the fewest in flight for its share of the
- * connections (the first on a tie), so a thread with 2 connections is not given as many as one
- * with 3 and left to hold up the burst.
+ * Which thread takes the next message: the one with the fewest in flight for its weight (its
+ * share of the rate when a rate is set, else of the connections; the first on a tie), so a thread
+ * with 2 connections is not given as many as one with 3 and left to hold up the burst.
  */
-export function leastLoaded(threads: readonly { inFlight: number; connections: number }[]): number {
+export function leastLoaded(threads: readonly { inFlight: number; weight: number }[]): number {
   let best = 0;
   for (let i = 1; i < threads.length; i++) {
     const t = threads[i]!;
     const b = threads[best]!;
-    if (t.inFlight * b.connections < b.inFlight * t.connections) best = i;
+    if (t.inFlight * b.weight < b.inFlight * t.weight) best = i;
   }
   return best;
 }

@@ -8,6 +8,7 @@
  * The contract is smtp-sender.ts's: the same typed errors, the same transport observations.
  */
 import { Worker } from 'node:worker_threads';
+import { InternalError } from '../errors.js';
 import { TransientSendError } from './mail-sender.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 import { leastLoaded, shares } from './pool-shares.js';
@@ -16,13 +17,15 @@ import type { DkimKey, SmtpPoolOptions } from './smtp-sender.js';
 import { errorFromWire } from './smtp-thread-protocol.js';
 import type { FromThread, SmtpThreadData, ToThread } from './smtp-thread-protocol.js';
 
-/** A thread that stopped without being closed: before its pool was built (`started: false`), or while running. */
+/** A thread that stopped other than by ending when closed: before its pool was built (`started: false`), while running, or stopped by close's grace timer. */
 export interface StoppedThread {
   exitCode: number;
   reason: string | undefined;
   started: boolean;
-  /** Messages it held; they fail as transient. */
+  /** Messages it held (not probes); they fail as transient. */
   held: number;
+  /** It stopped while the sender was closing: no new thread follows. */
+  closing: boolean;
 }
 
 export interface ThreadedSmtpOptions extends TransportOptions, SmtpPoolOptions {
@@ -31,7 +34,7 @@ export interface ThreadedSmtpOptions extends TransportOptions, SmtpPoolOptions {
   threads: number;
   /** The module each thread runs; tests give one that can be made to die. */
   threadEntry?: URL;
-  /** Told once per thread that stops without being closed, or that had to be stopped after close. */
+  /** Told once per thread that stops other than by ending when closed. */
   onThreadExit?: (stopped: StoppedThread) => void;
   /** How long a closing thread may take to finish its messages and end its connections before it is stopped. */
   closeGraceMs?: number;
@@ -47,8 +50,12 @@ type Waiting =
 interface SmtpThread {
   worker: Worker;
   waiting: Map<number, Waiting>;
-  /** Its share of the connections: threads are loaded in proportion to it. */
-  connections: number;
+  /** Threads are loaded in proportion to this: its share of the rate when one is set (that is what binds), else of the connections. */
+  weight: number;
+  /** It said its pool is built. */
+  started: boolean;
+  /** Stopped by close's grace timer. */
+  terminated: boolean;
   exited: Promise<void>;
 }
 
@@ -74,8 +81,10 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
   const entry = options.threadEntry ?? DEFAULT_ENTRY;
   // Slot i always gets share i, also when its thread is started again after dying.
   const slots: (SmtpThread | undefined)[] = Array.from({ length: count }, () => undefined);
+  const closeGraceMs = options.closeGraceMs ?? 10_000;
   let nextId = 0;
   let closed = false;
+  let closing: Promise<void> | undefined;
 
   const start = (slot: number): SmtpThread => {
     const data: SmtpThreadData = { smtpUrl, maxConnections: connections[slot]!, ratePerSecond: rates?.[slot], dkim: options.dkim };
@@ -84,17 +93,21 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
     worker.unref();
     const waiting = new Map<number, Waiting>();
     let failure: Error | undefined;
-    let started = false;
-    const exited = new Promise<void>((resolve) => {
+    const t: SmtpThread = { worker, waiting, weight: rates?.[slot] ?? connections[slot]!, started: false, terminated: false, exited: Promise.resolve() };
+    t.exited = new Promise<void>((resolve) => {
       worker.once('exit', (code) => {
         if (slots[slot]?.worker === worker) slots[slot] = undefined;
-        const reason = failure?.message;
-        if (!closed) options.onThreadExit?.({ exitCode: code, reason, started, held: waiting.size });
-        const why = closed ? 'was closed' : started ? `stopped (exit code ${code}${reason ? `: ${reason}` : ''})` : `could not start (exit code ${code}${reason ? `: ${reason}` : ''})`;
+        const reason = failure?.message ?? (t.terminated ? `it did not end within ${closeGraceMs} ms of close, and was stopped` : undefined);
+        // Only a thread that ended by itself after close stopped as asked.
+        const asked = closed && code === 0 && !t.terminated;
+        const how = `exit code ${code}${reason ? `: ${reason}` : ''}`;
+        const why = asked ? 'was closed' : t.started ? `stopped (${how})` : `could not start (${how})`;
+        const held = [...waiting.values()].filter((w) => w.kind === 'send').length;
+        // Settled before anyone is told, so nothing an observer does can leave a promise hanging.
         for (const w of waiting.values()) {
           if (w.kind === 'probe') {
             w.resolve({ reachable: false, reason: `the SMTP thread for ${where} ${why}` });
-          } else if (started) {
+          } else if (t.started) {
             w.reject(new TransientSendError(`the SMTP thread for ${where} ${why} while sending to ${w.to}; the message may or may not have arrived`, { cause: failure, mayHaveArrived: true }));
           } else {
             w.reject(new TransientSendError(`the SMTP thread for ${where} ${why}; nothing was sent to ${w.to}`, { cause: failure }));
@@ -102,12 +115,18 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
         }
         waiting.clear();
         resolve();
+        if (asked) return;
+        try {
+          options.onThreadExit?.({ exitCode: code, reason, started: t.started, held, closing: closed });
+        } catch {
+          // An observer that fails must not stop the sender; what it was told is already settled.
+        }
       });
     });
     worker.on('error', (err) => (failure = err));
     worker.on('message', (m: FromThread) => {
       if (m.kind === 'ready') {
-        started = true;
+        t.started = true;
         return;
       }
       if (m.kind === 'transport') {
@@ -118,21 +137,18 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
       if (!w) return;
       waiting.delete(m.id);
       if (waiting.size === 0) worker.unref();
-      if (w.kind === 'probe') {
-        if (m.kind === 'probed') w.resolve(m.seen);
-      } else if (m.kind === 'sent') {
-        w.resolve(m.result);
-      } else if (m.kind === 'failed') {
-        w.reject(errorFromWire(m.error));
-      }
+      if (w.kind === 'probe') w.resolve(m.kind === 'probed' ? m.seen : { reachable: false, reason: `the SMTP thread for ${where} answered a probe with ${m.kind}` });
+      else if (m.kind === 'sent') w.resolve(m.result);
+      else if (m.kind === 'failed') w.reject(errorFromWire(m.error));
+      else w.reject(new InternalError(`the SMTP thread for ${where} answered a message with ${m.kind}`));
     });
-    return { worker, waiting, connections: connections[slot]!, exited };
+    return t;
   };
 
   /** The thread to take the next message (leastLoaded); a dead one is started again. */
   const pick = (): SmtpThread => {
     const live = slots.map((t, i) => (slots[i] = t ?? start(i)));
-    return live[leastLoaded(live.map((t) => ({ inFlight: t.waiting.size, connections: t.connections })))]!;
+    return live[leastLoaded(live.map((t) => ({ inFlight: t.waiting.size, weight: t.weight })))]!;
   };
 
   const ask = (w: Waiting, request: (id: number) => ToThread): void => {
@@ -157,21 +173,22 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
       return new Promise<TransportObservation>((resolve) => ask({ kind: 'probe', resolve }, (id) => ({ kind: 'probe', id })));
     },
 
-    async close(): Promise<void> {
+    close(): Promise<void> {
       closed = true;
-      await Promise.all(
+      closing ??= Promise.all(
         slots.map(async (t) => {
           if (!t) return;
           t.worker.ref();
           t.worker.postMessage({ kind: 'close' } satisfies ToThread);
           const grace = setTimeout(() => {
-            options.onThreadExit?.({ exitCode: 1, reason: `did not end within ${options.closeGraceMs ?? 10_000} ms of close: stopped`, started: true, held: t.waiting.size });
+            t.terminated = true;
             void t.worker.terminate();
-          }, options.closeGraceMs ?? 10_000);
+          }, closeGraceMs);
           await t.exited;
           clearTimeout(grace);
         }),
-      );
+      ).then(() => undefined);
+      return closing;
     },
 
     describe(): string {

@@ -56,7 +56,11 @@ export function smtpSender(smtpUrl: string, config: Pick<Config, 'smtp' | 'dkim'
     onThreadExit: (t) =>
       watch.log?.error(
         { exitCode: t.exitCode, reason: t.reason, held: t.held },
-        t.started ? 'an SMTP thread stopped; the messages it held are retried, and a new thread takes the next' : 'an SMTP thread could not start; nothing was sent, and the next message starts it again',
+        !t.started
+          ? 'an SMTP thread could not start; nothing was sent, and the next message starts it again'
+          : t.closing
+            ? 'an SMTP thread stopped while closing; the messages it held are left in doubt and retried later'
+            : 'an SMTP thread stopped; the messages it held are retried, and a new thread takes the next',
       ),
   });
 }

@@ -5,6 +5,7 @@ import { isTransientDbError } from '../db/transient.js';
 import type { BatchSendOutcome } from '../app/send-emails.js';
 import { sendEmails } from '../app/send-emails.js';
 import { TemplateError, messageOf } from '../errors.js';
+import { TransientSendError } from '../templates/mail-sender.js';
 import { Batcher } from './batcher.js';
 import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SEND_BATCH_JOB, SEND_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
@@ -74,7 +75,9 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
       const last = tries >= (job.opts.attempts ?? SEND_ATTEMPTS);
       ctx.metrics.send(last ? 'failed' : 'retry');
       if (!last) return { done: false, error: err };
-      const error = `gave up after ${tries} attempts: ${messageOf(err)}`;
+      // The last attempt's message may have reached the server before its thread died: say so.
+      const maybe = err instanceof TransientSendError && err.mayHaveArrived ? ' (the last attempt may have arrived)' : '';
+      const error = `gave up after ${tries} attempts: ${messageOf(err)}${maybe}`;
       log.error({ err: error }, 'email failed permanently');
       await finishSend(ctx.deps.db, touchId, { status: 'failed', error });
       return { done: true };

@@ -189,6 +189,23 @@ describe('sending in batches', () => {
     expect(deliveredTo(emails)).toEqual(emails);
   });
 
+  it('does the same for a message sent alone (a batch of one): left sending, and its retry goes out in doubt', async () => {
+    const [id] = await optInAll('solo', ['solo-cut@example.com']);
+    const dying: MailSender = {
+      send: async () => {
+        throw new TransientSendError('the SMTP thread stopped (exit code 7) while sending to solo-cut@example.com; the message may or may not have arrived', { mayHaveArrived: true });
+      },
+      close: async () => {},
+      describe: () => 'a sender whose thread dies under every message',
+    };
+    const app = { deps: f.deps, scheduler: sweeperScheduler, log: createLogger('silent') };
+    await expect(sendEmails(app, dying, [id!], T0)).rejects.toBeInstanceOf(TransientSendError);
+    expect(await statuses([id!])).toEqual([[id, 'sending']]);
+    const retry = await sendEmails(app, mail, [id!], T0);
+    expect(retry.map((o) => ('ok' in o ? o.ok : o))).toEqual([{ status: 'sent', messageId: expect.stringContaining(id!), inDoubt: true }]);
+    expect(deliveredTo(['solo-cut@example.com'])).toEqual(['solo-cut@example.com']);
+  });
+
   it('keeps the batch when recording a refused address fails: the accepted email is sent once and marked, the refused one left sending', async () => {
     const emails = ['rf1@example.com', 'gone-rf@example.com'];
     const ids = await optInAll('rf', emails);

@@ -39,7 +39,30 @@ describe('SMTP sender in worker threads', () => {
     expect(smtp.received.filter((m) => ['before', 'die', 'after'].includes(m.subject)).map((m) => m.subject)).toEqual(['before', 'after']);
     await s.close();
     // Told once, for the death; closing is not a death.
-    expect(stopped).toEqual([{ exitCode: 7, reason: undefined, started: true, held: 1 }]);
+    expect(stopped).toEqual([{ exitCode: 7, reason: undefined, started: true, held: 1, closing: false }]);
+  });
+
+  it('tells of a thread that dies while closing, as a death and not as a close', async () => {
+    const stopped: StoppedThread[] = [];
+    const s = createThreadedSmtpSender(smtp.url, { maxConnections: 1, threads: 1, threadEntry: DYING_THREAD, onThreadExit: (t) => stopped.push(t) });
+    await s.send(mail(320, 'die-at-close'));
+    await s.close();
+    expect(stopped).toEqual([{ exitCode: 8, reason: undefined, started: true, held: 0, closing: true }]);
+  });
+
+  it('settles what a dying thread held even when the one told of the death throws', async () => {
+    const s = track(
+      createThreadedSmtpSender(smtp.url, {
+        maxConnections: 1,
+        threads: 1,
+        threadEntry: DYING_THREAD,
+        onThreadExit: () => {
+          throw new Error('the logger broke');
+        },
+      }),
+    );
+    await expect(s.send(mail(330, 'die'))).rejects.toBeInstanceOf(TransientSendError);
+    await s.send(mail(331, 'after-throw'));
   });
 
   it('answers a probe whose thread dies as not reachable, rather than leaving it unanswered or throwing', async () => {
@@ -57,7 +80,7 @@ describe('SMTP sender in worker threads', () => {
     expect(err).toBeInstanceOf(TransientSendError);
     expect((err as TransientSendError).mayHaveArrived).toBe(false);
     expect((err as Error).message).toMatch(/could not start \(exit code 1: broken on purpose\); nothing was sent to p350@example\.com$/);
-    expect(stopped[0]).toEqual({ exitCode: 1, reason: 'broken on purpose', started: false, held: expect.any(Number) });
+    expect(stopped[0]).toEqual({ exitCode: 1, reason: 'broken on purpose', started: false, held: 1, closing: false });
   });
 
   it('lets the messages under way at close finish, and reports them as the server answered', async () => {

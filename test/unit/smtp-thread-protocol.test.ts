@@ -56,18 +56,18 @@ describe('shares of connections and of the rate between threads', () => {
 });
 
 describe('which SMTP thread takes the next message', () => {
-  it('the one with the fewest in flight for its connections, the first on a tie', () => {
-    expect(leastLoaded([{ inFlight: 3, connections: 3 }, { inFlight: 2, connections: 2 }])).toBe(0);
-    expect(leastLoaded([{ inFlight: 3, connections: 3 }, { inFlight: 1, connections: 2 }])).toBe(1);
-    expect(leastLoaded([{ inFlight: 2, connections: 3 }, { inFlight: 2, connections: 2 }])).toBe(0);
+  it('the one with the fewest in flight for its weight (share of the rate or of the connections), the first on a tie', () => {
+    expect(leastLoaded([{ inFlight: 3, weight: 3 }, { inFlight: 2, weight: 2 }])).toBe(0);
+    expect(leastLoaded([{ inFlight: 3, weight: 3 }, { inFlight: 1, weight: 2 }])).toBe(1);
+    expect(leastLoaded([{ inFlight: 2, weight: 3 }, { inFlight: 2, weight: 2 }])).toBe(0);
   });
 
-  it('loads threads in proportion to their connections, however many messages come', () => {
+  it('loads threads in proportion to their weights, however many messages come', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 0, max: 500 }), (total, parts, messages) => {
         const conns = shares(Math.max(total, parts), parts);
         const inFlight = conns.map(() => 0);
-        for (let m = 0; m < messages; m++) inFlight[leastLoaded(conns.map((c, i) => ({ inFlight: inFlight[i]!, connections: c })))]! += 1;
+        for (let m = 0; m < messages; m++) inFlight[leastLoaded(conns.map((c, i) => ({ inFlight: inFlight[i]!, weight: c })))]! += 1;
         const sum = conns.reduce((a, b) => a + b, 0);
         conns.forEach((c, i) => expect(Math.abs(inFlight[i]! - (messages * c) / sum)).toBeLessThanOrEqual(1));
       }),
