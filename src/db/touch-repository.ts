@@ -97,6 +97,11 @@ export async function finishSend(
     .execute();
 }
 
+/** Says why a touch cut off mid-send waits, still `sending`, for its retry (which will be in doubt). */
+export async function noteCutOff(db: Kysely<Database>, id: string, error: string): Promise<void> {
+  await db.updateTable('touches').set({ error }).where('id', '=', id).where('status', '=', 'sending').execute();
+}
+
 /** A row's place in a keyset-paged scan: its timestamp as Postgres prints it (microseconds kept) and its id. */
 export interface PageCursor {
   at: string;

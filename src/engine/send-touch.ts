@@ -6,7 +6,7 @@ import { hasLeftTopic } from '../db/topic-repository.js';
 import { noticeEvent } from '../sequences/bounce.js';
 import { applyEvent } from './apply-event.js';
 import type { AfterCommit } from './engine-deps.js';
-import { beginSendAttempt, finishSend, lockTouch } from '../db/touch-repository.js';
+import { beginSendAttempt, finishSend, lockTouch, noteCutOff } from '../db/touch-repository.js';
 import { mayReceive } from '../sequences/stage.js';
 import type { MailSender } from '../templates/mail-sender.js';
 import { PermanentSendError, TransientSendError } from '../templates/mail-sender.js';
@@ -100,7 +100,10 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
       return { status: 'failed', reason: err.message };
     }
     // Cut off on its way: left `sending`, so the retry is counted in doubt, as after a crash.
-    if (err instanceof TransientSendError && err.mayHaveArrived) throw err;
+    if (err instanceof TransientSendError && err.mayHaveArrived) {
+      await noteCutOff(deps.db, touchId, err.message);
+      throw err;
+    }
     // Refused before acceptance: not in doubt; the job retries with backoff.
     await finishSend(deps.db, touchId, { status: 'pending', error: (err as Error).message });
     throw err;

@@ -2,7 +2,7 @@ import type { DateTime } from 'luxon';
 import { toContact } from '../db/contact-repository.js';
 import { suppressedAmong } from '../db/suppression-repository.js';
 import { topicOptOutsOfContacts } from '../db/topic-repository.js';
-import { beginSendAttempts, finishSend, lockTouches, markSent } from '../db/touch-repository.js';
+import { beginSendAttempts, finishSend, lockTouches, markSent, noteCutOff } from '../db/touch-repository.js';
 import { retryTransient } from '../db/transient.js';
 import { mayReceive } from '../sequences/stage.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
@@ -136,7 +136,10 @@ async function recordRefusal(deps: EngineDeps, p: { id: string; email: string; m
       return { ok: { status: 'failed', reason: err.message } };
     }
     // Cut off on its way: left `sending`, so the retry is counted in doubt, as after a crash.
-    if (err instanceof TransientSendError && err.mayHaveArrived) return { error: err };
+    if (err instanceof TransientSendError && err.mayHaveArrived) {
+      await noteCutOff(deps.db, p.id, err.message);
+      return { error: err };
+    }
     // Refused before acceptance: not in doubt; the job retries with backoff.
     await finishSend(deps.db, p.id, { status: 'pending', error: (err as Error).message });
     return { error: err };

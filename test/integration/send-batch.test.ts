@@ -182,10 +182,13 @@ describe('sending in batches', () => {
       [ids[0], 'sending'],
       [ids[1], 'sent'],
     ].sort());
+    // Why it waits, where an operator looks at the touch.
+    expect((await f.store.db.selectFrom('touches').select('error').where('id', '=', ids[0]!).executeTakeFirstOrThrow()).error).toContain('may or may not have arrived');
     const retry = await sendTouches(f.deps, mail, [ids[0]!], T0);
     expect(retry.map((o) => ('ok' in o ? o.ok : o))).toEqual([{ status: 'sent', messageId: expect.stringContaining(ids[0]!), inDoubt: true }]);
     const row = await f.store.db.selectFrom('touches').select(['status', 'in_doubt']).where('id', '=', ids[0]!).executeTakeFirstOrThrow();
     expect(row).toEqual({ status: 'sent', in_doubt: true });
+    expect((await f.store.db.selectFrom('touches').select('error').where('id', '=', ids[0]!).executeTakeFirstOrThrow()).error).toBeNull();
     expect(deliveredTo(emails)).toEqual(emails);
   });
 
@@ -201,6 +204,7 @@ describe('sending in batches', () => {
     const app = { deps: f.deps, scheduler: sweeperScheduler, log: createLogger('silent') };
     await expect(sendEmails(app, dying, [id!], T0)).rejects.toBeInstanceOf(TransientSendError);
     expect(await statuses([id!])).toEqual([[id, 'sending']]);
+    expect((await f.store.db.selectFrom('touches').select('error').where('id', '=', id!).executeTakeFirstOrThrow()).error).toContain('may or may not have arrived');
     const retry = await sendEmails(app, mail, [id!], T0);
     expect(retry.map((o) => ('ok' in o ? o.ok : o))).toEqual([{ status: 'sent', messageId: expect.stringContaining(id!), inDoubt: true }]);
     expect(deliveredTo(['solo-cut@example.com'])).toEqual(['solo-cut@example.com']);
