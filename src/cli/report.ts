@@ -7,7 +7,7 @@ import type { ReportName, ReportResult } from '../queries/reports/report.js';
 import { buildReport } from '../queries/reports/report.js';
 import type { SequencesReport } from '../queries/reports/sequence-steps.js';
 import type { Table } from '../queries/reports/tables.js';
-import { toCsv } from '../queries/reports/tables.js';
+import { toCsv, uncountedNote } from '../queries/reports/tables.js';
 import type { TimeToLeadReport } from '../queries/reports/time-to-lead.js';
 import type { ReadDb } from '../queries/read-db.js';
 import { BUCKETS } from '../reports/figures.js';
@@ -55,12 +55,13 @@ export function print(o: ReportOutput, f: ReportFlags, out: Out = stdout): void 
   else out.line(o.text);
 }
 
-function scope(r: { since: string | null; source?: string | null; sequence: string | null; asOf: string }, zone?: string): string {
+function scope(r: { since: string | null; source?: string | null; sequence: string | null; asOf: string; uncounted?: number }, zone?: string): string {
   const parts = [r.since ? `opted in since ${formatInstant(new Date(r.since), zone)}` : 'all time'];
   if (r.source) parts.push(`source ${r.source}`);
   if (r.sequence) parts.push(`sequence ${r.sequence}`);
-  return `${parts.join(', ')}, as of ${formatInstant(new Date(r.asOf), zone)}`;
+  return `${parts.join(', ')}, as of ${formatInstant(new Date(r.asOf), zone)}${uncountedNote(r.uncounted ?? 0)}`;
 }
+
 
 const pct = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)}%`);
 const dur = (sec: number | null) => (sec === null ? '-' : humanDuration(sec * 1000));

@@ -24,3 +24,23 @@ export async function catchUpReportRollups(db: Kysely<Database>): Promise<number
     if (n < CHUNK) return taken;
   }
 }
+
+/** SQLSTATEs of a connection that may read but not write: a hot standby or a read-only transaction, and a role without the right. */
+const CANNOT_WRITE = new Set(['25006', '42501']);
+
+/**
+ * catchUpReportRollups where it can run; on a connection that cannot write (a replica, a
+ * read-only role), how many contacts changed since the last catch-up and are not counted yet:
+ * a report still reads what the engine's own catch-up (every few seconds, on the primary) left.
+ */
+export async function catchUpReportRollupsIfWritable(db: Kysely<Database>): Promise<{ uncounted: number }> {
+  try {
+    await catchUpReportRollups(db);
+    return { uncounted: 0 };
+  } catch (err) {
+    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+    if (typeof code !== 'string' || !CANNOT_WRITE.has(code)) throw err;
+    const { rows } = await sql<{ n: number }>`select count(distinct contact_id)::int as n from report_pending`.execute(db);
+    return { uncounted: rows[0]?.n ?? 0 };
+  }
+}

@@ -2,6 +2,7 @@ import { humanDuration } from '../queries/durations.js';
 import type { FunnelReport } from '../queries/reports/funnel.js';
 import type { SequencesReport } from '../queries/reports/sequence-steps.js';
 import type { Cell, Table } from '../queries/reports/tables.js';
+import { uncountedNote } from '../queries/reports/tables.js';
 import { BUCKETS } from '../reports/figures.js';
 import type { TimeToLeadReport } from '../queries/reports/time-to-lead.js';
 
@@ -88,7 +89,7 @@ export function dashboardPage(d: DashboardData): string {
 <body>
 <header>
   <h1>Nurture</h1>
-  <span class="scope">as of ${esc(d.funnel.asOf)}</span>
+  <span class="scope">as of ${esc(d.funnel.asOf)}${esc(uncountedNote(d.funnel.uncounted))}</span>
   <form method="get" action="/dashboard">
     <label>since <input name="since" value="${esc(f.since)}" placeholder="2026-11-01"></label>
     <label>source <input name="source" value="${esc(f.source)}"></label>

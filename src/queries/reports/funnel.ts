@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { FunnelCounts, FunnelStep } from '../../reports/figures.js';
 import { funnelSteps } from '../../reports/figures.js';
-import { catchUpReportRollups } from '../../db/report-rollup-repository.js';
+import { catchUpReportRollupsIfWritable } from '../../db/report-rollup-repository.js';
 import type { ReadDb } from '../read-db.js';
 import type { ReportFilter } from './opt-in-cohort.js';
 import { optInCohort } from './opt-in-cohort.js';
@@ -23,6 +23,12 @@ export interface FunnelReport {
   source: string | null;
   sequence: string | null;
   asOf: string;
+  /**
+   * Contacts changed since the rollup was last caught up that this report could not count: 0,
+   * except on a connection that cannot write (a replica, a read-only role), where the report
+   * reads what the engine's catch-up left.
+   */
+  uncounted: number;
   total: FunnelSlice;
   bySource: (FunnelSlice & { source: string })[];
   bySequence: (FunnelSlice & { sequence: string })[];
@@ -50,7 +56,7 @@ function countsOf(r: CountRow): FunnelCounts {
 const EMPTY: FunnelCounts = { optedIn: 0, engaged: 0, mql: 0, sql: 0, customer: 0 };
 
 export async function funnelReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<FunnelReport> {
-  await catchUpReportRollups(db);
+  const { uncounted } = await catchUpReportRollupsIfWritable(db);
   // grouping(o.source) = 1 marks the total row, which has no source.
   const bySource = await sql<CountRow & { total: number }>`with o as (${optInCohort(f)})
     select o.source as key, grouping(o.source)::int as total, ${COUNTS}
@@ -69,6 +75,7 @@ export async function funnelReport(db: ReadDb, f: ReportFilter & { now: Date }):
     source: f.source ?? null,
     sequence: f.sequence ?? null,
     asOf: f.now.toISOString(),
+    uncounted,
     total: { steps: funnelSteps(totalRow ? countsOf(totalRow) : EMPTY) },
     bySource: bySource.rows.filter((r) => Number(r.total) === 0).map((r) => ({ source: r.key!, steps: funnelSteps(countsOf(r)) })),
     bySequence: bySequence.rows.map((r) => ({ sequence: r.key!, steps: funnelSteps(countsOf(r)) })),

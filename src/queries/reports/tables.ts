@@ -80,3 +80,9 @@ export function toCsv(t: Table): string {
   const cell = (v: string | number | null) => (typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : v);
   return stringify([t.headers, ...t.rows.map((r) => r.map(cell))], { cast: { number: (n) => String(n) } });
 }
+
+/** Said when a report read the rollup without catching it up (a connection that cannot write). */
+export function uncountedNote(uncounted: number): string {
+  if (uncounted === 0) return '';
+  return ` (${uncounted} contact${uncounted === 1 ? '' : 's'} changed since the engine last caught the report rollup up, not counted yet: this connection cannot write; the engine catches up every 5 s)`;
+}

@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Cohort, Journey, TimeToFigures } from '../../reports/figures.js';
 import { cohorts, timeTo } from '../../reports/figures.js';
-import { catchUpReportRollups } from '../../db/report-rollup-repository.js';
+import { catchUpReportRollupsIfWritable } from '../../db/report-rollup-repository.js';
 import type { ReadDb } from '../read-db.js';
 import type { ReportFilter } from './opt-in-cohort.js';
 import { optInCohort } from './opt-in-cohort.js';
@@ -21,6 +21,12 @@ export interface TimeToLeadReport {
   source: string | null;
   sequence: string | null;
   asOf: string;
+  /**
+   * Contacts changed since the rollup was last caught up that this report could not count: 0,
+   * except on a connection that cannot write (a replica, a read-only role), where the report
+   * reads what the engine's catch-up left.
+   */
+  uncounted: number;
   optedIn: number;
   toLead: TimeToFigures;
   toConversation: TimeToFigures;
@@ -28,7 +34,7 @@ export interface TimeToLeadReport {
 }
 
 export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<TimeToLeadReport> {
-  await catchUpReportRollups(db);
+  const { uncounted } = await catchUpReportRollupsIfWritable(db);
   const journeys = await sql<{ opted_in_at: Date; lead_at: Date | null; conversation_at: Date | null }>`
     with o as (${optInCohort(f)})
     select o.opted_in_at, o.lead_at, o.conversation_at from o
@@ -45,6 +51,7 @@ export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date
     source: f.source ?? null,
     sequence: f.sequence ?? null,
     asOf: f.now.toISOString(),
+    uncounted,
     optedIn: optInsByWeek.reduce((n, w) => n + w.optedIn, 0),
     toLead: timeTo(list, (j) => j.leadAt),
     toConversation: timeTo(list, (j) => j.conversationAt),
