@@ -62,7 +62,6 @@ function scope(r: { since: string | null; source?: string | null; sequence: stri
   return `${parts.join(', ')}, as of ${formatInstant(new Date(r.asOf), zone)}${uncountedNote(r.uncounted ?? 0)}`;
 }
 
-
 const pct = (v: number | null) => (v === null ? '-' : `${v.toFixed(1)}%`);
 const dur = (sec: number | null) => (sec === null ? '-' : humanDuration(sec * 1000));
 

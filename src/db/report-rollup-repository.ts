@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.js';
+import { cannotWrite } from './sql-state.js';
 
 /** Names taken per transaction: a few thousand contacts recomputed in well under a second. */
 const CHUNK = 2_000;
@@ -25,9 +26,6 @@ export async function catchUpReportRollups(db: Kysely<Database>): Promise<number
   }
 }
 
-/** SQLSTATEs of a connection that may read but not write: a hot standby or a read-only transaction, and a role without the right. */
-const CANNOT_WRITE = new Set(['25006', '42501']);
-
 /**
  * catchUpReportRollups where it can run; on a connection that cannot write (a replica, a
  * read-only role), how many contacts changed since the last catch-up and are not counted yet:
@@ -38,8 +36,7 @@ export async function catchUpReportRollupsIfWritable(db: Kysely<Database>): Prom
     await catchUpReportRollups(db);
     return { uncounted: 0 };
   } catch (err) {
-    const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-    if (typeof code !== 'string' || !CANNOT_WRITE.has(code)) throw err;
+    if (!cannotWrite(err)) throw err;
     const { rows } = await sql<{ n: number }>`select count(distinct contact_id)::int as n from report_pending`.execute(db);
     return { uncounted: rows[0]?.n ?? 0 };
   }

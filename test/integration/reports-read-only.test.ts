@@ -92,7 +92,7 @@ describe('reports on a connection that cannot write', () => {
 
   it('says so in words, and nothing when everything is counted', () => {
     expect(uncountedNote(0)).toBe('');
-    expect(uncountedNote(1)).toBe(' (1 contact changed since the engine last caught the report rollup up, not counted yet: this connection cannot write; the engine catches up every 5 s)');
+    expect(uncountedNote(1)).toBe(' (1 contact changed since the engine last caught the report rollup up, not counted yet: this connection cannot write; the engine catches up every few seconds)');
     expect(uncountedNote(3)).toContain('3 contacts changed');
   });
 });

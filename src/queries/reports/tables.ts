@@ -84,5 +84,5 @@ export function toCsv(t: Table): string {
 /** Said when a report read the rollup without catching it up (a connection that cannot write). */
 export function uncountedNote(uncounted: number): string {
   if (uncounted === 0) return '';
-  return ` (${uncounted} contact${uncounted === 1 ? '' : 's'} changed since the engine last caught the report rollup up, not counted yet: this connection cannot write; the engine catches up every 5 s)`;
+  return ` (${uncounted} contact${uncounted === 1 ? '' : 's'} changed since the engine last caught the report rollup up, not counted yet: this connection cannot write; the engine catches up every few seconds)`;
 }
