@@ -72,6 +72,16 @@ function newThread(entry: URL, workerData: SmtpThreadData): Worker {
   return new Worker(boot, { eval: true, workerData });
 }
 
+/** What a thread held when it stopped: probes answer not reachable; messages fail, in doubt once its pool had started. */
+function settleLost(waiting: Map<number, Waiting>, stopped: string, started: boolean, cause: Error | undefined): void {
+  for (const w of waiting.values()) {
+    if (w.kind === 'probe') w.resolve({ reachable: false, reason: stopped });
+    else if (started) w.reject(new TransientSendError(`${stopped} while sending to ${w.to}; the message may or may not have arrived`, { cause, mayHaveArrived: true }));
+    else w.reject(new TransientSendError(`${stopped}; nothing was sent to ${w.to}`, { cause }));
+  }
+  waiting.clear();
+}
+
 export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpOptions): MailSender {
   const where = describeSmtpUrl(smtpUrl);
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
@@ -104,16 +114,7 @@ export function createThreadedSmtpSender(smtpUrl: string, options: ThreadedSmtpO
         const why = asked ? 'was closed' : t.started ? `stopped (${how})` : `could not start (${how})`;
         const held = [...waiting.values()].filter((w) => w.kind === 'send').length;
         // Settled before anyone is told, so nothing an observer does can leave a promise hanging.
-        for (const w of waiting.values()) {
-          if (w.kind === 'probe') {
-            w.resolve({ reachable: false, reason: `the SMTP thread for ${where} ${why}` });
-          } else if (t.started) {
-            w.reject(new TransientSendError(`the SMTP thread for ${where} ${why} while sending to ${w.to}; the message may or may not have arrived`, { cause: failure, mayHaveArrived: true }));
-          } else {
-            w.reject(new TransientSendError(`the SMTP thread for ${where} ${why}; nothing was sent to ${w.to}`, { cause: failure }));
-          }
-        }
-        waiting.clear();
+        settleLost(waiting, `the SMTP thread for ${where} ${why}`, t.started, failure);
         resolve();
         if (asked) return;
         try {
