@@ -1,4 +1,3 @@
-import { catchUpReportRollups } from '../src/db/report-rollup-repository.js';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DateTime } from 'luxon';
@@ -8,6 +7,7 @@ import { openStore } from '../src/db/database.js';
 import { publishVersion } from '../src/db/sequence-repository.js';
 import { REPORT_NAMES, buildReport } from '../src/queries/reports/report.js';
 import { loadSequences } from '../src/sequences/load.js';
+import { catchUpReportRollups } from '../src/db/report-rollup-repository.js';
 
 /**
  * The reports over 100,000 contacts and 1,000,000 events (generated with generate_series in a
