@@ -136,51 +136,51 @@ export class PrometheusMetrics implements Metrics {
     });
   }
 
-  /** A count read from the database on scrape; undefined when the read failed (counted as a database error and logged). */
-  private fromDatabase<T>(count: () => Promise<T>, what: string): () => Promise<T | undefined> {
-    return () =>
-      count().catch((err: Error) => {
-        this.errors.inc({ service: 'database' });
-        this.log.warn({ err: err.message }, `metrics: could not count ${what}`);
-        return undefined;
+  /**
+   * Gauges set from one count read from the database on scrape. The gauges of one scrape share a
+   * read (prom-client collects them together); a read that fails leaves them as they were, and is
+   * counted as a database error and logged.
+   */
+  private databaseGauges<T>(what: string, count: () => Promise<T>, gauges: { name: string; help: string; value: (c: T) => number }[]): void {
+    let reading: Promise<T | undefined> | undefined;
+    const read = (): Promise<T | undefined> =>
+      (reading ??= count()
+        .catch((err: Error) => {
+          this.errors.inc({ service: 'database' });
+          this.log.warn({ err: err.message }, `metrics: could not count ${what}`);
+          return undefined;
+        })
+        .finally(() => (reading = undefined)));
+    for (const g of gauges) {
+      new Gauge({
+        name: g.name,
+        help: g.help,
+        registers: [this.registry],
+        async collect() {
+          const c = await read();
+          if (c !== undefined) this.set(g.value(c));
+        },
       });
+    }
   }
 
   /** Work set aside for an operator (`nurture enrollments stuck`), read from the database on scrape. */
   collectStuck(count: () => Promise<{ enrollments: number; sends: number }>): void {
-    const read = this.fromDatabase(count, 'stuck work');
-    new Gauge({
-      name: 'nurture_quarantined_enrollments',
-      help: 'Active enrollments whose wake-up failed too often and waits for an operator',
-      registers: [this.registry],
-      async collect() {
-        const c = await read();
-        if (c) this.set(c.enrollments);
-      },
-    });
-    new Gauge({
-      name: 'nurture_failed_sends',
-      help: 'Emails that failed for good (nurture enrollments stuck)',
-      registers: [this.registry],
-      async collect() {
-        const c = await read();
-        if (c) this.set(c.sends);
-      },
-    });
+    this.databaseGauges('stuck work', count, [
+      { name: 'nurture_quarantined_enrollments', help: 'Active enrollments whose wake-up failed too often and waits for an operator', value: (c) => c.enrollments },
+      { name: 'nurture_failed_sends', help: 'Emails that failed for good (nurture enrollments stuck)', value: (c) => c.sends },
+    ]);
   }
 
   /** The report rollups' backlog (report_pending), read from the database on scrape. */
   collectReportBacklog(count: () => Promise<number>): void {
-    const read = this.fromDatabase(count, 'the report rollup backlog');
-    new Gauge({
-      name: 'nurture_report_rollup_backlog',
-      help: 'Contact names waiting for the report rollups catch-up (runs every 5 s and before each report); one that keeps growing means the catch-up falls behind or fails',
-      registers: [this.registry],
-      async collect() {
-        const n = await read();
-        if (n !== undefined) this.set(n);
+    this.databaseGauges('the report rollup backlog', count, [
+      {
+        name: 'nurture_report_rollup_backlog',
+        help: 'Contact names waiting for the report rollups catch-up (runs every 5 s and before each report); one that keeps growing means the catch-up falls behind or fails',
+        value: (n) => n,
       },
-    });
+    ]);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {

@@ -2,6 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { OTHER_EVENT_TYPE, eventTypeLabel, knownEventTypes, lagSeconds } from '../../src/app/metrics.js';
 import { correlated, emptyAfterCommit } from '../../src/engine/engine-deps.js';
+import { createLogger } from '../../src/logger.js';
+import { PrometheusMetrics } from '../../src/workers/prometheus-metrics.js';
 
 describe('metric labels', () => {
   const known = knownEventTypes(['demo_booked']);
@@ -36,5 +38,31 @@ describe('correlated follow-up work', () => {
     expect(tagged.sends.map((s) => s.correlationId)).toEqual(['evt-1', 'older']);
     expect(tagged.wakes[0]).toEqual({ enrollmentId: 'e1', version: 2, at, correlationId: 'evt-1' });
     expect(correlated(after, undefined)).toBe(after);
+  });
+});
+
+describe('gauges read from the database on scrape', () => {
+  it('share one read per scrape, and keep their value (counting an error) when a read fails', async () => {
+    const metrics = new PrometheusMetrics(knownEventTypes([]), createLogger('silent'));
+    let reads = 0;
+    let fail = false;
+    metrics.collectStuck(async () => {
+      reads += 1;
+      if (fail) throw new Error('database away');
+      return { enrollments: 3, sends: 4 };
+    });
+    const first = (await metrics.render()).body;
+    expect(reads).toBe(1);
+    expect(first).toMatch(/^nurture_quarantined_enrollments 3$/m);
+    expect(first).toMatch(/^nurture_failed_sends 4$/m);
+
+    fail = true;
+    const second = (await metrics.render()).body;
+    expect(reads).toBe(2);
+    expect(second).toMatch(/^nurture_quarantined_enrollments 3$/m);
+    // Counted once for the scrape (both gauges shared the failed read). The counter is written out
+    // before the gauges' reads end, so a scrape shows the failures of the scrapes before it.
+    expect((await metrics.render()).body).toMatch(/^nurture_service_errors_total\{service="database"\} 1$/m);
+    expect(reads).toBe(3);
   });
 });
