@@ -103,16 +103,3 @@ export function messageIdHeader(messageId: string): string {
   }
   return `<${messageId}>`;
 }
-
-/** The message as nodemailer takes it: the same for every transport, with our Message-ID. */
-export function nodemailerMessage(mail: OutgoingMail) {
-  return {
-    from: mail.from,
-    to: mail.to,
-    subject: mail.subject,
-    html: mail.html,
-    text: mail.text,
-    messageId: messageIdHeader(mail.messageId),
-    ...(mail.headers ? { headers: mail.headers } : {}),
-  };
-}

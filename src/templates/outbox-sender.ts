@@ -9,9 +9,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { access, constants, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import nodemailer from 'nodemailer';
 import { NurtureError } from '../errors.js';
-import { TransientSendError, nodemailerMessage } from './mail-sender.js';
+import { composeMime } from './compose-mime.js';
+import { TransientSendError } from './mail-sender.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
 export interface OutboxSenderOptions extends TransportOptions {
@@ -21,7 +21,6 @@ export interface OutboxSenderOptions extends TransportOptions {
 
 export function createOutboxSender(dir: string, options: OutboxSenderOptions = {}): MailSender {
   const now = options.now ?? (() => new Date());
-  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
   // The outbox's "server" is its folder: reachable when it can be written.
   const tell = (seen: TransportObservation): TransportObservation => {
     options.onTransport?.(seen);
@@ -30,13 +29,10 @@ export function createOutboxSender(dir: string, options: OutboxSenderOptions = {
 
   return {
     async send(mail: OutgoingMail): Promise<SendResult> {
-      // Built first: a bad Message-ID is refused before any I/O.
-      const message = nodemailerMessage(mail);
+      // Built first: a bad Message-ID is refused before any I/O. The text is the one SMTP sends.
       let raw: Buffer;
       try {
-        const info = await transport.sendMail(message);
-        if (!Buffer.isBuffer(info.message)) throw new Error('nodemailer returned a stream, not a buffer');
-        raw = info.message;
+        raw = composeMime(mail).raw;
       } catch (err) {
         if (err instanceof NurtureError) throw err;
         throw new TransientSendError(`could not build the message to ${mail.to}: ${String(err)}`, { cause: err });
@@ -71,9 +67,7 @@ export function createOutboxSender(dir: string, options: OutboxSenderOptions = {
       }
     },
 
-    async close(): Promise<void> {
-      transport.close();
-    },
+    async close(): Promise<void> {},
 
     describe(): string {
       return `outbox ${dir}`;

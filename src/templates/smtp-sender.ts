@@ -1,7 +1,8 @@
 /** MailSender adapter for an SMTP server, through a pooled nodemailer transport. */
 import nodemailer from 'nodemailer';
 import { ConfigError, NurtureError } from '../errors.js';
-import { PermanentSendError, TransientSendError, nodemailerMessage } from './mail-sender.js';
+import { composeMime } from './compose-mime.js';
+import { PermanentSendError, TransientSendError } from './mail-sender.js';
 import { refusalOf } from './smtp-refusal.js';
 import type { MailSender, OutgoingMail, SendResult, TransportObservation, TransportOptions } from './mail-sender.js';
 
@@ -78,7 +79,7 @@ export function createSmtpSender(smtpUrl: string, options: TransportOptions & Sm
     async send(mail: OutgoingMail): Promise<SendResult> {
       if (closed) throw new TransientSendError(`the SMTP sender for ${where} is closed`);
       // Built first: a bad Message-ID is refused before any I/O.
-      const message = nodemailerMessage(mail);
+      const message = composeMime(mail);
       let info;
       try {
         info = await transport.sendMail(message);
