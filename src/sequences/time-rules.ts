@@ -236,8 +236,14 @@ export function addDuration(from: DateTime, d: DurationSpec, ctx: TimeContext): 
     if (!years && !months && !weeks && !days) return local.plus(exactMs);
     // Date arithmetic on the wall calendar (UTC has no DST; months clamp: Jan 31 + 1 month = Feb 28),
     // then the wall time on that date, then the time part as elapsed time, as luxon orders them.
-    const date = DateTime.utc(local.year, local.month, local.day).plus({ years: years ?? 0, months: months ?? 0, weeks: weeks ?? 0, days: days ?? 0 });
-    return sameWallTime(localDay(date)).plus(exactMs);
+    // Weeks and days alone are whole days, counted on the day number: this runs for every
+    // enrollment of a burst, and luxon's calendar arithmetic was a tenth of a wake-up's CPU.
+    const day =
+      years || months
+        ? localDay(DateTime.utc(local.year, local.month, local.day).plus({ years: years ?? 0, months: months ?? 0, weeks: weeks ?? 0, days: days ?? 0 }))
+        : localDay(local) + (weeks ?? 0) * 7 + (days ?? 0);
+    const at = sameWallTime(day);
+    return exactMs ? at.plus(exactMs) : at;
   }
 
   const start = localDay(local);

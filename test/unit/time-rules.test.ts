@@ -514,6 +514,11 @@ describe('one rule for a local time in a DST gap', () => {
         if (expected.toFormat('HH:mm') !== hhmm) inGap++;
 
         expect(addDuration(before, dur('1 day'), ctx).toISO()).toBe(expected.toISO());
+        // Weeks and days together are counted on the calendar the same way, from eight days before.
+        const weekBefore = firstAtOrAfter(zone, date.minus({ days: 8 }), hhmm);
+        if (weekBefore.toFormat('HH:mm') === hhmm && weekBefore.toISODate() === date.minus({ days: 8 }).toISODate()) {
+          expect(addDuration(weekBefore, dur('1 week 1 day'), ctx).toISO()).toBe(expected.toISO());
+        }
         // `until` counts each occurrence of a repeated time: wait from the last one that day.
         const repeated = [before.plus({ hours: 1 }), before.plus({ minutes: 30 })].find((x) => x.toFormat('yyyy-MM-dd HH:mm') === before.toFormat('yyyy-MM-dd HH:mm'));
         expect(resolveWait(repeated ?? before, { kind: 'until', at: hhmm, on: [] }, ctx).toISO()).toBe(expected.toISO());
