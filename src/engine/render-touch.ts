@@ -4,6 +4,7 @@ import type { Database } from '../db/schema.js';
 import type { TouchRow } from '../db/touch-repository.js';
 import { clickUrl, openPixelUrl } from '../security/tracking-links.js';
 import type { Contact } from '../sequences/contact.js';
+import type { StandardLinks } from '../security/message-links.js';
 import type { CompiledTemplate, RenderedMessage } from '../templates/compile.js';
 import { renderContext } from '../templates/render-context.js';
 import { addTracking } from '../templates/track-links.js';
@@ -13,7 +14,8 @@ import { touchSubject } from '../security/message-links.js';
 /**
  * An email touch rendered as it goes out: the template with the full context (contact, sender,
  * the touch's signed links, the touch, its sequence) and, unless turned off for the sequence or
- * everywhere, its links rewritten to tracked redirects and the open pixel added.
+ * everywhere, its links rewritten to tracked redirects and the open pixel added. `links`: the
+ * touch's standard links, for the message's headers (signed once, whoever reads them first).
  */
 export async function renderTouch(
   deps: Pick<EngineDeps, 'registry' | 'links' | 'config'>,
@@ -29,11 +31,12 @@ export async function renderTouch(
     /** false: no tracked links nor pixel whatever the settings (a confirmation email). */
     tracking?: boolean;
   },
-): Promise<RenderedMessage> {
+): Promise<RenderedMessage & { links: StandardLinks }> {
   const { touch } = at;
   const program = touch.sequence_id && at.version ? await deps.registry.version(touch.sequence_id, at.version, tx) : undefined;
   const definition = program?.definition;
-  const links = deps.links.standard(touchSubject(touch));
+  const signed = deps.links.lazy(touchSubject(touch));
+  const links = signed.links;
   const rendered = template.render({
     ...renderContext({
       contact: at.contact,
@@ -48,12 +51,13 @@ export async function renderTouch(
   });
   const clicks = at.tracking !== false && deps.config.tracking.clicks && definition?.tracking?.clicks !== false;
   const opens = at.tracking !== false && deps.config.tracking.opens && definition?.tracking?.opens !== false;
-  if (!clicks && !opens) return rendered;
+  if (!clicks && !opens) return { ...rendered, links };
   const html = addTracking(rendered.html, {
     click: clicks ? (url, index) => clickUrl(deps.links, { touchId: touch.id, index, url }) : undefined,
     openPixel: opens ? openPixelUrl(deps.links, touch.id) : undefined,
     // Unsubscribing, managing preferences and viewing in the browser work without a redirect (and are not engagement).
-    keep: new Set([links.unsubscribe, links.preferences, links.view]),
+    // A link the template did not read is not in the message.
+    keep: new Set(signed.made()),
   });
-  return { ...rendered, html };
+  return { ...rendered, html, links };
 }

@@ -16,7 +16,6 @@ import { confirmationMailOf, isConfirmationTouch, recordConfirmationSent } from 
 import { templateOfVersion } from './published-templates.js';
 import { renderTouch } from './render-touch.js';
 import { messageIdDomain } from '../templates/message-id.js';
-import { touchSubject } from '../security/message-links.js';
 
 export type SendOutcome =
   | { status: 'sent'; messageId: string; inDoubt: boolean }
@@ -76,7 +75,7 @@ export async function sendTouch(deps: EngineDeps, mail: MailSender, touchId: str
     const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now, extra: confirmation?.vars, tracking: !confirmation });
     const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
     const { inDoubt } = await beginSendAttempt(tx, touchId, messageId, rendered.subject);
-    const headers = listUnsubscribeHeaders(deps.links.standard(touchSubject(touch)).unsubscribe, deps.config.unsubscribeMailto);
+    const headers = listUnsubscribeHeaders(rendered.links.unsubscribe, deps.config.unsubscribeMailto);
     return { to: contact.email, contactId: contact.id, rendered, messageId, inDoubt, headers, confirmation } as const;
   });
   if ('skip' in prepared) return { status: 'skipped', reason: prepared.skip! };

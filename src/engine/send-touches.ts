@@ -14,7 +14,6 @@ import { templateOfVersion } from './published-templates.js';
 import { renderTouch } from './render-touch.js';
 import type { SendOutcome } from './send-touch.js';
 import { emailVersion, messageIdFor, recordHardBounce, sendTouch } from './send-touch.js';
-import { touchSubject } from '../security/message-links.js';
 
 /**
  * One touch's outcome in a batch: what sendTouch would return, or what it would throw (a retry).
@@ -81,7 +80,7 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
       const template = await templateOfVersion(deps, tx, { sequenceId: touch.sequence_id, version, name: touch.template! });
       const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now, tracking: true });
       const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
-      const headers = listUnsubscribeHeaders(deps.links.standard(touchSubject(touch)).unsubscribe, deps.config.unsubscribeMailto);
+      const headers = listUnsubscribeHeaders(rendered.links.unsubscribe, deps.config.unsubscribeMailto);
       attempts.push({ id: touch.id, messageId, subject: rendered.subject });
       ready.push({
         id: touch.id,

@@ -8,7 +8,7 @@ import type { NewTouch } from '../db/touch-repository.js';
 import { InternalError } from '../errors.js';
 import type { Action } from '../sequences/advance.js';
 import type { Contact } from '../sequences/contact.js';
-import { lazyLinks, renderContext } from '../templates/render-context.js';
+import { renderContext } from '../templates/render-context.js';
 import type { Program } from '../sequences/program.js';
 import type { ContactScope, EngineDeps } from './engine-deps.js';
 import { templateOfVersion } from './published-templates.js';
@@ -61,7 +61,7 @@ export async function taskFor(
     const rendered = template.render(
       renderContext({
         contact: c,
-        links: lazyLinks(() => deps.links.standard(touchSubject(touch))),
+        links: deps.links.lazy(touchSubject(touch)).links,
         touch: { id: touch.id, stepId: touch.step_id, template: a.template },
         sequence: { id: program.sequenceId, name: program.definition.name, timezone: program.definition.timezone },
         from: deps.config.from,

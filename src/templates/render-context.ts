@@ -87,26 +87,6 @@ export function renderContext(i: RenderContextInput): RenderContext {
   };
 }
 
-/**
- * Links signed only when a template reads one: a printed piece rarely does, and a process that
- * never signs needs no NURTURE_SECRET.
- */
-export function lazyLinks(make: () => StandardLinks): StandardLinks {
-  let made: StandardLinks | undefined;
-  const get = (): StandardLinks => (made ??= make());
-  return {
-    get unsubscribe() {
-      return get().unsubscribe;
-    },
-    get preferences() {
-      return get().preferences;
-    },
-    get view() {
-      return get().view;
-    },
-  };
-}
-
 export function senderOf(from: string): SenderVars {
   const [first] = addressparser(from) as { name?: string; address?: string }[];
   return { name: first?.name ?? '', email: first?.address ?? from };

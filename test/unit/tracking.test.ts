@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { NO_SCORING } from '../../src/scoring/rules.js';
 import { computeScore } from '../../src/scoring/score.js';
 import { MessageLinks } from '../../src/security/message-links.js';
+import { TokenSigner } from '../../src/security/signed-token.js';
 import { clickOf, clickUrl, openOf, openPixelUrl } from '../../src/security/tracking-links.js';
 import type { HistoryEntry } from '../../src/sequences/conditions.js';
 import { evaluate } from '../../src/sequences/conditions.js';
@@ -44,6 +45,32 @@ describe('addTracking', () => {
 
   it('changes nothing with nothing to add', () => {
     fc.assert(fc.property(fc.string(), (html) => addTracking(html, {}) === html));
+  });
+});
+
+describe('standard links, signed as they are read', () => {
+  /** A signer that counts its signatures. */
+  class CountingSigner extends TokenSigner {
+    signed: string[] = [];
+    override sign(...a: Parameters<TokenSigner['sign']>): string {
+      this.signed.push(a[0]);
+      return super.sign(...a);
+    }
+  }
+  const subject = { touchId: TOUCH, contactId: '6f1e0c8a-0000-4000-8000-000000000002' };
+
+  it('signs each link once, on first read, and the same as all three at once', () => {
+    const signer = new CountingSigner(TEST_LINK_CONFIG.secrets);
+    const counted = new MessageLinks(TEST_LINK_CONFIG, signer);
+    const lazy = counted.lazy(subject);
+    expect(signer.signed).toEqual([]);
+    expect(lazy.made()).toEqual([]);
+    const unsubscribe = lazy.links.unsubscribe;
+    expect(lazy.links.unsubscribe).toBe(unsubscribe);
+    expect(signer.signed).toEqual(['unsubscribe']);
+    expect(lazy.made()).toEqual([unsubscribe]);
+    expect({ ...lazy.links }).toEqual(links.standard(subject));
+    expect(signer.signed).toEqual(['unsubscribe', 'preferences', 'view']);
   });
 });
 
