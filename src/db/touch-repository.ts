@@ -184,38 +184,48 @@ export async function cancelUnsentEmail(db: Kysely<Database>, id: string, reason
 }
 
 /**
- * Why the many-touch statements below find each row by its own index probe (a lateral subquery
- * the planner may not flatten) rather than `id in (...)` or a join on `id`: `touches` is
- * partitioned with the primary key (id, created_at), so no index says `id` alone is unique, and
- * a month's partition has no statistics until autovacuum first analyses it (the first minute of
- * every month, or of a new database). The planner then takes 0.5% of the partition per id, so a
- * batch of 50 ids looks like a quarter of it and gets a sequential scan: 24 ms for 50 touches at
- * 100,000 rows, growing with the table (in the 100k burst, 74 s of the 95 s its statements took).
- * Found by its id, each row is then updated through the full key. `limit 1`: a touch id is
- * unique (gen_random_uuid, or an id the engine made), the key only does not say so.
+ * A touch's full key as the batch statements take it: `touches` is partitioned by `created_at`
+ * with the primary key (id, created_at), and `at` is `created_at` as PostgreSQL prints it
+ * (microseconds kept: a JS Date would lose them, and the key with them).
  */
-function locatedTouches(ids: readonly string[]) {
-  return sql<{ id: string; created_at: Date }>`select x.id, l.created_at from unnest(${[...ids]}::uuid[]) x(id)
-    cross join lateral (select created_at from touches where id = x.id limit 1) l`;
+export interface TouchKey {
+  id: string;
+  at: string;
 }
 
-/** Locks these touches, in id order. */
-export async function lockTouches(db: Kysely<Database>, ids: readonly string[]): Promise<TouchRow[]> {
+/**
+ * Why the many-touch statements below find each row by its full key, given or probed for row
+ * by row, rather than `id in (...)` or a join on `id` alone: `touches` is partitioned with the
+ * primary key (id, created_at), so no index says `id` alone is unique, and a month's partition
+ * has no statistics until autovacuum first analyses it (the first minute of every month, or of
+ * a new database). The planner then takes 0.5% of the partition per id, so a batch of 50 ids
+ * looks like a quarter of it and gets a sequential scan: 24 ms for 50 touches at 100,000 rows,
+ * growing with the table (in the 100k burst, 74 s of the 95 s its statements took). lockTouches
+ * probes for each id (a lateral subquery the planner may not flatten; `limit 1`: a touch id is
+ * unique, gen_random_uuid or an id the engine made, the key only does not say so) and returns
+ * the keys; the UPDATEs take those keys and go straight to each row.
+ */
+function keyed(keys: readonly TouchKey[]) {
+  return sql<{ id: string; created_at: Date }>`select x.id, x.created_at from unnest(${keys.map((k) => k.id)}::uuid[], ${keys.map((k) => k.at)}::timestamptz[]) x(id, created_at)`;
+}
+
+/** Locks these touches, in id order; each with its key (`key_at`: its created_at as PostgreSQL prints it) for the UPDATEs below. */
+export async function lockTouches(db: Kysely<Database>, ids: readonly string[]): Promise<(TouchRow & { key_at: string })[]> {
   if (ids.length === 0) return [];
   // Locked one by one in the sorted subquery's order: two batches sharing touches cannot deadlock.
-  const r = await sql<TouchRow>`
-    select t.* from (select distinct id from unnest(${[...ids]}::uuid[]) u(id) order by id) x
+  const r = await sql<TouchRow & { key_at: string }>`
+    select t.*, t.created_at::text as key_at from (select distinct id from unnest(${[...ids]}::uuid[]) u(id) order by id) x
     cross join lateral (select * from touches where id = x.id limit 1 for update) t
     order by t.id`.execute(db);
   return r.rows;
 }
 
 /** beginSendAttempt for many touches in one statement; returns which were in doubt. */
-export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly { id: string; messageId: string; subject: string }[]): Promise<Map<string, boolean>> {
+export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly (TouchKey & { messageId: string; subject: string })[]): Promise<Map<string, boolean>> {
   if (attempts.length === 0) return new Map();
   const values = JSON.stringify(attempts.map((a) => ({ id: a.id, message_id: a.messageId, subject: a.subject })));
   const r = await sql<{ id: string; in_doubt: boolean }>`
-    with v as materialized (${locatedTouches(attempts.map((a) => a.id))}),
+    with v as materialized (${keyed(attempts)}),
       a as (select * from jsonb_to_recordset(${values}::jsonb) as a(id uuid, message_id text, subject text))
     update touches t set in_doubt = t.in_doubt or t.status = 'sending', status = 'sending', attempts = t.attempts + 1,
       message_id = a.message_id, subject = a.subject
@@ -225,10 +235,10 @@ export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly
 }
 
 /** finishSend({ status: 'sent' }) for many touches in one statement. */
-export async function markSent(db: Kysely<Database>, ids: readonly string[], at: Date): Promise<void> {
-  if (ids.length === 0) return;
+export async function markSent(db: Kysely<Database>, keys: readonly TouchKey[], at: Date): Promise<void> {
+  if (keys.length === 0) return;
   await sql`
-    with v as materialized (${locatedTouches(ids)})
+    with v as materialized (${keyed(keys)})
     update touches t set status = 'sent', sent_at = ${at}, error = null
     from v where t.id = v.id and t.created_at = v.created_at`.execute(db);
 }

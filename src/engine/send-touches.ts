@@ -3,6 +3,7 @@ import { toContact } from '../db/contact-repository.js';
 import { suppressedAmong } from '../db/suppression-repository.js';
 import { topicOptOutsOfContacts } from '../db/topic-repository.js';
 import { beginSendAttempts, finishSend, lockTouches, markSent, noteCutOff } from '../db/touch-repository.js';
+import type { TouchKey } from '../db/touch-repository.js';
 import { retryTransient } from '../db/transient.js';
 import { mayReceive } from '../sequences/stage.js';
 import { listUnsubscribeHeaders } from '../templates/list-unsubscribe.js';
@@ -58,8 +59,8 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
     const suppressed = await suppressedAmong(tx, [...contacts.values()].map((c) => c.email));
     const leftTopics = await topicOptOutsOfContacts(tx, contactIds);
     await deps.registry.sync(tx);
-    const ready: { id: string; mail: OutgoingMail; inDoubt: boolean; email: string }[] = [];
-    const attempts: { id: string; messageId: string; subject: string }[] = [];
+    const ready: { id: string; at: string; mail: OutgoingMail; inDoubt: boolean; email: string }[] = [];
+    const attempts: (TouchKey & { messageId: string; subject: string })[] = [];
     for (const touch of touches) {
       const contact = contacts.get(touch.contact_id);
       const enrollment = touch.enrollment_id ? enrollments.get(touch.enrollment_id) : undefined;
@@ -81,9 +82,10 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
       const rendered = await renderTouch(deps, tx, template, { contact, touch, version, now, tracking: true });
       const messageId = touch.message_id ?? messageIdFor(touch.id, deps.config.from);
       const headers = listUnsubscribeHeaders(rendered.links.unsubscribe, deps.config.unsubscribeMailto);
-      attempts.push({ id: touch.id, messageId, subject: rendered.subject });
+      attempts.push({ id: touch.id, at: touch.key_at, messageId, subject: rendered.subject });
       ready.push({
         id: touch.id,
+        at: touch.key_at,
         email: contact.email,
         inDoubt: false,
         mail: { from: deps.config.from, to: contact.email, subject: rendered.subject, html: rendered.html, text: rendered.text, messageId, headers },
@@ -98,7 +100,7 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
   // touches would find them `sending` and send them again. Each touch's result is its own.
   opts.onSendPhase?.();
   const outcomes = new Map<string, BatchSendOutcome>();
-  const sent: string[] = [];
+  const sent: TouchKey[] = [];
   await Promise.all(
     prepared.map(async (p) => {
       try {
@@ -107,7 +109,7 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
         outcomes.set(p.id, await recordRefusal(deps, p, err, now));
         return;
       }
-      sent.push(p.id);
+      sent.push({ id: p.id, at: p.at });
       outcomes.set(p.id, { ok: { status: 'sent', messageId: p.mail.messageId, inDoubt: p.inDoubt } });
     }),
   );
@@ -152,16 +154,16 @@ async function recordRefusal(deps: EngineDeps, p: { id: string; email: string; m
  * it still fails, each touch alone, so one row at fault does not leave the others unrecorded.
  * Returns the touches that could not be marked, with why.
  */
-async function recordSent(deps: EngineDeps, ids: readonly string[], now: DateTime, opts: SendTouchesOptions): Promise<Map<string, unknown>> {
+async function recordSent(deps: EngineDeps, keys: readonly TouchKey[], now: DateTime, opts: SendTouchesOptions): Promise<Map<string, unknown>> {
   const failed = new Map<string, unknown>();
-  if (ids.length === 0) return failed;
+  if (keys.length === 0) return failed;
   try {
-    await retryTransient(() => markSent(deps.db, ids, now.toJSDate()), { tries: opts.markTries ?? 3, firstDelayMs: opts.markFirstDelayMs ?? 100 });
+    await retryTransient(() => markSent(deps.db, keys, now.toJSDate()), { tries: opts.markTries ?? 3, firstDelayMs: opts.markFirstDelayMs ?? 100 });
     return failed;
   } catch {
     // Said per touch below, where it is known which ones stay unrecorded.
   }
-  for (const id of ids) {
+  for (const { id } of keys) {
     try {
       await finishSend(deps.db, id, { status: 'sent', at: now.toJSDate() });
     } catch (err) {
