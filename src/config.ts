@@ -123,7 +123,7 @@ const envSchema = z.object({
   NURTURE_EVENT_CONCURRENCY: int(400),
   NURTURE_EVENT_BATCH: int(200),
   NURTURE_WAKE_CONCURRENCY: int(800),
-  NURTURE_SEND_CONCURRENCY: int(200),
+  NURTURE_SEND_CONCURRENCY: int(400),
   /** Most wake-ups run in one transaction. */
   NURTURE_WAKE_BATCH: int(100, 1, MAX_ITEMS_PER_JOB),
   /** Most emails claimed (marked sending) in one transaction. */

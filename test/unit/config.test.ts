@@ -15,7 +15,7 @@ describe('configuration from the environment', () => {
       defaultZone: 'UTC',
       caps: undefined,
       promotion: { onEvents: ['appointment_requested', 'info_requested'], callOutcomes: ['appointment_booked'] },
-      concurrency: { events: 400, wakes: 800, sends: 200 },
+      concurrency: { events: 400, wakes: 800, sends: 400 },
       eventBatch: 200,
       wakeBatch: 100,
       sendBatch: 50,
