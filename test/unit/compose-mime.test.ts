@@ -45,6 +45,7 @@ describe('composeMime', () => {
     ['dots and bare line feeds at line starts', { html: '<p>a</p>\n.\n.b', text: 'line one\n.dot\r\nlast' }],
     ['trailing whitespace before line breaks', { html: '<p>a </p>  \n<p>b</p>', text: 'a \nb\t\nc ' }],
     ['no text part (one part, not multipart)', { text: '' }],
+    ['no text and no html (an empty body)', { text: '', html: '' }],
     ['a custom header that repeats a message header is replaced by it', { headers: { Subject: 'ignored', 'X-Campaign': 'c1' } }],
   ];
   it.each(cases)('writes what nodemailer writes: %s', async (_name, over) => {
@@ -59,12 +60,23 @@ describe('composeMime', () => {
     expect(c.messageId).toBe('<enr-1-step-2@mail.example.com>');
   });
 
-  it('draws a different boundary for every message, none of it in the parts', async () => {
-    const a = composeMime(mail()).raw.toString();
-    const b = composeMime(mail()).raw.toString();
-    const boundaryOf = (t: string) => /boundary="([^"]+)"/.exec(t)![1]!;
-    expect(boundaryOf(a)).not.toBe(boundaryOf(b));
-    expect(boundaryOf(a)).toMatch(/^--_NmP-[0-9a-f]{17,}-Part_1$/);
+  const boundaryOf = (t: string) => /boundary="([^"]+)"/.exec(t)![1]!;
+
+  it('gives every message a boundary of its own: nothing in one tells another', () => {
+    // The random part of each (nodemailer's prefix and part number around it).
+    const randoms = Array.from({ length: 1000 }, () => /^--_NmP-([0-9a-f]{16})-Part_1$/.exec(boundaryOf(composeMime(mail()).raw.toString()))![1]!);
+    // Not one shared start of 12 hex digits (48 bits) among 1,000: no counter, no common prefix to learn.
+    expect(new Set(randoms.map((r) => r.slice(0, 12))).size).toBe(1000);
+  });
+
+  it("cannot be ended early by a contact's text that carries a boundary seen in another message", async () => {
+    const seen = boundaryOf(composeMime(mail()).raw.toString());
+    const injected = `Hi x\r\n--${seen}\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>log in</h1>\r\n--${seen}--\r\n`;
+    const raw = composeMime(mail({ text: injected, html: `<p>${injected}</p>` })).raw;
+    const parsed = await simpleParser(raw);
+    expect(parsed.text).toBe(injected.replace(/\r\n/g, '\n'));
+    expect(parsed.html).toBe(`<p>${injected}</p>`.replace(/\r\n/g, '\n'));
+    expect(parsed.attachments).toEqual([]);
   });
 
   it('refuses a malformed Message-ID before anything is built', () => {
