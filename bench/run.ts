@@ -224,7 +224,8 @@ try {
     console.log(`  all delivered in ${b.deliveredSeconds.toFixed(1)} s: ${(n / b.deliveredSeconds).toFixed(0)} emails/s, ratio to baseline ${(n / b.deliveredSeconds / base).toFixed(2)} (target: under 60 s)`);
     console.log(
       `  delivery beside the wake-ups: ${b.deliveredWhenRecorded} emails by the time every touch was recorded (${(b.deliveredWhenRecorded / b.recordedSeconds).toFixed(0)}/s), ` +
-        `the other ${n - b.deliveredWhenRecorded} in the ${(b.deliveredSeconds - b.recordedSeconds).toFixed(1)} s after (${((n - b.deliveredWhenRecorded) / (b.deliveredSeconds - b.recordedSeconds)).toFixed(0)}/s)`,
+        `the other ${n - b.deliveredWhenRecorded} in the ${(b.deliveredSeconds - b.recordedSeconds).toFixed(1)} s after` +
+        (b.deliveredSeconds > b.recordedSeconds ? ` (${((n - b.deliveredWhenRecorded) / (b.deliveredSeconds - b.recordedSeconds)).toFixed(0)}/s)` : ''),
     );
     console.log(
       `  SMTP client alone (same sender and pool, ${smtp.connections} connections, ${smtp.threads ? `${smtp.threads} SMTP thread(s)` : 'in the main thread'}, nothing else in the process, same run): ` +

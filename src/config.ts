@@ -26,6 +26,16 @@ const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
 const int = (fallback: number, min = 1, max?: number) => wholeNumber(min, max).default(fallback);
 /** Most wake-ups or emails one queued job carries (NURTURE_WAKE_BATCH, NURTURE_SEND_BATCH): a job's data is read whole. */
 export const MAX_ITEMS_PER_JOB = 1_000;
+
+/**
+ * Emails in flight per process when NURTURE_SEND_CONCURRENCY is unset: 400, which lets a burst's
+ * sends share the engine's thread with its wake-ups (README, Bursts), or with a rate limit what
+ * the pool sends in 10 s (at least 10): more would only wait in the pool, each of them already
+ * claimed, and make a SIGTERM wait for them too.
+ */
+export function defaultSendConcurrency(ratePerSecond: number | undefined): number {
+  return ratePerSecond === undefined ? 400 : Math.min(400, Math.max(10, ratePerSecond * 10));
+}
 const optionalInt = wholeNumber(1).optional();
 const durationText = (fallback: string) =>
   z
@@ -123,7 +133,8 @@ const envSchema = z.object({
   NURTURE_EVENT_CONCURRENCY: int(400),
   NURTURE_EVENT_BATCH: int(200),
   NURTURE_WAKE_CONCURRENCY: int(800),
-  NURTURE_SEND_CONCURRENCY: int(400),
+  // Unset: sendConcurrency() below.
+  NURTURE_SEND_CONCURRENCY: optionalInt,
   /** Most wake-ups run in one transaction. */
   NURTURE_WAKE_BATCH: int(100, 1, MAX_ITEMS_PER_JOB),
   /** Most emails claimed (marked sending) in one transaction. */
@@ -352,7 +363,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxFutureSkew: e.NURTURE_MAX_FUTURE_SKEW,
     sweepIntervalMs: e.NURTURE_SWEEP_INTERVAL_MS,
     horizonMs: e.NURTURE_SCHEDULE_HORIZON_MS,
-    concurrency: { events: e.NURTURE_EVENT_CONCURRENCY, wakes: e.NURTURE_WAKE_CONCURRENCY, sends: e.NURTURE_SEND_CONCURRENCY },
+    concurrency: { events: e.NURTURE_EVENT_CONCURRENCY, wakes: e.NURTURE_WAKE_CONCURRENCY, sends: e.NURTURE_SEND_CONCURRENCY ?? defaultSendConcurrency(e.NURTURE_SMTP_RATE_PER_SECOND) },
     eventBatch: e.NURTURE_EVENT_BATCH,
     wakeBatch: e.NURTURE_WAKE_BATCH,
     sendBatch: e.NURTURE_SEND_BATCH,

@@ -235,10 +235,13 @@ export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly
 }
 
 /** finishSend({ status: 'sent' }) for many touches in one statement. */
-export async function markSent(db: Kysely<Database>, keys: readonly TouchKey[], at: Date): Promise<void> {
-  if (keys.length === 0) return;
-  await sql`
+/** Marks these touches sent; returns the ids it found by their keys (the caller marks any other by its id alone). */
+export async function markSent(db: Kysely<Database>, keys: readonly TouchKey[], at: Date): Promise<Set<string>> {
+  if (keys.length === 0) return new Set();
+  const r = await sql<{ id: string }>`
     with v as materialized (${keyed(keys)})
     update touches t set status = 'sent', sent_at = ${at}, error = null
-    from v where t.id = v.id and t.created_at = v.created_at`.execute(db);
+    from v where t.id = v.id and t.created_at = v.created_at
+    returning t.id`.execute(db);
+  return new Set(r.rows.map((row) => row.id));
 }

@@ -151,19 +151,22 @@ async function recordRefusal(deps: EngineDeps, p: { id: string; email: string; m
 
 /**
  * Marks the accepted touches `sent`: one UPDATE, tried again on a transient database error; if
- * it still fails, each touch alone, so one row at fault does not leave the others unrecorded.
+ * it still fails, each touch alone, so one row at fault does not leave the others unrecorded. A
+ * touch the UPDATE did not find by its key (it cannot happen while the key is what the lock read,
+ * but a touch left `sending` would be sent again) is marked by its id alone too.
  * Returns the touches that could not be marked, with why.
  */
 async function recordSent(deps: EngineDeps, keys: readonly TouchKey[], now: DateTime, opts: SendTouchesOptions): Promise<Map<string, unknown>> {
   const failed = new Map<string, unknown>();
   if (keys.length === 0) return failed;
+  let alone: readonly TouchKey[] = keys;
   try {
-    await retryTransient(() => markSent(deps.db, keys, now.toJSDate()), { tries: opts.markTries ?? 3, firstDelayMs: opts.markFirstDelayMs ?? 100 });
-    return failed;
+    const marked = await retryTransient(() => markSent(deps.db, keys, now.toJSDate()), { tries: opts.markTries ?? 3, firstDelayMs: opts.markFirstDelayMs ?? 100 });
+    alone = keys.filter((k) => !marked.has(k.id));
   } catch {
     // Said per touch below, where it is known which ones stay unrecorded.
   }
-  for (const { id } of keys) {
+  for (const { id } of alone) {
     try {
       await finishSend(deps.db, id, { status: 'sent', at: now.toJSDate() });
     } catch (err) {

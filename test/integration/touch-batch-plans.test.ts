@@ -124,7 +124,11 @@ describe('a send batch on a partition never analysed', { timeout: 120_000 }, () 
     const again = await beginSendAttempts(db, attempts);
     expect(again.size).toBe(BATCH);
     expect([...again.values()].every((d) => d === true)).toBe(true);
-    await markSent(db, locked.map((t) => ({ id: t.id, at: t.key_at })), new Date('2026-12-04T10:00:00Z'));
+    // A key that names no row (its created_at off by a microsecond) marks nothing, and says so.
+    const lockedKeys = locked.map((t) => ({ id: t.id, at: t.key_at }));
+    const shifted = await sql<{ at: string }>`select (${lockedKeys[0]!.at}::timestamptz + interval '1 microsecond')::text as at`.execute(db);
+    expect(await markSent(db, [{ id: lockedKeys[0]!.id, at: shifted.rows[0]!.at }], new Date('2026-12-04T10:00:00Z'))).toEqual(new Set());
+    expect(await markSent(db, lockedKeys, new Date('2026-12-04T10:00:00Z'))).toEqual(new Set(ids));
     const rows = await db.selectFrom('touches').select(['status', 'sent_at', 'attempts', 'subject']).where('id', 'in', ids).execute();
     expect(rows).toHaveLength(BATCH);
     expect(rows.every((r) => r.status === 'sent' && r.sent_at?.toISOString() === '2026-12-04T10:00:00.000Z' && r.attempts === 2 && r.subject === 'Hello')).toBe(true);

@@ -19,6 +19,15 @@ describe('delivery settings', () => {
     expect(message({ NURTURE_SMTP_RATE_PER_SECOND: 'fast' })).toContain('NURTURE_SMTP_RATE_PER_SECOND: is not a whole number (got "fast")');
   });
 
+  it('keeps 400 emails in flight by default, or with a rate limit what the pool sends in 10 s; a set value stands', () => {
+    expect(loadConfig({}).concurrency.sends).toBe(400);
+    expect(loadConfig({ NURTURE_SMTP_RATE_PER_SECOND: '14' }).concurrency.sends).toBe(140);
+    expect(loadConfig({ NURTURE_SMTP_RATE_PER_SECOND: '1' }).concurrency.sends).toBe(10);
+    expect(loadConfig({ NURTURE_SMTP_RATE_PER_SECOND: '500' }).concurrency.sends).toBe(400);
+    expect(loadConfig({ NURTURE_SMTP_RATE_PER_SECOND: '14', NURTURE_SEND_CONCURRENCY: '1000' }).concurrency.sends).toBe(1000);
+    expect(message({ NURTURE_SEND_CONCURRENCY: '0' })).toContain('NURTURE_SEND_CONCURRENCY: must be at least 1 (got "0")');
+  });
+
   it('sends from two SMTP threads by default; 0 keeps the work on the engine\'s thread, more than 16 is refused', () => {
     expect(loadConfig({}).smtp.threads).toBe(2);
     expect(loadConfig({ NURTURE_SMTP_THREADS: '0' }).smtp.threads).toBe(0);
