@@ -133,7 +133,7 @@ const envSchema = z.object({
   NURTURE_EVENT_CONCURRENCY: int(400),
   NURTURE_EVENT_BATCH: int(200),
   NURTURE_WAKE_CONCURRENCY: int(800),
-  // Unset: sendConcurrency() below.
+  // Unset: defaultSendConcurrency(NURTURE_SMTP_RATE_PER_SECOND).
   NURTURE_SEND_CONCURRENCY: optionalInt,
   /** Most wake-ups run in one transaction. */
   NURTURE_WAKE_BATCH: int(100, 1, MAX_ITEMS_PER_JOB),

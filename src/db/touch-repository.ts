@@ -234,8 +234,7 @@ export async function beginSendAttempts(db: Kysely<Database>, attempts: readonly
   return new Map(r.rows.map((row) => [row.id, row.in_doubt]));
 }
 
-/** finishSend({ status: 'sent' }) for many touches in one statement. */
-/** Marks these touches sent; returns the ids it found by their keys (the caller marks any other by its id alone). */
+/** finishSend({ status: 'sent' }) for many touches in one statement; returns the ids it found by their keys (the caller marks any other by its id alone). */
 export async function markSent(db: Kysely<Database>, keys: readonly TouchKey[], at: Date): Promise<Set<string>> {
   if (keys.length === 0) return new Set();
   const r = await sql<{ id: string }>`
