@@ -71,8 +71,7 @@ export function composeMime(mail: OutgoingMail, o: { date?: Date; baseBoundary?:
     // nodemailer ends a body that does not end with a line break with one (an empty body gets none).
     const text = body(root);
     out.push(text === '' || text.endsWith('\r\n') ? text : `${text}\r\n`);
-  }
-  else {
+  } else {
     children.forEach((child, i) => {
       out.push(i > 0 ? '\r\n' : '', '--', String(root.boundary), '\r\n', child.buildHeaders(), '\r\n\r\n', body(child));
     });
