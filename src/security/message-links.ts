@@ -72,20 +72,16 @@ export class MessageLinks {
     return `${this.publicUrl}/${route}/${this.signer.sign(purpose, payload)}${suffix}`;
   }
 
+  /** All three, signed now (a page that shows one link asks `lazy` instead). */
   standard(subject: LinkSubject): StandardLinks {
-    const payload = encodeSubject(subject);
-    return {
-      unsubscribe: this.url('u', 'unsubscribe', payload),
-      preferences: this.url('p', 'preferences', payload),
-      view: this.url('v', 'view', payload),
-    };
+    return { ...this.lazy(subject).links };
   }
 
   /**
-   * The same links, each signed when first read and kept: a message pays for the links it shows
-   * (and the unsubscribe link of its header), not for all three, twice. A signature was a tenth of
-   * the engine's CPU per email in the burst bench. `made` lists the links read so far: the only
-   * ones a rendered message can hold.
+   * The links, each signed when first read and kept: a message pays for the links it shows (and
+   * the unsubscribe link of its header), not for all three, twice. A signature was a tenth of the
+   * engine's CPU per email in the burst bench. `made` lists the links read so far: the only ones a
+   * rendered message can hold.
    */
   lazy(subject: LinkSubject): { links: StandardLinks; made: () => string[] } {
     const payload = encodeSubject(subject);
