@@ -33,7 +33,7 @@ export const MAX_ITEMS_PER_JOB = 1_000;
  * the pool sends in 10 s (at least 10): more would only wait in the pool, each of them already
  * claimed, and make a SIGTERM wait for them too.
  */
-export function defaultSendConcurrency(ratePerSecond: number | undefined): number {
+function defaultSendConcurrency(ratePerSecond: number | undefined): number {
   return ratePerSecond === undefined ? 400 : Math.min(400, Math.max(10, ratePerSecond * 10));
 }
 const optionalInt = wholeNumber(1).optional();
