@@ -109,7 +109,7 @@ export async function sendTouches(deps: EngineDeps, mail: MailSender, touchIds: 
         outcomes.set(p.id, await recordRefusal(deps, p, err, now));
         return;
       }
-      sent.push({ id: p.id, at: p.at });
+      sent.push(p);
       outcomes.set(p.id, { ok: { status: 'sent', messageId: p.mail.messageId, inDoubt: p.inDoubt } });
     }),
   );
