@@ -36,6 +36,7 @@ import type { Queues } from './queues.js';
 import { openQueues } from './queues.js';
 import type { PrivateRedis, RedisClient, RedisTarget } from './redis-connection.js';
 import { describeRedis, redisClient, resolveRedisTarget } from './redis-connection.js';
+import { ItemGate } from './item-gate.js';
 import { startSendsWorker } from './sends.worker.js';
 import { watchSequences } from './sequence-watcher.js';
 import { Sweeper } from './sweeper.js';
@@ -46,6 +47,7 @@ import { PartitionMaintenance } from './partition-maintenance.js';
 import { ReportCatchUp } from './report-catch-up.js';
 import type { FormDefinition } from '../forms/form-config.js';
 import { startWakesWorker } from './wakes.worker.js';
+import { sendRoomBeside } from './work-priority.js';
 import { StaffSweep } from './staff-sweep.js';
 import type { WorkerContext } from './worker-context.js';
 import { workerOptionsFactory } from './worker-context.js';
@@ -192,10 +194,12 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     if (roles.sends && !o.http && !config.http.publicUrlGiven) {
       log.warn({ publicUrl: config.http.publicUrl }, 'NURTURE_PUBLIC_URL is not set: unsubscribe, preference and tracking links in mail sent by this process point at this default address; set it to the address people reach the HTTP server at');
     }
+    const wakeGate = new ItemGate(config.concurrency.wakes);
+    const sendGate = new ItemGate(config.concurrency.sends, roles.wakes ? sendRoomBeside(wakeGate, config.concurrency.sends) : undefined);
     const workers: Worker[] = [
       ...(roles.events ? [startEventsWorker(ctx)] : []),
-      ...(roles.wakes ? [startWakesWorker(ctx)] : []),
-      ...(roles.sends ? [startSendsWorker(ctx)] : []),
+      ...(roles.wakes ? [startWakesWorker(ctx, wakeGate)] : []),
+      ...(roles.sends ? [startSendsWorker(ctx, sendGate)] : []),
     ];
     for (const w of workers) w.on('error', (err) => log.error({ err: err.message, queue: w.name }, 'worker error'));
     // Closing a Worker waits for its in-flight jobs: a deploy never cuts a step in half.

@@ -11,7 +11,7 @@ import type { SendPayload } from './queues.js';
 import { SEND_ATTEMPTS, SEND_BATCH_JOB, SEND_JOB, SENDS_QUEUE, sendBatchPayloadSchema, sendMemberId, sendPayloadSchema } from './queues.js';
 import type { Settled } from './batch-job.js';
 import { runItemJob } from './batch-job.js';
-import { ItemGate } from './item-gate.js';
+import type { ItemGate } from './item-gate.js';
 import type { WorkerContext } from './worker-context.js';
 
 /**
@@ -25,7 +25,7 @@ import type { WorkerContext } from './worker-context.js';
  * again with backoff; at its last try they are marked failed (those whose outcome could not be
  * recorded stay as they were, for the sweeper to offer again).
  */
-export function startSendsWorker(ctx: WorkerContext): Worker {
+export function startSendsWorker(ctx: WorkerContext, gate: ItemGate): Worker {
   const batcher = new Batcher<string, BatchSendOutcome>((ids, run) => sendEmails(ctx.app, ctx.mail, ids, ctx.clock(), { onSendPhase: () => run.sideEffectsBegun() }), Math.max(1, Math.min(ctx.concurrency.sends, ctx.sendBatch)), 2);
 
   const runOne = async (p: SendPayload, job: Job): Promise<Settled> => {
@@ -93,7 +93,7 @@ export function startSendsWorker(ctx: WorkerContext): Worker {
     noun: 'send',
     member: sendMemberId,
     queue: ctx.queues.sends,
-    gate: new ItemGate(ctx.concurrency.sends),
+    gate,
     run: runOne,
     retryText: (again: number, of: number) => `${again} of ${of} emails not sent yet`,
   };

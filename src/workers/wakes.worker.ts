@@ -9,7 +9,7 @@ import type { WakePayload } from './queues.js';
 import { WAKE_ATTEMPTS, WAKE_BATCH_JOB, WAKE_JOB, WAKES_QUEUE, wakeBatchPayloadSchema, wakeMemberId, wakePayloadSchema } from './queues.js';
 import type { Settled } from './batch-job.js';
 import { runItemJob } from './batch-job.js';
-import { ItemGate } from './item-gate.js';
+import type { ItemGate } from './item-gate.js';
 import type { WorkerContext } from './worker-context.js';
 
 /**
@@ -21,7 +21,7 @@ import type { WorkerContext } from './worker-context.js';
  * and is tried again with backoff; one that fails its last try is removed, and the sweeper offers
  * what it still carried again (those quarantined meanwhile excepted).
  */
-export function startWakesWorker(ctx: WorkerContext): Worker {
+export function startWakesWorker(ctx: WorkerContext, gate: ItemGate): Worker {
   const batcher = new Batcher<WakeUpRequest, WakeUpOutcome>(
     (requests) =>
       runWakeUps(ctx.app, requests, ctx.clock(), {
@@ -71,7 +71,7 @@ export function startWakesWorker(ctx: WorkerContext): Worker {
     noun: 'wake-up',
     member: wakeMemberId,
     queue: ctx.queues.wakes,
-    gate: new ItemGate(ctx.concurrency.wakes),
+    gate,
     run: runOne,
     retryText: (again: number, of: number) => `${again} of ${of} wake-ups failed`,
   };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ItemGate } from '../../src/workers/item-gate.js';
+import { sendRoomBeside } from '../../src/workers/work-priority.js';
 
 /** The gate lets at most its capacity of items through, serves waiters in order, and lets an oversized job through alone. */
 describe('ItemGate', () => {
@@ -56,5 +57,103 @@ describe('ItemGate', () => {
     done();
     await Promise.all([big, small]);
     expect(seen).toEqual(['big', 'small']);
+  });
+
+  it('says it is backed up when every slot is taken or a job waits', async () => {
+    const gate = new ItemGate(2);
+    expect(gate.backedUp()).toBe(false);
+    let done!: () => void;
+    const a = gate.with(1, () => new Promise<void>((r) => (done = r)));
+    await tick();
+    expect(gate.backedUp()).toBe(false);
+    let doneB!: () => void;
+    const b = gate.with(1, () => new Promise<void>((r) => (doneB = r)));
+    await tick();
+    expect(gate.backedUp()).toBe(true); // full
+    const c = gate.with(1, async () => undefined);
+    await tick();
+    expect(gate.backedUp()).toBe(true); // c waits
+    done();
+    doneB();
+    await Promise.all([a, b, c]);
+    expect(gate.backedUp()).toBe(false);
+  });
+
+  it('lets no more through while its room is lowered, and the rest once it is back', async () => {
+    let room = 10;
+    const gate = new ItemGate(10, () => room);
+    const started: string[] = [];
+    const release: Record<string, () => void> = {};
+    const job = (name: string, n: number) =>
+      gate.with(n, async () => {
+        started.push(name);
+        await new Promise<void>((r) => (release[name] = r));
+      });
+    const a = job('a', 4);
+    await tick();
+    room = 5; // lowered while a is in flight: a goes on
+    const b = job('b', 4); // 4 + 4 > 5: waits
+    await tick();
+    expect(started).toEqual(['a']);
+    release.a!();
+    await a;
+    await tick();
+    expect(started).toEqual(['a', 'b']);
+    const c = job('c', 4); // 4 + 4 > 5 still
+    await tick();
+    expect(started).toEqual(['a', 'b']);
+    room = 10;
+    const d = job('d', 1); // behind c, in order
+    await tick();
+    expect(started).toEqual(['a', 'b']);
+    release.b!();
+    await b;
+    await tick();
+    expect(started).toEqual(['a', 'b', 'c', 'd']);
+    release.c!();
+    release.d!();
+    await Promise.all([c, d]);
+  });
+
+  it('lets a job taken for more than the lowered room through alone, rather than stall it', async () => {
+    let room = 10;
+    const gate = new ItemGate(10, () => room);
+    room = 2;
+    let ran = false;
+    await gate.with(8, async () => void (ran = true));
+    expect(ran).toBe(true);
+  });
+
+  it('slices a job by the room it has now', async () => {
+    const gate = new ItemGate(10, () => 2);
+    let inFlight = 0;
+    let most = 0;
+    const out = await gate.each([1, 2, 3, 4, 5], async (n) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((r) => setImmediate(r));
+      inFlight--;
+      return n;
+    });
+    expect(out).toEqual([1, 2, 3, 4, 5]);
+    expect(most).toBe(2);
+  });
+});
+
+/** Decisions before deliveries: emails keep half their room while wake-ups are backed up. */
+describe('sendRoomBeside', () => {
+  it('halves the emails in flight while wake-ups are backed up, and gives it all back after', () => {
+    let backedUp = false;
+    const room = sendRoomBeside({ backedUp: () => backedUp }, 400);
+    expect(room()).toBe(400);
+    backedUp = true;
+    expect(room()).toBe(200);
+    backedUp = false;
+    expect(room()).toBe(400);
+  });
+
+  it('keeps at least one email in flight', () => {
+    const room = sendRoomBeside({ backedUp: () => true }, 1);
+    expect(room()).toBe(1);
+    expect(sendRoomBeside({ backedUp: () => true }, 3)()).toBe(2);
   });
 });
