@@ -3,15 +3,32 @@ import type { Kysely } from 'kysely';
 import { MigrationError } from '../errors.js';
 import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
+import { lostRace } from './sql-state.js';
+import { retryTransient } from './transient.js';
 
 export interface MigrateOptions {
   /** Schema that holds the tables and Kysely's bookkeeping tables (must be first on the search_path). */
   schema?: string;
+  /** Tries in all when the migrations lose a race (default 5); tests lower it. */
+  tries?: number;
+}
+
+/** Migrations that failed for a reason worth trying again (a deadlock with a live writer). */
+class LostRace extends Error {
+  constructor(readonly outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>) {
+    super('migrations lost a race', { cause: outcome.error });
+  }
 }
 
 /**
  * Applies every migration not yet applied, in name order. Returns the names it applied (none when
  * the database is up to date) and throws a MigrationError naming the migration that failed.
+ *
+ * On PostgreSQL the pending migrations run in one transaction. A process of the new release
+ * migrates while those of the old one may still write (a rolling restart), and a migration that
+ * changes a table those writers lock can deadlock with them; PostgreSQL then aborts one of the
+ * two. When it is the migrations, the transaction rolled back whole, so they are tried again
+ * (with backoff); the writer's side is the engine's own retry.
  */
 export async function migrateToLatest(
   db: Kysely<Database>,
@@ -22,10 +39,22 @@ export async function migrateToLatest(
     provider: migrationProvider,
     ...(opts.schema ? { migrationTableSchema: opts.schema } : {}),
   });
-  const { error, results = [] } = await migrator.migrateToLatest();
+  const tries = opts.tries ?? 5;
+  const { error, results = [] } = await retryTransient(
+    async () => {
+      const outcome = await migrator.migrateToLatest();
+      if (outcome.error !== undefined && lostRace(outcome.error)) throw new LostRace(outcome);
+      return outcome;
+    },
+    { tries, firstDelayMs: 200 },
+  ).catch((err: unknown) => {
+    if (err instanceof LostRace) return err.outcome;
+    throw err;
+  });
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
-    const reason = error instanceof Error ? error.message : String(error);
+    const raced = lostRace(error) ? ` (tried ${tries} time${tries === 1 ? '' : 's'}: other sessions kept deadlocking with it; stop the engine's processes and migrate again)` : '';
+    const reason = (error instanceof Error ? error.message : String(error)) + raced;
     const where = failed
       ? `migration ${failed} failed`
       : 'migrations could not start (reading the migration table or taking the migration lock)';

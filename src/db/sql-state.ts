@@ -25,3 +25,12 @@ export function cannotWrite(err: unknown): boolean {
   const code = sqlStateOf(err);
   return code !== undefined && CANNOT_WRITE.has(code);
 }
+
+/** 40P01 deadlock detected, 40001 serialization failure: PostgreSQL aborted this transaction for another's sake. */
+const LOST_RACE = new Set(['40P01', '40001']);
+
+/** The transaction lost a race with another session and rolled back; the same work may succeed when tried again. */
+export function lostRace(err: unknown): boolean {
+  const code = sqlStateOf(err);
+  return code !== undefined && LOST_RACE.has(code);
+}
