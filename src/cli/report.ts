@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { DateTime } from 'luxon';
 import { withReadDb } from '../app/composition-root.js';
 import { InputError } from '../errors.js';
+import { zoneProblem } from '../sequences/zones.js';
 import type { FunnelReport } from '../queries/reports/funnel.js';
 import type { ReportName, ReportResult } from '../queries/reports/report.js';
 import { buildReport } from '../queries/reports/report.js';
@@ -25,6 +26,8 @@ export interface ReportFlags {
   since?: string;
   sequence?: string;
   source?: string;
+  /** IANA zone: `--since` dates, the instants shown and the weekly cohorts are read in it. */
+  zone?: string;
   json?: boolean;
   csv?: boolean;
 }
@@ -35,10 +38,19 @@ export interface ReportOutput {
   text: string;
 }
 
-/** Runs one report: what the CLI prints and what the dashboard test compares against. */
-export async function runReport(db: ReadDb, name: ReportName, f: ReportFlags, now: DateTime, zone?: string): Promise<ReportOutput> {
+/**
+ * Runs one report: what the CLI prints and what the dashboard test compares against. Without
+ * `--zone`, dates and instants are this machine's time and the weekly cohorts UTC weeks, as
+ * before the option existed.
+ */
+export async function runReport(db: ReadDb, name: ReportName, f: ReportFlags, now: DateTime): Promise<ReportOutput> {
+  const zone = f.zone;
+  if (zone !== undefined) {
+    const problem = zoneProblem(zone);
+    if (problem) throw new InputError(`--zone: ${problem}`);
+  }
   const since = f.since === undefined ? undefined : parseInstant('--since', f.since, now, 'back', zone);
-  const r = await buildReport(db, name, { since, source: f.source, sequence: f.sequence, now: now.toJSDate() });
+  const r = await buildReport(db, name, { since, source: f.source, sequence: f.sequence, zone, now: now.toJSDate() });
   switch (r.name) {
     case 'funnel':
       return { data: r.data, table: r.table, text: funnelText(r.data, zone) };
@@ -91,7 +103,7 @@ function timeToLeadText(r: TimeToLeadReport, zone?: string): string {
       [summaryRow('lead', r.toLead.summary, r.toLead.buckets), summaryRow('first conversation', r.toConversation.summary, r.toConversation.buckets)],
     ),
   );
-  lines.push('', 'Weekly opt-in cohorts (week from Monday, UTC): share of the cohort that had become leads within');
+  lines.push('', `Weekly opt-in cohorts (week from Monday, ${r.zone}): share of the cohort that had become leads within`);
   if (r.cohorts.length === 0) lines.push('  none');
   else
     lines.push(
@@ -138,6 +150,8 @@ export function register(program: Command): void {
       .option('--since <when>', 'ISO date/time, today, yesterday, or a duration back from now like "30 days"');
     if (filters.includes('sequence')) cmd.option('--sequence <id>', 'only contacts (or enrollments) of this sequence');
     if (filters.includes('source')) cmd.option('--source <name>', "only contacts whose first opt-in has this data.source");
+    if (name === 'time-to-lead') cmd.option('--zone <iana>', 'read dates, instants and the weekly cohorts in this time zone (e.g. America/New_York); cohorts are UTC weeks without it');
+    else cmd.option('--zone <iana>', 'read dates and instants in this time zone (e.g. America/New_York)');
     cmd
       .option('--json', 'print JSON')
       .option('--csv', 'print CSV (one table)')

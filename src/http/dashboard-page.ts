@@ -17,7 +17,7 @@ export interface DashboardData {
   timeToLead: TimeToLeadReport;
   sequences: SequencesReport;
   tables: { funnel: Table; timeToLead: Table; sequences: Table };
-  filter: { since: string; source: string; sequence: string };
+  filter: { since: string; source: string; sequence: string; zone: string };
 }
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -94,6 +94,7 @@ export function dashboardPage(d: DashboardData): string {
     <label>since <input name="since" value="${esc(f.since)}" placeholder="2026-11-01"></label>
     <label>source <input name="source" value="${esc(f.source)}"></label>
     <label>sequence <input name="sequence" value="${esc(f.sequence)}"></label>
+    <label>zone <input name="zone" value="${esc(f.zone)}" placeholder="UTC"></label>
     <button type="submit">apply</button>
   </form>
 </header>
@@ -108,7 +109,7 @@ export function dashboardPage(d: DashboardData): string {
   <div class="chart"><canvas id="time-chart" role="img" aria-label="time to lead histogram"></canvas></div>
 </section>
 <section>
-  <h2>Weekly cohorts: share who had become leads within</h2>
+  <h2>Weekly cohorts (weeks from Monday, ${esc(d.timeToLead.zone)}): share who had become leads within</h2>
   <div class="chart"><canvas id="cohort-chart" role="img" aria-label="cohort lines"></canvas></div>
 </section>
 <section>

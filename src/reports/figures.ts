@@ -1,8 +1,11 @@
+import { DateTime } from 'luxon';
+
 /**
  * The arithmetic of the reports, pure: percentiles, time buckets, weekly cohorts and funnel
  * conversion. The read models in src/queries/reports fetch rows; these functions turn them into
  * figures, so the CLI, the dashboard and the tests all see the same numbers from the same code.
- * Instants are read in UTC: a week or a month means the same thing whoever runs the report.
+ * Instants are read in UTC, so a week or a month means the same thing whoever runs the report,
+ * unless the report is asked for a zone (`--zone`): then the weekly cohorts are that zone's weeks.
  */
 
 /** A share in percent with one decimal; null when there is nothing to divide by. */
@@ -97,10 +100,17 @@ export function histogram(spans: readonly { from: Date; to: Date }[]): BucketCou
   return BUCKETS.map((b) => ({ key: b.key, label: b.label, count: counts.get(b.key)! }));
 }
 
-/** The Monday (UTC) of the ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name. */
-export function weekOf(at: Date): string {
-  const sinceMonday = (at.getUTCDay() + 6) % 7;
-  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
+/**
+ * The Monday of the ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name. The week is
+ * read in `zone` (UTC unless the report was asked for another): an opt-in late on a Sunday
+ * evening in New York is already Monday in UTC.
+ */
+export function weekOf(at: Date, zone = 'UTC'): string {
+  if (zone === 'UTC') {
+    const sinceMonday = (at.getUTCDay() + 6) % 7;
+    return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
+  }
+  return DateTime.fromJSDate(at, { zone }).startOf('week').toISODate()!;
 }
 
 /** A contact's way from opt-in on: when it became a lead, when staff first talked with it. */
@@ -111,7 +121,7 @@ export interface Journey {
 }
 
 export interface Cohort {
-  /** Monday of the opt-in week (UTC). */
+  /** Monday of the opt-in week (in the report's zone). */
   week: string;
   optedIn: number;
   leads: number;
@@ -134,11 +144,11 @@ function seconds(from: Date, to: Date): number {
  * got somewhere (a lead or a conversation): weeks without journeys still appear with their
  * opt-ins, weeks are in order.
  */
-export function cohorts(optInsByWeek: readonly { week: string; optedIn: number }[], journeys: readonly Journey[]): Cohort[] {
+export function cohorts(optInsByWeek: readonly { week: string; optedIn: number }[], journeys: readonly Journey[], zone = 'UTC'): Cohort[] {
   const leadsByWeek = new Map<string, Journey[]>();
   for (const j of journeys) {
     if (j.leadAt === null) continue;
-    const w = weekOf(j.optedInAt);
+    const w = weekOf(j.optedInAt, zone);
     const list = leadsByWeek.get(w) ?? [];
     list.push(j);
     leadsByWeek.set(w, list);

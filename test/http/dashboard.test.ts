@@ -89,6 +89,17 @@ describe('dashboard', () => {
     expect(await json.json()).toEqual(JSON.parse(JSON.stringify((await runReport(store.db, 'sequences', {}, NOW)).data)));
   });
 
+  it('reads the weekly cohorts in the zone asked for, as the CLI does, and refuses a zone that is not one', async () => {
+    const html = await (await fetch(`${base}/dashboard?zone=Pacific/Pago_Pago`, { headers: AUTH })).text();
+    expect(html).toContain('Weekly cohorts (weeks from Monday, Pacific/Pago_Pago)');
+    expect(html).toContain('<input name="zone" value="Pacific/Pago_Pago"');
+    const json = await fetch(`${base}/dashboard/export/time-to-lead.json?zone=Pacific/Pago_Pago`, { headers: AUTH });
+    expect(await json.json()).toEqual(JSON.parse(JSON.stringify((await runReport(store.db, 'time-to-lead', { zone: 'Pacific/Pago_Pago' }, NOW)).data)));
+    const bad = await fetch(`${base}/dashboard?zone=EST`, { headers: AUTH });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('"EST" is not an IANA location');
+  });
+
   it('answers a bad filter or an unknown export with a JSON error', async () => {
     const bad = await fetch(`${base}/dashboard?since=last-tuesday`, { headers: AUTH });
     expect(bad.status).toBe(400);

@@ -79,6 +79,31 @@ describe('nurture report', () => {
     expect(r.cohorts[1]!.cumulativePercent.map((p) => p.percent)).toEqual([0, 0, 0, 33.3, 33.3, 33.3, 33.3]);
   });
 
+  it('--zone: weekly cohorts are that zone\'s weeks, and --since dates are read in it', async () => {
+    // ann opted in on Monday 2026-11-23 at 10:00 UTC: 23:00 on Sunday the 22nd in Pago Pago (UTC-11).
+    const o = await runReport(store.db, 'time-to-lead', { zone: 'Pacific/Pago_Pago' }, NOW);
+    const r = o.data as TimeToLeadReport;
+    expect(r.zone).toBe('Pacific/Pago_Pago');
+    // The opt-ins per week (counted in SQL) and the leads per week (in the figures) agree on the weeks.
+    expect(r.cohorts.map((c) => [c.week, c.optedIn, c.leads, c.conversionPercent, c.toLead.summary.medianSeconds])).toEqual([
+      ['2026-11-16', 1, 1, 100, 3 * D],
+      ['2026-11-23', 3, 1, 33.3, 0.5 * H],
+      ['2026-11-30', 3, 1, 33.3, 9 * D],
+    ]);
+    expect(o.text).toContain('Weekly opt-in cohorts (week from Monday, Pacific/Pago_Pago)');
+    expect(o.text).toContain('as of 2026-12-23 13:00 GMT-11');
+    // Without it, UTC weeks as before.
+    expect(((await runReport(store.db, 'time-to-lead', {}, NOW)).data as TimeToLeadReport).zone).toBe('UTC');
+    // 2026-11-23 in Pago Pago begins at 11:00 UTC: ann (10:00 UTC) is before it.
+    const since = (await runReport(store.db, 'funnel', { since: '2026-11-23', zone: 'Pacific/Pago_Pago' }, NOW)).data as FunnelReport;
+    expect(since.total.steps[0]!.contacts).toBe(6);
+  });
+
+  it('--zone: a name that is not an IANA zone is refused, saying which', async () => {
+    await expect(runReport(store.db, 'time-to-lead', { zone: 'EST' }, NOW)).rejects.toThrow('--zone: "EST" is not an IANA location: it is an abbreviation or a POSIX rule; did you mean "America/New_York"?');
+    await expect(runReport(store.db, 'funnel', { zone: 'Mars/Olympus' }, NOW)).rejects.toThrow(/^--zone: "Mars\/Olympus" is not an IANA time zone/);
+  });
+
   it('sequences: per step entered, sent, opened, clicked, converted (last touch) and exits with their reasons', async () => {
     const r = (await runReport(store.db, 'sequences', {}, NOW)).data as SequencesReport;
     expect(r.sequences).toHaveLength(1);

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
+import { zoneProblem } from '../../sequences/zones.js';
 import { InputError } from '../../errors.js';
 import type { ReportFilter } from '../../queries/reports/opt-in-cohort.js';
 import { buildReport } from '../../queries/reports/report.js';
@@ -29,6 +30,15 @@ const filterSchema = z.object({
   since: z.string().max(40).optional(),
   source: z.string().max(200).optional(),
   sequence: z.string().max(200).optional(),
+  // Blank is UTC: the form sends the field empty.
+  zone: z
+    .string()
+    .max(64)
+    .optional()
+    .superRefine((v, c) => {
+      const problem = v === undefined || v.trim() === '' ? null : zoneProblem(v.trim());
+      if (problem) c.addIssue({ code: 'custom', message: problem });
+    }),
 });
 
 // Whatever the browser or a script sends: no script, no frames, nothing but this origin.
@@ -39,13 +49,14 @@ const LIMIT = { rateLimit: { max: 60, timeWindow: '1 minute' } };
 function filterOf(q: z.infer<typeof filterSchema>, now: DateTime): ReportFilter & { now: Date } {
   const blank = (v: string | undefined) => (v === undefined || v.trim() === '' ? undefined : v.trim());
   const since = blank(q.since);
+  const zone = blank(q.zone);
   let sinceAt: Date | undefined;
   if (since !== undefined) {
-    const t = DateTime.fromISO(since, { zone: 'utc' });
+    const t = DateTime.fromISO(since, { zone: zone ?? 'utc' });
     if (!t.isValid) throw new InputError(`since: "${since}" is not an ISO 8601 date or time (e.g. 2026-11-25 or 2026-11-25T09:00:00Z)`);
     sinceAt = t.toJSDate();
   }
-  return { since: sinceAt, source: blank(q.source), sequence: blank(q.sequence), now: now.toJSDate() };
+  return { since: sinceAt, source: blank(q.source), sequence: blank(q.sequence), zone, now: now.toJSDate() };
 }
 
 let chartJs: Promise<Buffer> | undefined;
@@ -66,7 +77,7 @@ export async function dashboardData(db: ReadDb, f: ReportFilter & { now: Date })
     timeToLead,
     sequences,
     tables: { funnel: funnelTable(funnel), timeToLead: timeToLeadTable(timeToLead), sequences: sequencesTable(sequences) },
-    filter: { since: f.since ? f.since.toISOString() : '', source: f.source ?? '', sequence: f.sequence ?? '' },
+    filter: { since: f.since ? f.since.toISOString() : '', source: f.source ?? '', sequence: f.sequence ?? '', zone: f.zone ?? '' },
   };
 }
 

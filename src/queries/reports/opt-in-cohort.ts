@@ -11,6 +11,8 @@ export interface ReportFilter {
   since?: Date | undefined;
   source?: string | undefined;
   sequence?: string | undefined;
+  /** The IANA zone whose weeks the weekly cohorts are (checked by the caller); UTC when not given. */
+  zone?: string | undefined;
 }
 
 /** What a contact whose opt-in named no source is counted under. */

@@ -20,6 +20,8 @@ export interface TimeToLeadReport {
   since: string | null;
   source: string | null;
   sequence: string | null;
+  /** The zone whose weeks (from Monday) the cohorts are. */
+  zone: string;
   asOf: string;
   /**
    * Contacts changed since the rollup was last caught up that this report could not count: 0,
@@ -39,10 +41,11 @@ export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date
     with o as (${optInCohort(f)})
     select o.opted_in_at, o.lead_at, o.conversation_at from o
     where o.lead_at is not null or o.conversation_at is not null`.execute(db);
-  // The same week as weekOf(): date_trunc('week') starts on Monday, read in UTC.
+  const zone = f.zone ?? 'UTC';
+  // The same week as weekOf(): date_trunc('week') starts on Monday, read in the report's zone.
   const weeks = await sql<{ week: string; opted_in: number }>`
     with o as (${optInCohort(f)})
-    select to_char(date_trunc('week', o.opted_in_at at time zone 'UTC'), 'YYYY-MM-DD') as week, count(*)::int as opted_in
+    select to_char(date_trunc('week', o.opted_in_at at time zone ${zone}), 'YYYY-MM-DD') as week, count(*)::int as opted_in
     from o group by 1 order by 1`.execute(db);
   const list: Journey[] = journeys.rows.map((r) => ({ optedInAt: new Date(r.opted_in_at), leadAt: r.lead_at && new Date(r.lead_at), conversationAt: r.conversation_at && new Date(r.conversation_at) }));
   const optInsByWeek = weeks.rows.map((r) => ({ week: r.week, optedIn: Number(r.opted_in) }));
@@ -50,11 +53,12 @@ export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date
     since: f.since ? f.since.toISOString() : null,
     source: f.source ?? null,
     sequence: f.sequence ?? null,
+    zone,
     asOf: f.now.toISOString(),
     uncounted,
     optedIn: optInsByWeek.reduce((n, w) => n + w.optedIn, 0),
     toLead: timeTo(list, (j) => j.leadAt),
     toConversation: timeTo(list, (j) => j.conversationAt),
-    cohorts: cohorts(optInsByWeek, list),
+    cohorts: cohorts(optInsByWeek, list, zone),
   };
 }
