@@ -231,7 +231,7 @@ try {
       `  SMTP client alone (same sender and pool, ${smtp.connections} connections, ${smtp.threads ? `${smtp.threads} SMTP thread(s)` : 'in the main thread'}, nothing else in the process, same run): ` +
         `${smtp.rate.toFixed(0)} emails/s, ${smtp.cpuMsPerEmail.toFixed(2)} ms of the process's CPU per email; delivery ratio to it ${(n / b.deliveredSeconds / smtp.rate).toFixed(2)}`,
     );
-    console.log(`  peak Redis above its level before the run (used_memory, DBSIZE; sampled every 200 ms): ${(b.peakRedisBytes / 1e6).toFixed(1)} MB in ${b.peakRedisKeys} keys`);
+    console.log(`  peak Redis above its level before the run (the whole instance's used_memory and DBSIZE, sampled every 200 ms: run nothing else on it): ${(b.peakRedisBytes / 1e6).toFixed(1)} MB in ${b.peakRedisKeys} keys`);
     if (only === 'burst') process.exit(0);
   }
   // BENCH_ONLY=processes: the same burst (BENCH_TWO_N, 20,000 by default) with one worker process and with two.

@@ -39,7 +39,7 @@ export async function migrateToLatest(
     provider: migrationProvider,
     ...(opts.schema ? { migrationTableSchema: opts.schema } : {}),
   });
-  const tries = opts.tries ?? 5;
+  const tries = Math.max(1, opts.tries ?? 5);
   const { error, results = [] } = await retryTransient(
     async () => {
       const outcome = await migrator.migrateToLatest();
@@ -53,7 +53,7 @@ export async function migrateToLatest(
   });
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
-    const raced = lostRace(error) ? ` (tried ${tries} time${tries === 1 ? '' : 's'}: other sessions kept deadlocking with it; stop the engine's processes and migrate again)` : '';
+    const raced = lostRace(error) ? ` (tried ${tries === 1 ? 'once' : `${tries} times`}: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)` : '';
     const reason = (error instanceof Error ? error.message : String(error)) + raced;
     const where = failed
       ? `migration ${failed} failed`

@@ -76,6 +76,11 @@ const SOURCES = [
 ] as const;
 
 export async function up(db: Kysely<any>): Promise<void> {
+  // In the order writers take them (a contact, then through the old triggers its rollup row), so
+  // writers of the release before wait for this rather than deadlock with it: dropping the
+  // foreign key below needs both, and asked for one at a time it held the rollup while writers
+  // holding contacts waited for it (a rolling restart then failed to start most tries).
+  await sql`lock table contacts, report_contacts in access exclusive mode`.execute(db);
   // seq: names are taken oldest first, and a report takes none named after it began.
   await sql`create table report_pending (seq bigserial primary key, contact_id uuid not null)`.execute(db);
   await sql`alter table report_contacts drop constraint report_contacts_contact_id_fkey`.execute(db);
@@ -115,14 +120,16 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 /**
- * Run with the engine stopped, as every down: a writer caught between this lock and the foreign
- * key's lock on `contacts` deadlocks with it (PostgreSQL aborts one of the two), and writers still
- * waiting here when it commits fail on the dropped table. Nothing is lost either way; their
- * transactions are retried.
+ * Best run with the engine stopped, as every down. Writers still waiting for these locks when it
+ * commits may fail on the dropped table; nothing is lost, their transactions are retried
+ * (test/integration/report-rollups-down-race.test.ts races it with writers).
  */
 export async function down(db: Kysely<any>): Promise<void> {
   // No writer names a contact from here on (they wait for this transaction), and what is still
   // named is recomputed first: nothing is left behind for the triggers of before.
+  // Contacts first, as writers take them (and the foreign key added below needs them): asked for
+  // after report_pending, writers holding contacts and waiting for report_pending deadlocked with it.
+  await sql`lock table contacts in share row exclusive mode`.execute(db);
   await sql`lock table report_pending in exclusive mode`.execute(db);
   await sql`select report_catch_up(2147483647, null)`.execute(db);
   await sql`delete from report_contacts r where not exists (select 1 from contacts c where c.id = r.contact_id)`.execute(db);
