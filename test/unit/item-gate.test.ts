@@ -139,14 +139,14 @@ describe('ItemGate', () => {
   });
 });
 
-/** Decisions before deliveries: emails keep half their room while wake-ups are backed up. */
+/** Decisions before deliveries: emails keep a quarter of their room while wake-ups are backed up. */
 describe('sendRoomBeside', () => {
-  it('halves the emails in flight while wake-ups are backed up, and gives it all back after', () => {
+  it('keeps a quarter of the emails in flight while wake-ups are backed up, and gives it all back after', () => {
     let backedUp = false;
     const room = sendRoomBeside({ backedUp: () => backedUp }, 400);
     expect(room()).toBe(400);
     backedUp = true;
-    expect(room()).toBe(200);
+    expect(room()).toBe(100);
     backedUp = false;
     expect(room()).toBe(400);
   });
@@ -154,6 +154,7 @@ describe('sendRoomBeside', () => {
   it('keeps at least one email in flight', () => {
     const room = sendRoomBeside({ backedUp: () => true }, 1);
     expect(room()).toBe(1);
-    expect(sendRoomBeside({ backedUp: () => true }, 3)()).toBe(2);
+    expect(sendRoomBeside({ backedUp: () => true }, 3)()).toBe(1);
+    expect(sendRoomBeside({ backedUp: () => true }, 10)()).toBe(3);
   });
 });
