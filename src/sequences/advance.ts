@@ -14,6 +14,7 @@ import { addDuration, applyCaps, resolveWait } from './time-rules.js';
 import type { FrequencyCap, TimeContext } from './time-types.js';
 import { zoneNamed } from './zones.js';
 import { InternalError, RuleError } from '../errors.js';
+import { isoInstant } from './iso-instant.js';
 
 /**
  * The heart of Nurture: given a compiled sequence, an enrollment's state, the contact, what
@@ -123,7 +124,7 @@ export function advance(input: AdvanceInput): AdvanceResult {
     outcome: 'active',
     reason: null,
     actions: [],
-    wakeAt: start.pending ? DateTime.fromISO(start.pending.until, { setZone: true }) : null,
+    wakeAt: start.pending ? isoInstant(start.pending.until) : null,
     stepId: program.instructions[start.pc]?.stepId ?? null,
   });
   const ended = (outcome: EnrollmentOutcome, reason: string): AdvanceResult => ({
@@ -142,7 +143,7 @@ export function advance(input: AdvanceInput): AdvanceResult {
     case 'wake': {
       const p = start.pending;
       if (!p) return unchanged();
-      const due = DateTime.fromISO(p.until, { setZone: true });
+      const due = isoInstant(p.until);
       if (now < due) return unchanged();
       const late = now.toMillis() - due.toMillis() > (input.settings.catchUpAfterMs ?? DEFAULT_CATCH_UP_MS);
       const clock = late ? now : due;
@@ -272,7 +273,7 @@ function run(input: AdvanceInput, state: EnrollmentState, clockAt: DateTime): Ad
       case 'loop_wait': {
         const k = (state.loops[ins.stepId] ?? 0) + 1;
         const anchor = state.anchors?.[ins.stepId];
-        const turn = anchor ? addDuration(DateTime.fromISO(anchor, { setZone: true }), scaleDuration(ins.every, k), time) : undefined;
+        const turn = anchor ? addDuration(isoInstant(anchor), scaleDuration(ins.every, k), time) : undefined;
         // A delay longer than the period (a window closed for days) must not bunch two touches.
         const until = turn && turn > t ? turn : addDuration(t, ins.every, time);
         if (until > now) return wait('wait', until);
