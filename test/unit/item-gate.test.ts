@@ -5,16 +5,20 @@ import { sendRoomBeside } from '../../src/workers/work-priority.js';
 /** The gate lets at most its capacity of items through, serves waiters in order, and lets an oversized job through alone. */
 describe('ItemGate', () => {
   const tick = () => new Promise((r) => setImmediate(r));
-
-  it('holds a job back until its items fit, in the order jobs came', async () => {
-    const gate = new ItemGate(10);
-    const order: string[] = [];
+  /** Jobs that record when they start and hold their room until released by name. */
+  const jobsOn = (gate: ItemGate) => {
+    const started: string[] = [];
     const release: Record<string, () => void> = {};
     const job = (name: string, n: number) =>
       gate.with(n, async () => {
-        order.push(name);
+        started.push(name);
         await new Promise<void>((r) => (release[name] = r));
       });
+    return { started, release, job };
+  };
+
+  it('holds a job back until its items fit, in the order jobs came', async () => {
+    const { started: order, release, job } = jobsOn(new ItemGate(10));
     const a = job('a', 6);
     const b = job('b', 6); // does not fit beside a
     const c = job('c', 1); // would fit, but waits its turn behind b
@@ -81,14 +85,7 @@ describe('ItemGate', () => {
 
   it('lets no more through while its room is lowered, and the rest once it is back', async () => {
     let room = 10;
-    const gate = new ItemGate(10, () => room);
-    const started: string[] = [];
-    const release: Record<string, () => void> = {};
-    const job = (name: string, n: number) =>
-      gate.with(n, async () => {
-        started.push(name);
-        await new Promise<void>((r) => (release[name] = r));
-      });
+    const { started, release, job } = jobsOn(new ItemGate(10, () => room));
     const a = job('a', 4);
     await tick();
     room = 5; // lowered while a is in flight: a goes on
