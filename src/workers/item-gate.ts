@@ -19,6 +19,16 @@ export class ItemGate {
     return this.room ? Math.max(1, Math.min(this.capacity, this.room())) : this.capacity;
   }
 
+  /** Items being worked on now. */
+  get inFlight(): number {
+    return this.inUse;
+  }
+
+  /** How many items may be in flight now: the capacity, or less while `room` lowers it. */
+  get allowed(): number {
+    return this.current();
+  }
+
   /** Whether work is held back here: every slot is taken, or a job waits for one. */
   backedUp(): boolean {
     return this.waiting.length > 0 || this.inUse >= this.capacity;

@@ -3,6 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { EventOutcome, Metrics, SendResult, BackgroundLoop } from '../app/metrics.js';
 import { eventTypeLabel } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
+import type { ItemGate } from './item-gate.js';
 
 /** Job states a queue's depth is reported in (BullMQ's names). */
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
@@ -170,6 +171,32 @@ export class PrometheusMetrics implements Metrics {
       { name: 'nurture_quarantined_enrollments', help: 'Active enrollments whose wake-up failed too often and waits for an operator', value: (c) => c.enrollments },
       { name: 'nurture_failed_sends', help: 'Emails that failed for good (nurture enrollments stuck)', value: (c) => c.sends },
     ]);
+  }
+
+  /**
+   * Wake-ups and emails this process is working on, and how many it may: an operator sees a
+   * burst fill the wake-ups' room and the emails' room drop to a quarter (work-priority.ts).
+   */
+  collectInFlight(gates: { wake?: Pick<ItemGate, 'inFlight' | 'allowed'>; send?: Pick<ItemGate, 'inFlight' | 'allowed'> }): void {
+    const kinds = Object.entries(gates).filter((e): e is [string, Pick<ItemGate, 'inFlight' | 'allowed'>] => e[1] !== undefined);
+    new Gauge({
+      name: 'nurture_in_flight_items',
+      help: 'Wake-ups and emails this process is working on now, by kind',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const [kind, g] of kinds) this.set({ kind }, g.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'nurture_in_flight_allowed',
+      help: 'How many wake-ups and emails this process may work on at once, by kind: NURTURE_WAKE_CONCURRENCY and NURTURE_SEND_CONCURRENCY, the emails a quarter of theirs while the wake-ups are backed up',
+      labelNames: ['kind'],
+      registers: [this.registry],
+      collect() {
+        for (const [kind, g] of kinds) this.set({ kind }, g.allowed);
+      },
+    });
   }
 
   /** The report rollups' backlog (report_pending), read from the database on scrape. */

@@ -196,6 +196,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     }
     const wakeGate = new ItemGate(config.concurrency.wakes);
     const sendGate = new ItemGate(config.concurrency.sends, roles.wakes ? sendRoomBeside(wakeGate, config.concurrency.sends) : undefined);
+    metrics.collectInFlight({ ...(roles.wakes ? { wake: wakeGate } : {}), ...(roles.sends ? { send: sendGate } : {}) });
     const workers: Worker[] = [
       ...(roles.events ? [startEventsWorker(ctx)] : []),
       ...(roles.wakes ? [startWakesWorker(ctx, wakeGate)] : []),

@@ -92,6 +92,10 @@ describe('observability', () => {
     expect(sample(text, 'nurture_failed_sends')).toBe(0);
     // The opt-in named its contact for the report rollups' catch-up; whether the catch-up ran yet depends on the moment of the scrape.
     expect(sample(text, 'nurture_report_rollup_backlog')).toBeGreaterThanOrEqual(0);
+    // Idle by now: nothing in flight, and the whole room allowed (the defaults).
+    expect(sample(text, 'nurture_in_flight_allowed{kind="wake"}')).toBe(800);
+    expect(sample(text, 'nurture_in_flight_allowed{kind="send"}')).toBe(400);
+    expect(sample(text, 'nurture_in_flight_items{kind="send"}')).toBe(0);
     for (const q of ['nurture-events', 'nurture-wakes', 'nurture-sends']) {
       expect(sample(text, `nurture_queue_jobs{queue="${q}",state="waiting"}`)).toBeGreaterThanOrEqual(0);
       expect(sample(text, `nurture_queue_oldest_waiting_seconds{queue="${q}"}`)).toBeGreaterThanOrEqual(0);

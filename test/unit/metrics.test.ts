@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { OTHER_EVENT_TYPE, eventTypeLabel, knownEventTypes, lagSeconds } from '../../src/app/metrics.js';
 import { correlated, emptyAfterCommit } from '../../src/engine/engine-deps.js';
 import { createLogger } from '../../src/logger.js';
+import { ItemGate } from '../../src/workers/item-gate.js';
+import { sendRoomBeside } from '../../src/workers/work-priority.js';
 import { PrometheusMetrics } from '../../src/workers/prometheus-metrics.js';
 
 describe('metric labels', () => {
@@ -64,5 +66,27 @@ describe('gauges read from the database on scrape', () => {
     // before the gauges' reads end, so a scrape shows the failures of the scrapes before it.
     expect((await metrics.render()).body).toMatch(/^nurture_service_errors_total\{service="database"\} 1$/m);
     expect(reads).toBe(3);
+  });
+});
+
+describe('work in flight', () => {
+  it('says how many wake-ups and emails are in flight and allowed, the emails a quarter while wake-ups are backed up', async () => {
+    const metrics = new PrometheusMetrics(knownEventTypes([]), createLogger('silent'));
+    const wake = new ItemGate(2);
+    const send = new ItemGate(400, sendRoomBeside(wake, 400));
+    metrics.collectInFlight({ wake, send });
+    const body = async () => (await metrics.render()).body;
+    expect(await body()).toMatch(/^nurture_in_flight_allowed\{kind="send"\} 400$/m);
+    let done!: () => void;
+    const held = wake.with(2, () => new Promise<void>((r) => (done = r)));
+    await new Promise((r) => setImmediate(r));
+    const during = await body();
+    expect(during).toMatch(/^nurture_in_flight_items\{kind="wake"\} 2$/m);
+    expect(during).toMatch(/^nurture_in_flight_allowed\{kind="wake"\} 2$/m);
+    expect(during).toMatch(/^nurture_in_flight_allowed\{kind="send"\} 100$/m);
+    expect(during).toMatch(/^nurture_in_flight_items\{kind="send"\} 0$/m);
+    done();
+    await held;
+    expect(await body()).toMatch(/^nurture_in_flight_allowed\{kind="send"\} 400$/m);
   });
 });
