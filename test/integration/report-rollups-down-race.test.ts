@@ -11,7 +11,8 @@ import { unmigratedStore } from '../support/unmigrated-store.js';
 /**
  * Migration 2026-12-04T120000-report-rollups-deferred, down and up again, while writers keep
  * committing the way the engine writes (a contact, its opt-in, an enrollment and for some a stage
- * change, in one transaction). A rolling restart migrates beside the old release's writers: the
+ * change, in one transaction; and for some an event applied to the contact later: locked FOR
+ * UPDATE, the event, the contact updated). A rolling restart migrates beside the old release's writers: the
  * migration takes its locks in the writers' order, so they wait for it rather than deadlock, and
  * once both are done the rollup is what recomputing every contact from scratch gives. Then the
  * retry of migrations that do lose a race (a deadlock made on purpose). PostgreSQL only: PGlite
@@ -44,34 +45,52 @@ function startWriters(db: Kysely<Database>, tag: string): Writers {
   let running = true;
   let gaveUp: Error | undefined;
   let waiters: { at: number; go: () => void; fail: (e: Error) => void }[] = [];
+  /** Runs one transaction until it commits, as a job is tried again; false once the writers stop. */
+  const attempt = async (w: number, write: () => Promise<void>): Promise<void> => {
+    for (let n = 1; ; n++) {
+      const began = performance.now();
+      try {
+        await write();
+        return;
+      } catch (err) {
+        errors.push((err as Error).message);
+        if (n >= WRITER_TRIES) {
+          gaveUp = new Error(`writer ${w} gave up after ${n} tries: ${(err as Error).message}`);
+          for (const x of waiters) x.fail(gaveUp);
+          waiters = [];
+          throw gaveUp;
+        }
+      } finally {
+        spans.push([began, performance.now()]);
+      }
+    }
+  };
   const loop = async (w: number) => {
     for (let i = 0; running; i++) {
       const email = `${tag}-${w}-${i}@example.com`;
-      for (let attempt = 1; ; attempt++) {
-        const began = performance.now();
-        try {
-          await db.transaction().execute(async (tx) => {
-            const id = (await sql<{ id: string }>`insert into contacts (email) values (${email}) returning id`.execute(tx)).rows[0]!.id;
-            await sql`insert into events (id, contact_id, type, occurred_at, data) values (${`ev-${email}`}, ${id}, 'opt_in', now(), ${JSON.stringify({ source: `w${w}` })})`.execute(tx);
-            await sql`insert into enrollments (contact_id, sequence_id, sequence_version) values (${id}, ${`seq-${i % 3}`}, 'v1')`.execute(tx);
-            if (i % 2 === 0) {
-              await sql`insert into stage_changes (contact_id, kind, from_stage, to_stage, reason, at) values (${id}, 'stage', 'subscriber', 'lead', 'race', now())`.execute(tx);
-            }
-          });
-          committed.push(email);
-          waiters = waiters.filter((x) => (committed.length >= x.at ? (x.go(), false) : true));
-          break;
-        } catch (err) {
-          errors.push((err as Error).message);
-          if (attempt >= WRITER_TRIES) {
-            gaveUp = new Error(`writer ${w} gave up after ${attempt} tries: ${(err as Error).message}`);
-            for (const x of waiters) x.fail(gaveUp);
-            waiters = [];
-            throw gaveUp;
+      // A new contact, as an opt-in makes one: contacts first, then through the triggers the rollup.
+      await attempt(w, () =>
+        db.transaction().execute(async (tx) => {
+          const id = (await sql<{ id: string }>`insert into contacts (email) values (${email}) returning id`.execute(tx)).rows[0]!.id;
+          await sql`insert into events (id, contact_id, type, occurred_at, data) values (${`ev-${email}`}, ${id}, 'opt_in', now(), ${JSON.stringify({ source: `w${w}` })})`.execute(tx);
+          await sql`insert into enrollments (contact_id, sequence_id, sequence_version) values (${id}, ${`seq-${i % 3}`}, 'v1')`.execute(tx);
+          if (i % 2 === 0) {
+            await sql`insert into stage_changes (contact_id, kind, from_stage, to_stage, reason, at) values (${id}, 'stage', 'subscriber', 'lead', 'race', now())`.execute(tx);
           }
-        } finally {
-          spans.push([began, performance.now()]);
-        }
+        }),
+      );
+      committed.push(email);
+      waiters = waiters.filter((x) => (committed.length >= x.at ? (x.go(), false) : true));
+      // An event for a contact there already, as the engine applies one: the contact locked FOR
+      // UPDATE (ROW SHARE on the table), the event named for the rollup, then the contact updated.
+      if (i % 3 === 2) {
+        await attempt(w, () =>
+          db.transaction().execute(async (tx) => {
+            const id = (await sql<{ id: string }>`select id from contacts where email = ${email} for update`.execute(tx)).rows[0]!.id;
+            await sql`insert into events (id, contact_id, type, occurred_at, data) values (${`ask-${email}`}, ${id}, 'appointment_requested', now(), '{}')`.execute(tx);
+            await sql`update contacts set updated_at = now() where id = ${id}`.execute(tx);
+          }),
+        );
       }
     }
   };
@@ -118,18 +137,18 @@ async function rollupAgainstRecompute(db: Kysely<Database>) {
   return { now, fresh };
 }
 
-/** Waits until another session of this database waits for a lock on `table`; throws if none does within 5 s. */
-async function untilWaitingFor(client: pg.Client, table: string): Promise<void> {
+/** Waits until another session of this database waits for a lock on one of `tables`; throws if none does within 5 s. */
+async function untilWaitingFor(client: pg.Client, ...tables: string[]): Promise<void> {
   for (let i = 0; i < 250; i++) {
     const r = await client.query<{ n: number }>(
       `select count(*)::int as n from pg_locks l join pg_class c on c.oid = l.relation
-       where not l.granted and l.database = (select oid from pg_database where datname = current_database()) and c.relname = $1`,
-      [table],
+       where not l.granted and l.database = (select oid from pg_database where datname = current_database()) and c.relname = any($1)`,
+      [tables],
     );
     if (r.rows[0]!.n > 0) return;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-  throw new Error(`no session waited for a lock on ${table} within 5 s`);
+  throw new Error(`no session waited for a lock on ${tables.join(' or ')} within 5 s`);
 }
 
 /**
@@ -217,6 +236,27 @@ describe('deferred report rollups: down and up with writers running (PostgreSQL)
     expect(((r as PromiseRejectedResult).reason as Error).message).toBe(
       `migration ${DEFERRED} failed: deadlock detected (tried once: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)`,
     );
+    expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
+  });
+
+  it('goes down beside a writer that locked its contact FOR UPDATE, named it, and then updates it', async () => {
+    const email = `for-update-${Date.now()}@example.com`;
+    await sql`insert into contacts (email) values (${email})`.execute(db);
+    const writer = new pg.Client({ connectionString: backend.url });
+    await writer.connect();
+    try {
+      await writer.query('begin');
+      const id = (await writer.query<{ id: string }>('select id from contacts where email = $1 for update', [email])).rows[0]!.id;
+      await writer.query("insert into events (id, contact_id, type, occurred_at, data) values ($1, $2, 'appointment_requested', now(), '{}')", [`ask-${email}`, id]);
+      const down = new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE);
+      // The down waits for the writer (on contacts; with a weaker lock it got contacts and waited on report_pending).
+      await untilWaitingFor(writer, 'contacts', 'report_pending');
+      await writer.query('update contacts set updated_at = now() where id = $1', [id]);
+      await writer.query('commit');
+      expect((await down).error).toBeUndefined();
+    } finally {
+      await writer.end();
+    }
     expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
   });
 });

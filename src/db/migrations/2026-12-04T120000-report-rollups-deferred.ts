@@ -128,8 +128,10 @@ export async function down(db: Kysely<any>): Promise<void> {
   // No writer names a contact from here on (they wait for this transaction), and what is still
   // named is recomputed first: nothing is left behind for the triggers of before.
   // Contacts first, as writers take them (and the foreign key added below needs them): asked for
-  // after report_pending, writers holding contacts and waiting for report_pending deadlocked with it.
-  await sql`lock table contacts in share row exclusive mode`.execute(db);
+  // after report_pending, writers holding contacts and waiting for report_pending deadlocked with
+  // it. Exclusive, not share row exclusive: the engine also locks a contact FOR UPDATE (ROW SHARE),
+  // names it through a trigger, then updates it, and share row exclusive lets it in first.
+  await sql`lock table contacts in exclusive mode`.execute(db);
   await sql`lock table report_pending in exclusive mode`.execute(db);
   await sql`select report_catch_up(2147483647, null)`.execute(db);
   await sql`delete from report_contacts r where not exists (select 1 from contacts c where c.id = r.contact_id)`.execute(db);
