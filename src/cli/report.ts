@@ -44,11 +44,7 @@ export interface ReportOutput {
  * before the option existed.
  */
 export async function runReport(db: ReadDb, name: ReportName, f: ReportFlags, now: DateTime): Promise<ReportOutput> {
-  const zone = f.zone;
-  if (zone !== undefined) {
-    const problem = zoneProblem(zone);
-    if (problem) throw new InputError(`--zone: ${problem}`);
-  }
+  const zone = zoneFlag(f.zone);
   const since = f.since === undefined ? undefined : parseInstant('--since', f.since, now, 'back', zone);
   const r = await buildReport(db, name, { since, source: f.source, sequence: f.sequence, zone, now: now.toJSDate() });
   switch (r.name) {
@@ -59,6 +55,13 @@ export async function runReport(db: ReadDb, name: ReportName, f: ReportFlags, no
     case 'sequences':
       return { data: r.data, table: r.table, text: sequencesText(r.data, zone) };
   }
+}
+
+/** `--zone` as given, once checked to be an IANA zone. */
+function zoneFlag(zone: string | undefined): string | undefined {
+  const problem = zone === undefined ? null : zoneProblem(zone);
+  if (problem) throw new InputError(`--zone: ${problem}`);
+  return zone;
 }
 
 export function print(o: ReportOutput, f: ReportFlags, out: Out = stdout): void {
@@ -158,6 +161,7 @@ export function register(program: Command): void {
       .action(
         action(async (f: ReportFlags) => {
           if (f.json && f.csv) throw new InputError('--json and --csv: choose one');
+          zoneFlag(f.zone); // before the database is opened: a typo is told at once
           const now = DateTime.now();
           const o = await withReadDb(config(), (db) => runReport(db, name, f, now));
           print(o, f);

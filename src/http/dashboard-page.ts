@@ -51,6 +51,10 @@ function tableHtml(id: string, t: Table): string {
 
 export function dashboardPage(d: DashboardData): string {
   const f = d.filter;
+  // The exports take the page's filter, so a CSV holds the rows the page shows.
+  const given = Object.entries(f).filter(([, v]) => v !== '');
+  const query = given.length === 0 ? '' : `?${new URLSearchParams(given).toString()}`;
+  const exportOf = (file: string) => esc(`/dashboard/export/${file}${query}`);
   const t = d.timeToLead;
   const funnelTotal = d.funnel.total.steps;
   const headline = [
@@ -113,15 +117,15 @@ export function dashboardPage(d: DashboardData): string {
   <div class="chart"><canvas id="cohort-chart" role="img" aria-label="cohort lines"></canvas></div>
 </section>
 <section>
-  <h2>Funnel by source and sequence <a href="/dashboard/export/funnel.csv">CSV</a></h2>
+  <h2>Funnel by source and sequence <a href="${exportOf('funnel.csv')}">CSV</a></h2>
   ${tableHtml('funnel', d.tables.funnel)}
 </section>
 <section class="wide">
-  <h2>Time to lead <a href="/dashboard/export/time-to-lead.csv">CSV</a></h2>
+  <h2>Time to lead <a href="${exportOf('time-to-lead.csv')}">CSV</a></h2>
   ${tableHtml('time-to-lead', d.tables.timeToLead)}
 </section>
 <section class="wide">
-  <h2>Sequences, step by step <a href="/dashboard/export/sequences.csv">CSV</a></h2>
+  <h2>Sequences, step by step <a href="${exportOf('sequences.csv')}">CSV</a></h2>
   ${tableHtml('sequences', d.tables.sequences)}
 </section>
 </main>

@@ -116,6 +116,13 @@ export function weekOf(at: Date, zone = 'UTC'): string {
 /** A contact's way from opt-in on: when it became a lead, when staff first talked with it. */
 export interface Journey {
   optedInAt: Date;
+  /**
+   * The opt-in's week as the database counted the cohorts' opt-ins (date_trunc in the report's
+   * zone), so a lead lands in the week its opt-in was counted in: the database's zone data and
+   * Node's may differ (PGlite's is newer than Node 20's, for Vancouver from late 2026). When
+   * absent, weekOf works it out.
+   */
+  week?: string;
   leadAt: Date | null;
   conversationAt: Date | null;
 }
@@ -148,7 +155,7 @@ export function cohorts(optInsByWeek: readonly { week: string; optedIn: number }
   const leadsByWeek = new Map<string, Journey[]>();
   for (const j of journeys) {
     if (j.leadAt === null) continue;
-    const w = weekOf(j.optedInAt, zone);
+    const w = j.week ?? weekOf(j.optedInAt, zone);
     const list = leadsByWeek.get(w) ?? [];
     list.push(j);
     leadsByWeek.set(w, list);

@@ -95,6 +95,8 @@ describe('dashboard', () => {
     expect(html).toContain('<input name="zone" value="Pacific/Pago_Pago"');
     const json = await fetch(`${base}/dashboard/export/time-to-lead.json?zone=Pacific/Pago_Pago`, { headers: AUTH });
     expect(await json.json()).toEqual(JSON.parse(JSON.stringify((await runReport(store.db, 'time-to-lead', { zone: 'Pacific/Pago_Pago' }, NOW)).data)));
+    // Its CSV links carry the filter: a download holds the rows the page shows.
+    expect(html).toContain('<a href="/dashboard/export/time-to-lead.csv?zone=Pacific%2FPago_Pago">CSV</a>');
     const bad = await fetch(`${base}/dashboard?zone=EST`, { headers: AUTH });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('"EST" is not an IANA location');

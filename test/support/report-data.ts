@@ -26,7 +26,7 @@ const H = 3_600_000;
 const D = 24 * H;
 const t = (iso: string, plus = 0) => new Date(new Date(iso).getTime() + plus);
 
-interface Person {
+export interface Person {
   email: string;
   optIn?: { at: Date; source?: string };
   stages?: [Stage, Date][];
@@ -103,11 +103,11 @@ export const REPORT_PEOPLE: Person[] = (() => {
 
 const RANK: Stage[] = ['subscriber', 'engaged', 'mql', 'lead', 'customer'];
 
-export async function seedReportData(db: Kysely<Database>): Promise<void> {
+export async function seedReportData(db: Kysely<Database>, people: readonly Person[] = REPORT_PEOPLE): Promise<void> {
   const program = programFromYaml(REPORT_SEQUENCE, 'welcome.yaml');
   await publishVersion(db, { sequenceId: program.sequenceId, version: program.version, definition: program.definition, sourceFile: 'welcome.yaml', templates: null });
   let n = 0;
-  for (const p of REPORT_PEOPLE) {
+  for (const p of people) {
     const last = p.stages?.at(-1)?.[0] ?? 'subscriber';
     const { id } = await db
       .insertInto('contacts')

@@ -2,6 +2,8 @@ import { sql } from 'kysely';
 import type { Cohort, Journey, TimeToFigures } from '../../reports/figures.js';
 import { cohorts, timeTo } from '../../reports/figures.js';
 import { catchUpReportRollupsIfWritable } from '../../db/report-rollup-repository.js';
+import { sqlDataError } from '../../db/sql-state.js';
+import { InputError } from '../../errors.js';
 import type { ReadDb } from '../read-db.js';
 import type { ReportFilter } from './opt-in-cohort.js';
 import { optInCohort } from './opt-in-cohort.js';
@@ -35,19 +37,39 @@ export interface TimeToLeadReport {
   cohorts: Cohort[];
 }
 
+/**
+ * Runs `read`, turning the database's refusal of a zone name into an input error: the name
+ * passed the IANA check against Node's zone data, which may know names the database does not
+ * (US/Pacific-New, or a zone newer than its tzdata).
+ */
+async function inZone<T>(zone: string, read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (err) {
+    const refused = sqlDataError(err);
+    if (refused?.code === '22023' && /time zone/i.test(refused.message)) {
+      throw new InputError(`zone: the database does not know the time zone "${zone}" (${refused.message}); use another name for it or update the database's time zone data`);
+    }
+    throw err;
+  }
+}
+
 export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date }): Promise<TimeToLeadReport> {
   const { uncounted } = await catchUpReportRollupsIfWritable(db);
-  const journeys = await sql<{ opted_in_at: Date; lead_at: Date | null; conversation_at: Date | null }>`
-    with o as (${optInCohort(f)})
-    select o.opted_in_at, o.lead_at, o.conversation_at from o
-    where o.lead_at is not null or o.conversation_at is not null`.execute(db);
   const zone = f.zone ?? 'UTC';
-  // The same week as weekOf(): date_trunc('week') starts on Monday, read in the report's zone.
-  const weeks = await sql<{ week: string; opted_in: number }>`
-    with o as (${optInCohort(f)})
-    select to_char(date_trunc('week', o.opted_in_at at time zone ${zone}), 'YYYY-MM-DD') as week, count(*)::int as opted_in
-    from o group by 1 order by 1`.execute(db);
-  const list: Journey[] = journeys.rows.map((r) => ({ optedInAt: new Date(r.opted_in_at), leadAt: r.lead_at && new Date(r.lead_at), conversationAt: r.conversation_at && new Date(r.conversation_at) }));
+  // Weeks from Monday in the report's zone, worked out once, by the database, for both queries.
+  const week = sql<string>`to_char(date_trunc('week', o.opted_in_at at time zone ${zone}), 'YYYY-MM-DD')`;
+  const [journeys, weeks] = await inZone(zone, async () => [
+    await sql<{ opted_in_at: Date; week: string; lead_at: Date | null; conversation_at: Date | null }>`
+      with o as (${optInCohort(f)})
+      select o.opted_in_at, ${week} as week, o.lead_at, o.conversation_at from o
+      where o.lead_at is not null or o.conversation_at is not null`.execute(db),
+    await sql<{ week: string; opted_in: number }>`
+      with o as (${optInCohort(f)})
+      select ${week} as week, count(*)::int as opted_in
+      from o group by 1 order by 1`.execute(db),
+  ]);
+  const list: Journey[] = journeys.rows.map((r) => ({ optedInAt: new Date(r.opted_in_at), week: r.week, leadAt: r.lead_at && new Date(r.lead_at), conversationAt: r.conversation_at && new Date(r.conversation_at) }));
   const optInsByWeek = weeks.rows.map((r) => ({ week: r.week, optedIn: Number(r.opted_in) }));
   return {
     since: f.since ? f.since.toISOString() : null,
@@ -59,6 +81,6 @@ export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date
     optedIn: optInsByWeek.reduce((n, w) => n + w.optedIn, 0),
     toLead: timeTo(list, (j) => j.leadAt),
     toConversation: timeTo(list, (j) => j.conversationAt),
-    cohorts: cohorts(optInsByWeek, list, zone),
+    cohorts: cohorts(optInsByWeek, list),
   };
 }
