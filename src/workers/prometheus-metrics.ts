@@ -5,6 +5,9 @@ import { eventTypeLabel } from '../app/metrics.js';
 import type { Logger } from '../logger.js';
 import type { ItemGate } from './item-gate.js';
 
+/** What the in-flight gauges read of a gate. */
+type GateView = Pick<ItemGate, 'inFlight' | 'allowed'>;
+
 /** Job states a queue's depth is reported in (BullMQ's names). */
 const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'failed'] as const;
 
@@ -177,26 +180,24 @@ export class PrometheusMetrics implements Metrics {
    * Wake-ups and emails this process is working on, and how many it may: an operator sees a
    * burst fill the wake-ups' room and the emails' room drop to a quarter (work-priority.ts).
    */
-  collectInFlight(gates: { wake?: Pick<ItemGate, 'inFlight' | 'allowed'>; send?: Pick<ItemGate, 'inFlight' | 'allowed'> }): void {
-    const kinds = Object.entries(gates).filter((e): e is [string, Pick<ItemGate, 'inFlight' | 'allowed'>] => e[1] !== undefined);
-    new Gauge({
-      name: 'nurture_in_flight_items',
-      help: 'Wake-ups and emails this process is working on now, by kind',
-      labelNames: ['kind'],
-      registers: [this.registry],
-      collect() {
-        for (const [kind, g] of kinds) this.set({ kind }, g.inFlight);
-      },
-    });
-    new Gauge({
-      name: 'nurture_in_flight_allowed',
-      help: 'How many wake-ups and emails this process may work on at once, by kind: NURTURE_WAKE_CONCURRENCY and NURTURE_SEND_CONCURRENCY, the emails a quarter of theirs while the wake-ups are backed up',
-      labelNames: ['kind'],
-      registers: [this.registry],
-      collect() {
-        for (const [kind, g] of kinds) this.set({ kind }, g.allowed);
-      },
-    });
+  collectInFlight(gates: { wake?: GateView; send?: GateView }): void {
+    const kinds = Object.entries(gates).filter((e): e is [string, GateView] => e[1] !== undefined);
+    const perKind = (name: string, help: string, value: (g: GateView) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['kind'],
+        registers: [this.registry],
+        collect() {
+          for (const [kind, g] of kinds) this.set({ kind }, value(g));
+        },
+      });
+    perKind('nurture_in_flight_items', 'Wake-ups and emails this process is working on now, by kind', (g) => g.inFlight);
+    perKind(
+      'nurture_in_flight_allowed',
+      'How many wake-ups and emails this process may work on at once, by kind: NURTURE_WAKE_CONCURRENCY and NURTURE_SEND_CONCURRENCY, the emails a quarter of theirs while the wake-ups are backed up',
+      (g) => g.allowed,
+    );
   }
 
   /** The report rollups' backlog (report_pending), read from the database on scrape. */
