@@ -51,10 +51,12 @@ function tableHtml(id: string, t: Table): string {
 
 export function dashboardPage(d: DashboardData): string {
   const f = d.filter;
-  // The exports take the page's filter, so a CSV holds the rows the page shows.
-  const given = Object.entries(f).filter(([, v]) => v !== '');
-  const query = given.length === 0 ? '' : `?${new URLSearchParams(given).toString()}`;
-  const exportOf = (file: string) => esc(`/dashboard/export/${file}${query}`);
+  // The exports take the page's filter, so a CSV holds the rows the page shows; the sequences
+  // report is per enrollment and takes no source (the page leaves it out there too).
+  const exportOf = (file: string) => {
+    const given = Object.entries(f).filter(([k, v]) => v !== '' && !(k === 'source' && file.startsWith('sequences.')));
+    return esc(`/dashboard/export/${file}${given.length === 0 ? '' : `?${new URLSearchParams(given).toString()}`}`);
+  };
   const t = d.timeToLead;
   const funnelTotal = d.funnel.total.steps;
   const headline = [

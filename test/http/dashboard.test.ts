@@ -97,6 +97,11 @@ describe('dashboard', () => {
     expect(await json.json()).toEqual(JSON.parse(JSON.stringify((await runReport(store.db, 'time-to-lead', { zone: 'Pacific/Pago_Pago' }, NOW)).data)));
     // Its CSV links carry the filter: a download holds the rows the page shows.
     expect(html).toContain('<a href="/dashboard/export/time-to-lead.csv?zone=Pacific%2FPago_Pago">CSV</a>');
+    // Each link of a page filtered by source answers; the sequences report takes no source.
+    const bySource = await (await fetch(`${base}/dashboard?source=website&zone=UTC`, { headers: AUTH })).text();
+    const links = [...bySource.matchAll(/href="(\/dashboard\/export\/[^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    expect(links).toEqual(['/dashboard/export/funnel.csv?source=website&zone=UTC', '/dashboard/export/time-to-lead.csv?source=website&zone=UTC', '/dashboard/export/sequences.csv?zone=UTC']);
+    for (const link of links) expect((await fetch(`${base}${link}`, { headers: AUTH })).status).toBe(200);
     const bad = await fetch(`${base}/dashboard?zone=EST`, { headers: AUTH });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { message: string } }).error.message).toContain('"EST" is not an IANA location');

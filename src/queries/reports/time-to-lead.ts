@@ -47,7 +47,8 @@ async function inZone<T>(zone: string, read: () => Promise<T>): Promise<T> {
     return await read();
   } catch (err) {
     const refused = sqlDataError(err);
-    if (refused?.code === '22023' && /time zone/i.test(refused.message)) {
+    // The zone's name, not the words around it: the server may answer in another language.
+    if (refused?.code === '22023' && refused.message.includes(`"${zone}"`)) {
       throw new InputError(`zone: the database does not know the time zone "${zone}" (${refused.message}); use another name for it or update the database's time zone data`);
     }
     throw err;
