@@ -60,16 +60,22 @@ export async function timeToLeadReport(db: ReadDb, f: ReportFilter & { now: Date
   const zone = f.zone ?? 'UTC';
   // Weeks from Monday in the report's zone, worked out once, by the database, for both queries.
   const week = sql<string>`to_char(date_trunc('week', o.opted_in_at at time zone ${zone}), 'YYYY-MM-DD')`;
-  const [journeys, weeks] = await inZone(zone, async () => [
-    await sql<{ opted_in_at: Date; week: string; lead_at: Date | null; conversation_at: Date | null }>`
-      with o as (${optInCohort(f)})
-      select o.opted_in_at, ${week} as week, o.lead_at, o.conversation_at from o
-      where o.lead_at is not null or o.conversation_at is not null`.execute(db),
-    await sql<{ week: string; opted_in: number }>`
-      with o as (${optInCohort(f)})
-      select ${week} as week, count(*)::int as opted_in
-      from o group by 1 order by 1`.execute(db),
-  ]);
+  // One snapshot for both: a catch-up between them could move a contact's first opt-in.
+  const [journeys, weeks] = await inZone(zone, () =>
+    db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (tx) => [
+        await sql<{ opted_in_at: Date; week: string; lead_at: Date | null; conversation_at: Date | null }>`
+          with o as (${optInCohort(f)})
+          select o.opted_in_at, ${week} as week, o.lead_at, o.conversation_at from o
+          where o.lead_at is not null or o.conversation_at is not null`.execute(tx),
+        await sql<{ week: string; opted_in: number }>`
+          with o as (${optInCohort(f)})
+          select ${week} as week, count(*)::int as opted_in
+          from o group by 1 order by 1`.execute(tx),
+      ]),
+  );
   const list: Journey[] = journeys.rows.map((r) => ({ optedInAt: new Date(r.opted_in_at), week: r.week, leadAt: r.lead_at && new Date(r.lead_at), conversationAt: r.conversation_at && new Date(r.conversation_at) }));
   const optInsByWeek = weeks.rows.map((r) => ({ week: r.week, optedIn: Number(r.opted_in) }));
   return {
