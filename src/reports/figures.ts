@@ -120,7 +120,7 @@ export interface Journey {
    * The opt-in's week as the database counted the cohorts' opt-ins (date_trunc in the report's
    * zone), so a lead lands in the week its opt-in was counted in: the database's zone data and
    * Node's may differ (PGlite's is newer than Node 20's, for Vancouver from late 2026). When
-   * absent, weekOf works it out.
+   * absent (journeys made by hand), weekOf works out the UTC week.
    */
   week?: string;
   leadAt: Date | null;
@@ -151,11 +151,11 @@ function seconds(from: Date, to: Date): number {
  * got somewhere (a lead or a conversation): weeks without journeys still appear with their
  * opt-ins, weeks are in order.
  */
-export function cohorts(optInsByWeek: readonly { week: string; optedIn: number }[], journeys: readonly Journey[], zone = 'UTC'): Cohort[] {
+export function cohorts(optInsByWeek: readonly { week: string; optedIn: number }[], journeys: readonly Journey[]): Cohort[] {
   const leadsByWeek = new Map<string, Journey[]>();
   for (const j of journeys) {
     if (j.leadAt === null) continue;
-    const w = j.week ?? weekOf(j.optedInAt, zone);
+    const w = j.week ?? weekOf(j.optedInAt);
     const list = leadsByWeek.get(w) ?? [];
     list.push(j);
     leadsByWeek.set(w, list);
