@@ -11,22 +11,18 @@ export class ItemGate {
 
   constructor(
     private readonly capacity: number,
-    private readonly room?: () => number,
+    /** Given the fixed capacity, the capacity for now. */
+    private readonly room?: (capacity: number) => number,
   ) {}
-
-  /** The capacity now: at least 1, at most the fixed capacity. */
-  private current(): number {
-    return this.room ? Math.max(1, Math.min(this.capacity, this.room())) : this.capacity;
-  }
 
   /** Items being worked on now. */
   get inFlight(): number {
     return this.inUse;
   }
 
-  /** How many items may be in flight now: the capacity, or less while `room` lowers it. */
+  /** How many items may be in flight now: the capacity, or less while `room` lowers it (at least 1). */
   get allowed(): number {
-    return this.current();
+    return this.room ? Math.max(1, Math.min(this.capacity, this.room(this.capacity))) : this.capacity;
   }
 
   /** Whether work is held back here: every slot is taken, or a job waits for one. */
@@ -37,7 +33,7 @@ export class ItemGate {
   // A job may ask for more than the capacity now allows (taken while it was higher): it goes
   // through alone rather than wait for a capacity that may not come back.
   private fits(n: number): boolean {
-    return this.inUse === 0 || this.inUse + n <= this.current();
+    return this.inUse === 0 || this.inUse + n <= this.allowed;
   }
 
   /** Waits until `n` items fit (more than the capacity waits for all of it), and returns how many were taken. */
@@ -64,7 +60,7 @@ export class ItemGate {
   async each<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
     const out: R[] = [];
     for (let i = 0; i < items.length; ) {
-      const slice = items.slice(i, i + this.current());
+      const slice = items.slice(i, i + this.allowed);
       i += slice.length;
       out.push(...(await this.with(slice.length, () => Promise.all(slice.map(fn)))));
     }

@@ -195,7 +195,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
       log.warn({ publicUrl: config.http.publicUrl }, 'NURTURE_PUBLIC_URL is not set: unsubscribe, preference and tracking links in mail sent by this process point at this default address; set it to the address people reach the HTTP server at');
     }
     const wakeGate = new ItemGate(config.concurrency.wakes);
-    const sendGate = new ItemGate(config.concurrency.sends, roles.wakes ? sendRoomBeside(wakeGate, config.concurrency.sends) : undefined);
+    const sendGate = new ItemGate(config.concurrency.sends, roles.wakes ? sendRoomBeside(wakeGate) : undefined);
     metrics.collectInFlight({ ...(roles.wakes ? { wake: wakeGate } : {}), ...(roles.sends ? { send: sendGate } : {}) });
     const workers: Worker[] = [
       ...(roles.events ? [startEventsWorker(ctx)] : []),

@@ -8,9 +8,8 @@ import type { ItemGate } from './item-gate.js';
  * seconds more. Delivery does not stop: a quarter of the room still sends, and all of it once the
  * wake-ups have caught up. Figures in the README (Bursts).
  */
-export function sendRoomBeside(wakes: Pick<ItemGate, 'backedUp'>, sends: number): () => number {
+export function sendRoomBeside(wakes: Pick<ItemGate, 'backedUp'>): (sends: number) => number {
   // A quarter, not a half: in the 100,000 burst, 17.2-17.4 s to record every touch against
   // 19.4-20.1 s, with delivery as soon (2026-12-06).
-  const quarter = Math.max(1, Math.ceil(sends / 4));
-  return () => (wakes.backedUp() ? quarter : sends);
+  return (sends) => (wakes.backedUp() ? Math.max(1, Math.ceil(sends / 4)) : sends);
 }

@@ -140,18 +140,18 @@ describe('ItemGate', () => {
 describe('sendRoomBeside', () => {
   it('keeps a quarter of the emails in flight while wake-ups are backed up, and gives it all back after', () => {
     let backedUp = false;
-    const room = sendRoomBeside({ backedUp: () => backedUp }, 400);
-    expect(room()).toBe(400);
+    const room = sendRoomBeside({ backedUp: () => backedUp });
+    expect(room(400)).toBe(400);
     backedUp = true;
-    expect(room()).toBe(100);
+    expect(room(400)).toBe(100);
     backedUp = false;
-    expect(room()).toBe(400);
+    expect(room(400)).toBe(400);
   });
 
   it('keeps at least one email in flight', () => {
-    const room = sendRoomBeside({ backedUp: () => true }, 1);
-    expect(room()).toBe(1);
-    expect(sendRoomBeside({ backedUp: () => true }, 3)()).toBe(1);
-    expect(sendRoomBeside({ backedUp: () => true }, 10)()).toBe(3);
+    const room = sendRoomBeside({ backedUp: () => true });
+    expect(room(1)).toBe(1);
+    expect(room(3)).toBe(1);
+    expect(room(10)).toBe(3);
   });
 });

@@ -73,7 +73,7 @@ describe('work in flight', () => {
   it('says how many wake-ups and emails are in flight and allowed, the emails a quarter while wake-ups are backed up', async () => {
     const metrics = new PrometheusMetrics(knownEventTypes([]), createLogger('silent'));
     const wake = new ItemGate(2);
-    const send = new ItemGate(400, sendRoomBeside(wake, 400));
+    const send = new ItemGate(400, sendRoomBeside(wake));
     metrics.collectInFlight({ wake, send });
     const body = async () => (await metrics.render()).body;
     expect(await body()).toMatch(/^nurture_in_flight_allowed\{kind="send"\} 400$/m);
