@@ -6,6 +6,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigError, ServiceUnavailableError } from '../errors.js';
 import { readEmbeddedInfo, stopEmbeddedServerFor } from './embedded-server.js';
+import type { MigrationRetryListener } from './migrate.js';
 import { migrateToLatest, pendingMigrations } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -41,6 +42,8 @@ export interface OpenStoreOptions {
   poolSize?: number;
   /** Apply pending migrations at open (default true). */
   migrate?: boolean;
+  /** Told each time the migrations lost a race with a live writer and are tried again. */
+  onMigrationRetry?: MigrationRetryListener;
 }
 
 export const PGLITE_SUBDIR = 'pglite';
@@ -409,7 +412,7 @@ async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Sto
  * its lock all the same), so a process or a CLI command starts with one query.
  */
 async function migrate(store: Store, opts: OpenStoreOptions): Promise<{ applied: string[] }> {
-  const schema = opts.schema ? { schema: opts.schema } : {};
+  const schema = { ...(opts.schema ? { schema: opts.schema } : {}), ...(opts.onMigrationRetry ? { onRetry: opts.onMigrationRetry } : {}) };
   if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, schema);
   if ((await pendingMigrations(store.db, schema)).length === 0) return { applied: [] };
   return overMigrationPath(store, opts.databaseUrl, opts, (db) => migrateToLatest(db, schema));

@@ -11,7 +11,12 @@ export interface MigrateOptions {
   schema?: string;
   /** Tries in all when the migrations lose a race (default 5); tests lower it. */
   tries?: number;
+  /** Told before each wait when the migrations lost a race and are tried again (to log it). */
+  onRetry?: MigrationRetryListener;
 }
+
+/** `reason`: PostgreSQL's words for why the try was aborted; `attempt`: the try that failed (1 = the first). */
+export type MigrationRetryListener = (reason: string, attempt: number, delayMs: number) => void;
 
 /** Migrations that failed for a reason worth trying again (a deadlock with a live writer). */
 class LostRace extends Error {
@@ -46,7 +51,13 @@ export async function migrateToLatest(
       if (outcome.error !== undefined && lostRace(outcome.error)) throw new LostRace(outcome);
       return outcome;
     },
-    { tries, firstDelayMs: 200 },
+    {
+      tries,
+      firstDelayMs: 200,
+      ...(opts.onRetry
+        ? { onRetry: (err: unknown, attempt: number, delayMs: number) => opts.onRetry!(err instanceof LostRace ? errorText(err.outcome.error) : errorText(err), attempt, delayMs) }
+        : {}),
+    },
   ).catch((err: unknown) => {
     if (err instanceof LostRace) return err.outcome;
     throw err;
@@ -54,7 +65,7 @@ export async function migrateToLatest(
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
     const raced = lostRace(error) ? ` (tried ${tries === 1 ? 'once' : `${tries} times`}: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)` : '';
-    const reason = (error instanceof Error ? error.message : String(error)) + raced;
+    const reason = errorText(error) + raced;
     const where = failed
       ? `migration ${failed} failed`
       : 'migrations could not start (reading the migration table or taking the migration lock)';
@@ -63,6 +74,10 @@ export async function migrateToLatest(
     throw new MigrationError(`${where}: ${reason}${tail}`, { cause: error });
   }
   return { applied: results.filter((r) => r.status === 'Success').map((r) => r.migrationName) };
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

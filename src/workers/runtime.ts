@@ -120,7 +120,15 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     }
   };
   try {
-    const store = o.store ?? (await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: config.dbPool }));
+    const store =
+      o.store ??
+      (await openStore({
+        databaseUrl: config.databaseUrl,
+        directUrl: config.databaseDirectUrl,
+        dataDir: config.dataDir,
+        poolSize: config.dbPool,
+        onMigrationRetry: (reason, attempt, delayMs) => log.warn({ attempt, delayMs, reason }, 'migrations were aborted by PostgreSQL in a race with a running process; trying again'),
+      }));
     if (!o.store) cleanups.push(() => store.close());
     let embedded: EmbeddedServer | undefined;
     if (o.serveEmbedded && store.pglite) {

@@ -224,8 +224,11 @@ describe('deferred report rollups: down and up with writers running (PostgreSQL)
 
   it('tries the migrations again when PostgreSQL aborts them in a deadlock with a writer', async () => {
     expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
-    const r = await deadlockOnce(backend.url!, () => migrateToLatest(db));
+    const told: [string, number, number][] = [];
+    const r = await deadlockOnce(backend.url!, () => migrateToLatest(db, { onRetry: (reason, attempt, delayMs) => told.push([reason, attempt, delayMs]) }));
     expect(r).toEqual({ status: 'fulfilled', value: { applied: [DEFERRED] } });
+    // The retry was heard of (the engine logs it), with PostgreSQL's reason.
+    expect(told).toEqual([['deadlock detected', 1, 200]]);
     expect((await sql<{ t: string | null }>`select to_regclass('report_pending')::text as t`.execute(db)).rows[0]!.t).toBe('report_pending');
   });
 
