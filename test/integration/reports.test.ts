@@ -131,7 +131,15 @@ describe('nurture report', () => {
     expect(rows.find((r) => r[0] === 'source' && r[1] === 'ads' && r[2] === 'engaged')).toEqual(['source', 'ads', 'engaged', '1', '50', '50']);
     expect(parse(toCsv({ headers: ['a', 'b'], rows: [['=HYPERLINK("x")', 'x, "y"']] }))).toEqual([['a', 'b'], ['\'=HYPERLINK("x")', 'x, "y"']]);
     const ttl = parse(toCsv((await runReport(store.db, 'time-to-lead', {}, NOW)).table)) as string[][];
-    expect(ttl[1]!.slice(0, 7)).toEqual(['to_lead', '', '7', '3', String(3 * D), String(Math.round((0.5 * H + 12 * D) / 3)), String(Math.round(3 * D + 4.8 * D))]);
+    expect(ttl[0]!.slice(0, 4)).toEqual(['measure', 'week', 'week_zone', 'opted_in']);
+    expect(ttl[1]!.slice(0, 8)).toEqual(['to_lead', '', '', '7', '3', String(3 * D), String(Math.round((0.5 * H + 12 * D) / 3)), String(Math.round(3 * D + 4.8 * D))]);
     expect(ttl.map((r) => r[0])).toEqual(['measure', 'to_lead', 'to_conversation', 'cohort_to_lead', 'cohort_to_lead']);
+    // Each cohort row names the zone of its week: UTC by default, the one asked for otherwise.
+    expect(ttl.slice(3).map((r) => r.slice(1, 3))).toEqual([
+      ['2026-11-23', 'UTC'],
+      ['2026-11-30', 'UTC'],
+    ]);
+    const zoned = parse(toCsv((await runReport(store.db, 'time-to-lead', { zone: 'Pacific/Auckland' }, NOW)).table)) as string[][];
+    expect(new Set(zoned.slice(3).map((r) => r[2]))).toEqual(new Set(['Pacific/Auckland']));
   });
 });

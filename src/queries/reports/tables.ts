@@ -37,14 +37,18 @@ function summaryCells(s: DurationSummary, t: TimeToFigures): Cell[] {
   return [s.count, round(s.medianSeconds), round(s.meanSeconds), round(s.p90Seconds), ...t.buckets.map((b) => b.count)];
 }
 
-/** One row for each measure over everyone, then one per weekly cohort (time to lead). */
+/**
+ * One row for each measure over everyone, then one per weekly cohort (time to lead). A cohort's
+ * row names the zone its week is read in (`--zone`), so a file read on its own says which
+ * Monday it means.
+ */
 export function timeToLeadTable(r: TimeToLeadReport): Table {
   const rows: Cell[][] = [
-    ['to_lead', null, r.optedIn, ...summaryCells(r.toLead.summary, r.toLead)],
-    ['to_conversation', null, r.optedIn, ...summaryCells(r.toConversation.summary, r.toConversation)],
+    ['to_lead', null, null, r.optedIn, ...summaryCells(r.toLead.summary, r.toLead)],
+    ['to_conversation', null, null, r.optedIn, ...summaryCells(r.toConversation.summary, r.toConversation)],
   ];
-  for (const c of r.cohorts) rows.push(['cohort_to_lead', c.week, c.optedIn, ...summaryCells(c.toLead.summary, c.toLead)]);
-  return { headers: ['measure', 'week', 'opted_in', ...SUMMARY_HEADERS], rows };
+  for (const c of r.cohorts) rows.push(['cohort_to_lead', c.week, r.zone, c.optedIn, ...summaryCells(c.toLead.summary, c.toLead)]);
+  return { headers: ['measure', 'week', 'week_zone', 'opted_in', ...SUMMARY_HEADERS], rows };
 }
 
 /** One row per sequence (`step` empty: the sequence's totals), then one per step. */
