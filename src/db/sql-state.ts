@@ -26,6 +26,11 @@ export function cannotWrite(err: unknown): boolean {
   return code !== undefined && CANNOT_WRITE.has(code);
 }
 
+/** 55P03 lock not available: a lock_timeout ran out (another session held the lock), or a NOWAIT lock was refused. */
+export function lockNotAvailable(err: unknown): boolean {
+  return sqlStateOf(err) === '55P03';
+}
+
 /** 40P01 deadlock detected, 40001 serialization failure: PostgreSQL aborted this transaction for another's sake. */
 const LOST_RACE = new Set(['40P01', '40001']);
 

@@ -33,6 +33,8 @@ export interface RetryOptions {
   firstDelayMs?: number;
   /** Told before each wait, e.g. to log it once per retry. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  /** Which failures are tried again (default isTransientDbError). */
+  retryable?: (error: unknown) => boolean;
 }
 
 /**
@@ -47,7 +49,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryOptions
     try {
       return await fn();
     } catch (error) {
-      if (attempt >= tries || !isTransientDbError(error)) throw error;
+      if (attempt >= tries || !(opts.retryable ?? isTransientDbError)(error)) throw error;
       opts.onRetry?.(error, attempt, delay);
       await new Promise((resolve) => setTimeout(resolve, delay));
       delay = Math.min(5_000, delay * 2);

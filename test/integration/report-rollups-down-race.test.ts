@@ -15,7 +15,8 @@ import { unmigratedStore } from '../support/unmigrated-store.js';
  * UPDATE, the event, the contact updated). A rolling restart migrates beside the old release's writers: the
  * migration takes its locks in the writers' order, so they wait for it rather than deadlock, and
  * once both are done the rollup is what recomputing every contact from scratch gives. Then the
- * retry of migrations that do lose a race (a deadlock made on purpose). PostgreSQL only: PGlite
+ * retry of migrations that do lose a race (a deadlock made on purpose, a lock held past the
+ * migrations' lock timeout). PostgreSQL only: PGlite
  * has one session, so nothing races.
  */
 
@@ -240,6 +241,35 @@ describe('deferred report rollups: down and up with writers running (PostgreSQL)
       `migration ${DEFERRED} failed: deadlock detected (tried once: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)`,
     );
     expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
+  });
+
+  it('gives up waiting for a lock a long transaction holds, so writers are not stalled behind it, and tries again', async () => {
+    expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
+    const blocker = new pg.Client({ connectionString: backend.url });
+    await blocker.connect();
+    try {
+      // A long transaction that read contacts: the migration's access exclusive lock must wait for it.
+      await blocker.query('begin');
+      await blocker.query('select count(*) from contacts');
+      const told: [string, number][] = [];
+      const r = await migrateToLatest(db, { lockTimeoutMs: 100, tries: 2, onRetry: (reason, attempt) => told.push([reason, attempt]) }).then(
+        () => 'applied',
+        (err: unknown) => (err as Error).message,
+      );
+      expect(r).toBe(
+        `migration ${DEFERRED} failed: canceling statement due to lock timeout (tried 2 times: another session held a lock the migration needs for longer than 100 ms each time; look for a long transaction in pg_stat_activity, or stop the engine's processes, and migrate again)`,
+      );
+      expect(told).toEqual([['canceling statement due to lock timeout', 1]]);
+      // Nothing of it stayed: the table it would have made is not there, and writers go on.
+      expect((await sql<{ t: string | null }>`select to_regclass('report_pending')::text as t`.execute(db)).rows[0]!.t).toBeNull();
+      await sql`insert into contacts (email) values (${`after-timeout-${Date.now()}@example.com`})`.execute(db);
+
+      // The long transaction ends while the migrations wait to try again: the next try applies them.
+      const applied = await migrateToLatest(db, { lockTimeoutMs: 100, onRetry: () => void blocker.query('commit') });
+      expect(applied).toEqual({ applied: [DEFERRED] });
+    } finally {
+      await blocker.end();
+    }
   });
 
   it('goes down beside a writer that locked its contact FOR UPDATE, named it, and then updates it', async () => {
