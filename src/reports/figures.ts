@@ -1,5 +1,3 @@
-import { DateTime } from 'luxon';
-
 /**
  * The arithmetic of the reports, pure: percentiles, time buckets, weekly cohorts and funnel
  * conversion. The read models in src/queries/reports fetch rows; these functions turn them into
@@ -101,16 +99,13 @@ export function histogram(spans: readonly { from: Date; to: Date }[]): BucketCou
 }
 
 /**
- * The Monday of the ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name. The week is
- * read in `zone` (UTC unless the report was asked for another): an opt-in late on a Sunday
- * evening in New York is already Monday in UTC.
+ * The Monday of the UTC ISO week an instant is in, as `YYYY-MM-DD`: the cohort's name when no
+ * week came with the journey. A week in another zone is never worked out here: the database
+ * gives it (see Journey.week), so the opt-ins and leads of a cohort agree.
  */
-export function weekOf(at: Date, zone = 'UTC'): string {
-  if (zone === 'UTC') {
-    const sinceMonday = (at.getUTCDay() + 6) % 7;
-    return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
-  }
-  return DateTime.fromJSDate(at, { zone }).startOf('week').toISODate()!;
+export function weekOf(at: Date): string {
+  const sinceMonday = (at.getUTCDay() + 6) % 7;
+  return new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate() - sinceMonday)).toISOString().slice(0, 10);
 }
 
 /** A contact's way from opt-in on: when it became a lead, when staff first talked with it. */

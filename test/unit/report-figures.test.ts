@@ -36,17 +36,6 @@ describe('report figures', () => {
     expect(weekOf(at('2026-11-30T00:00:00Z'))).toBe('2026-11-30');
   });
 
-  it('names a cohort by the Monday of its week in the zone asked for', () => {
-    // Monday 04:30 UTC is still Sunday evening in New York: the week before.
-    expect(weekOf(at('2026-11-30T04:30:00Z'))).toBe('2026-11-30');
-    expect(weekOf(at('2026-11-30T04:30:00Z'), 'America/New_York')).toBe('2026-11-23');
-    expect(weekOf(at('2026-11-30T05:00:00Z'), 'America/New_York')).toBe('2026-11-30');
-    // Sunday 14:00 UTC is Monday already in Auckland (UTC+13).
-    expect(weekOf(at('2026-11-29T14:00:00Z'), 'Pacific/Auckland')).toBe('2026-11-30');
-    // Across a DST change: Sunday 2026-03-08 (US clocks forward) is in the week from 2026-03-02.
-    expect(weekOf(at('2026-03-09T03:59:00Z'), 'America/New_York')).toBe('2026-03-02');
-    expect(weekOf(at('2026-03-09T04:00:00Z'), 'America/New_York')).toBe('2026-03-09');
-  });
 
   it('builds weekly cohorts with their cumulative conversion', () => {
     const list = [
