@@ -141,6 +141,8 @@ const envSchema = z.object({
   NURTURE_SEND_BATCH: int(50, 1, MAX_ITEMS_PER_JOB),
   NURTURE_LOCK_MS: int(30_000, 1_000),
   NURTURE_DB_POOL: int(20),
+  /** A migration's longest wait for a lock on each try but the last (0: no limit); see src/db/migrate.ts. */
+  NURTURE_MIGRATION_LOCK_TIMEOUT_MS: int(5_000, 0),
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unset: human-readable on a terminal, JSON lines otherwise. */
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
@@ -273,6 +275,7 @@ export interface Config {
   sendBatch: number;
   lockMs: number;
   dbPool: number;
+  migrationLockTimeoutMs: number;
   logLevel: z.output<typeof envSchema>['NURTURE_LOG_LEVEL'];
   /** undefined: decided by whether the log goes to a terminal. */
   logFormat: 'json' | 'pretty' | undefined;
@@ -369,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sendBatch: e.NURTURE_SEND_BATCH,
     lockMs: e.NURTURE_LOCK_MS,
     dbPool: e.NURTURE_DB_POOL,
+    migrationLockTimeoutMs: e.NURTURE_MIGRATION_LOCK_TIMEOUT_MS,
     logLevel: e.NURTURE_LOG_LEVEL,
     logFormat: e.NURTURE_LOG_FORMAT,
     http: {

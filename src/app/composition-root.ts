@@ -15,6 +15,7 @@ import { TemplateCache } from '../templates/compile.js';
 import { MessageLinks } from '../security/message-links.js';
 import type { AppContext } from './context.js';
 import type { Scheduler } from './scheduler.js';
+import { storeOptions } from './store-options.js';
 import { sweeperScheduler } from './scheduler.js';
 
 /**
@@ -45,7 +46,8 @@ export function engineDeps(db: Store['db'], registry: SequenceRegistry, template
 }
 
 export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<App> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 2 });
+  const log = o.log ?? createLogger(config.logLevel);
+  const store = await openStore(storeOptions(config, { poolSize: 2, log }));
   try {
     const registry = new SequenceRegistry(store.db);
     await registry.refresh();
@@ -55,7 +57,7 @@ export async function openApp(config: Config, o: OpenAppOptions = {}): Promise<A
       store,
       deps,
       scheduler: o.scheduler ?? sweeperScheduler,
-      log: o.log ?? createLogger(config.logLevel),
+      log,
       staff: o.staff,
       close: () => store.close(),
     };
@@ -77,7 +79,7 @@ export async function withApp<T>(config: Config, fn: (app: App) => Promise<T>, o
 
 /** Runs a read model against the store (reaching a running engine's embedded store through its socket). */
 export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<T>): Promise<T> {
-  const store = await openStore({ databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 2 });
+  const store = await openStore(storeOptions(config, { poolSize: 2, log: createLogger(config.logLevel) }));
   try {
     return await fn(store.db);
   } finally {

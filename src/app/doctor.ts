@@ -3,6 +3,7 @@ import { redactUrl } from '../security/redact-url.js';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import { openStore, verifyMigrationPath } from '../db/database.js';
+import { storeOptions } from './store-options.js';
 import type { Store } from '../db/database.js';
 import { databaseNow } from '../db/ping.js';
 import { ConfigError } from '../errors.js';
@@ -53,7 +54,8 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded store in ${config.dataDir}`;
   let store: Store | undefined;
   try {
-    const opts = { databaseUrl: config.databaseUrl, directUrl: config.databaseDirectUrl, dataDir: config.dataDir, poolSize: 1 };
+    // Retries of a migration at open are not told: the doctor's answer says whether the store is fit.
+    const opts = storeOptions(config, { poolSize: 1 });
     store = await within(openStore(opts), timeoutMs, `${where} did not answer within ${timeoutMs} ms`);
     // Opening an up-to-date store checks nothing about the way migrations go: the next upgrade would find out.
     await within(verifyMigrationPath(store, opts), timeoutMs, `${where} did not answer the migration path check within ${timeoutMs} ms`);

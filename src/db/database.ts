@@ -44,6 +44,8 @@ export interface OpenStoreOptions {
   migrate?: boolean;
   /** Told each time the migrations lost a race with a live writer and are tried again. */
   onMigrationRetry?: MigrationRetryListener;
+  /** A migration's longest wait for a lock, each try but the last (default MIGRATION_LOCK_TIMEOUT_MS; 0: no limit). */
+  migrationLockTimeoutMs?: number;
 }
 
 export const PGLITE_SUBDIR = 'pglite';
@@ -412,7 +414,11 @@ async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Sto
  * its lock all the same), so a process or a CLI command starts with one query.
  */
 async function migrate(store: Store, opts: OpenStoreOptions): Promise<{ applied: string[] }> {
-  const schema = { ...(opts.schema ? { schema: opts.schema } : {}), ...(opts.onMigrationRetry ? { onRetry: opts.onMigrationRetry } : {}) };
+  const schema = {
+    ...(opts.schema ? { schema: opts.schema } : {}),
+    ...(opts.onMigrationRetry ? { onRetry: opts.onMigrationRetry } : {}),
+    ...(opts.migrationLockTimeoutMs !== undefined ? { lockTimeoutMs: opts.migrationLockTimeoutMs } : {}),
+  };
   if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, schema);
   if ((await pendingMigrations(store.db, schema)).length === 0) return { applied: [] };
   return overMigrationPath(store, opts.databaseUrl, opts, (db) => migrateToLatest(db, schema));

@@ -4,13 +4,16 @@ import { MigrationError } from '../errors.js';
 import { migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { lockNotAvailable, lostRace } from './sql-state.js';
-import { isTransientDbError, retryTransient } from './transient.js';
+import { retryTransient } from './transient.js';
 
 /**
- * How long a migration waits for a lock before it gives up for now (and is tried again). While a
- * migration waits for a table's lock, every writer that comes after it queues behind it, so a
- * long transaction elsewhere would stall the running engine for as long as it lasts; bounded,
- * the engine stalls for at most this long per try.
+ * How long a migration waits for a lock before this try gives up (NURTURE_MIGRATION_LOCK_TIMEOUT_MS).
+ * While a migration waits for a table's lock, every writer that comes after it queues behind it,
+ * so a long transaction elsewhere would stall the running engine for as long as it lasts. With a
+ * bound, each wait of each try stalls it for at most this long; the try rolls back whole (work
+ * already done in it included) and the next one starts after a backoff. The last try waits
+ * under the session's own lock_timeout (PostgreSQL's default: as long as it takes), as before
+ * there was one here, so a start never fails for a lock it could have waited for.
  */
 export const MIGRATION_LOCK_TIMEOUT_MS = 5_000;
 
@@ -21,23 +24,33 @@ export interface MigrateOptions {
   tries?: number;
   /** Told before each wait when the migrations lost a race and are tried again (to log it). */
   onRetry?: MigrationRetryListener;
-  /** Overrides MIGRATION_LOCK_TIMEOUT_MS; tests lower it. */
+  /** Overrides MIGRATION_LOCK_TIMEOUT_MS; 0: every try waits for its locks as long as it takes. */
   lockTimeoutMs?: number;
 }
 
 /** `reason`: PostgreSQL's words for why the try was aborted; `attempt`: the try that failed (1 = the first). */
 export type MigrationRetryListener = (reason: string, attempt: number, delayMs: number) => void;
 
-/** A try of the migrations PostgreSQL aborted for another session's sake: a deadlock, a serialization failure, a lock it could not get in time. */
-function migrationsLostRace(err: unknown): boolean {
-  return lostRace(err) || lockNotAvailable(err);
+type Outcome = Awaited<ReturnType<Migrator['migrateToLatest']>>;
+
+/**
+ * A try PostgreSQL aborted for another session's sake: a deadlock, a serialization failure, or a
+ * migration that could not get a lock within the timeout. A lock timeout before any migration ran
+ * is Kysely's own migration lock, which it waits an hour for: another migrator, not a race.
+ */
+function lostTheRace(o: Outcome): boolean {
+  if (o.error === undefined) return false;
+  return lostRace(o.error) || (lockNotAvailable(o.error) && (o.results ?? []).some((r) => r.status === 'Error'));
 }
 
 /**
- * The migrations, each starting with the lock timeout. They all run in one transaction, and
- * `set local` lasts until it ends; it is set in each so a run that starts at any of them has it.
+ * The migrations, each starting with the lock timeout. They all run in one transaction (Kysely
+ * runs a PostgreSQL dialect's migrations in one), and `set_config(..., true)` lasts until it
+ * ends; it is set in each so a run that starts at any of them has it. 0: the migrations as they
+ * are, under the session's own lock_timeout (PostgreSQL's default: none; a DBA's, if set).
  */
 function withLockTimeout(ms: number): MigrationProvider {
+  if (ms === 0) return { getMigrations: async () => ({ ...migrations }) };
   const timed = (step: Migration['up']): Migration['up'] => async (db) => {
     await sql`select set_config('lock_timeout', ${`${ms}ms`}, true)`.execute(db);
     await step(db);
@@ -51,9 +64,9 @@ function withLockTimeout(ms: number): MigrationProvider {
   };
 }
 
-/** Migrations that failed for a reason worth trying again (a deadlock with a live writer, a lock held too long). */
+/** A try that lost a race: thrown so retryTransient tries again, and carrying the outcome for after the last. */
 class LostRace extends Error {
-  constructor(readonly outcome: Awaited<ReturnType<Migrator['migrateToLatest']>>) {
+  constructor(readonly outcome: Outcome) {
     super('migrations lost a race', { cause: outcome.error });
   }
 }
@@ -64,33 +77,36 @@ class LostRace extends Error {
  *
  * On PostgreSQL the pending migrations run in one transaction. A process of the new release
  * migrates while those of the old one may still write (a rolling restart), and a migration that
- * changes a table those writers lock can deadlock with them; PostgreSQL then aborts one of the
- * two. When it is the migrations, the transaction rolled back whole, so they are tried again
- * (with backoff); the writer's side is the engine's own retry.
+ * changes a table those writers lock can deadlock with them, or wait behind a long transaction;
+ * PostgreSQL then aborts one of the two, or the migration's lock timeout runs out. The
+ * transaction rolled back whole, so the migrations are tried again (with backoff); the writer's
+ * side is the engine's own retry.
  */
 export async function migrateToLatest(
   db: Kysely<Database>,
   opts: MigrateOptions = {},
 ): Promise<{ applied: string[] }> {
-  const migrator = new Migrator({
-    db,
-    provider: withLockTimeout(opts.lockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS),
-    ...(opts.schema ? { migrationTableSchema: opts.schema } : {}),
-  });
   const tries = Math.max(1, opts.tries ?? 5);
+  const lockMs = Math.max(0, opts.lockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS);
+  let attempt = 0;
   const { error, results = [] } = await retryTransient(
     async () => {
+      attempt += 1;
+      const migrator = new Migrator({
+        db,
+        provider: withLockTimeout(attempt < tries ? lockMs : 0),
+        ...(opts.schema ? { migrationTableSchema: opts.schema } : {}),
+      });
+      // migrateToLatest never throws: what went wrong is in the outcome.
       const outcome = await migrator.migrateToLatest();
-      if (outcome.error !== undefined && migrationsLostRace(outcome.error)) throw new LostRace(outcome);
+      if (lostTheRace(outcome)) throw new LostRace(outcome);
       return outcome;
     },
     {
       tries,
       firstDelayMs: 200,
-      retryable: (err: unknown) => err instanceof LostRace || isTransientDbError(err),
-      ...(opts.onRetry
-        ? { onRetry: (err: unknown, attempt: number, delayMs: number) => opts.onRetry!(err instanceof LostRace ? errorText(err.outcome.error) : errorText(err), attempt, delayMs) }
-        : {}),
+      retryable: (err: unknown) => err instanceof LostRace,
+      ...(opts.onRetry ? { onRetry: (err: unknown, n: number, delayMs: number) => opts.onRetry!(errorText((err as LostRace).outcome.error), n, delayMs) } : {}),
     },
   ).catch((err: unknown) => {
     if (err instanceof LostRace) return err.outcome;
@@ -99,11 +115,10 @@ export async function migrateToLatest(
   if (error !== undefined) {
     const failed = results.find((r) => r.status === 'Error')?.migrationName;
     const times = tries === 1 ? 'once' : `${tries} times`;
-    const lockMs = opts.lockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS;
-    const raced = lockNotAvailable(error)
-      ? ` (tried ${times}: another session held a lock the migration needs for longer than ${lockMs} ms each time; look for a long transaction in pg_stat_activity, or stop the engine's processes, and migrate again)`
-      : lostRace(error)
-        ? ` (tried ${times}: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)`
+    const raced = lostRace(error)
+      ? ` (tried ${times}: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)`
+      : !failed && lockNotAvailable(error)
+        ? " (another session has held Kysely's migration lock, a session-level advisory lock, for an hour: a migration still running elsewhere, or a lock left on a server session behind a pooler; find it in pg_locks where locktype = 'advisory')"
         : '';
     const reason = errorText(error) + raced;
     const where = failed

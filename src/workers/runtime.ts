@@ -17,6 +17,7 @@ import { PrometheusMetrics } from './prometheus-metrics.js';
 import type { Config } from '../config.js';
 import type { Store } from '../db/database.js';
 import { openStore } from '../db/database.js';
+import { storeOptions } from '../app/store-options.js';
 import type { EmbeddedServer } from '../db/embedded-server.js';
 import { startEmbeddedServer } from '../db/embedded-server.js';
 import type { EngineDeps } from '../engine/engine-deps.js';
@@ -120,15 +121,7 @@ export async function startEngine(o: EngineOptions): Promise<RunningEngine> {
     }
   };
   try {
-    const store =
-      o.store ??
-      (await openStore({
-        databaseUrl: config.databaseUrl,
-        directUrl: config.databaseDirectUrl,
-        dataDir: config.dataDir,
-        poolSize: config.dbPool,
-        onMigrationRetry: (reason, attempt, delayMs) => log.warn({ attempt, delayMs, reason }, 'migrations were aborted by PostgreSQL in a race with a running process; trying again'),
-      }));
+    const store = o.store ?? (await openStore(storeOptions(config, { poolSize: config.dbPool, log })));
     if (!o.store) cleanups.push(() => store.close());
     let embedded: EmbeddedServer | undefined;
     if (o.serveEmbedded && store.pglite) {

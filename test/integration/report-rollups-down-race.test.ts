@@ -243,32 +243,42 @@ describe('deferred report rollups: down and up with writers running (PostgreSQL)
     expect((await migrateToLatest(db)).applied).toEqual([DEFERRED]);
   });
 
-  it('gives up waiting for a lock a long transaction holds, so writers are not stalled behind it, and tries again', async () => {
+  it('steps aside for a long transaction, so a writer queued behind it goes on, and its last try waits as long as it takes', async () => {
     expect((await new Migrator({ db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
     const blocker = new pg.Client({ connectionString: backend.url });
+    const writer = new pg.Client({ connectionString: backend.url });
     await blocker.connect();
+    await writer.connect();
     try {
       // A long transaction that read contacts: the migration's access exclusive lock must wait for it.
       await blocker.query('begin');
       await blocker.query('select count(*) from contacts');
       const told: [string, number][] = [];
-      const r = await migrateToLatest(db, { lockTimeoutMs: 100, tries: 2, onRetry: (reason, attempt) => told.push([reason, attempt]) }).then(
-        () => 'applied',
-        (err: unknown) => (err as Error).message,
-      );
-      expect(r).toBe(
-        `migration ${DEFERRED} failed: canceling statement due to lock timeout (tried 2 times: another session held a lock the migration needs for longer than 100 ms each time; look for a long transaction in pg_stat_activity, or stop the engine's processes, and migrate again)`,
-      );
+      let settled = false;
+      const migrating = migrateToLatest(db, { lockTimeoutMs: 300, tries: 2, onRetry: (reason, attempt) => told.push([reason, attempt]) }).finally(() => (settled = true));
+      await untilWaitingFor(blocker, 'contacts');
+      // A writer that comes now queues behind the waiting migration, and goes on once its try gives up.
+      await writer.query('insert into contacts (email) values ($1)', [`behind-${Date.now()}@example.com`]);
+      // The second and last try waits without a limit, well past the 300 ms, for the long transaction.
+      await untilWaitingFor(blocker, 'contacts');
       expect(told).toEqual([['canceling statement due to lock timeout', 1]]);
-      // Nothing of it stayed: the table it would have made is not there, and writers go on.
-      expect((await sql<{ t: string | null }>`select to_regclass('report_pending')::text as t`.execute(db)).rows[0]!.t).toBeNull();
-      await sql`insert into contacts (email) values (${`after-timeout-${Date.now()}@example.com`})`.execute(db);
-
-      // The long transaction ends while the migrations wait to try again: the next try applies them.
-      const applied = await migrateToLatest(db, { lockTimeoutMs: 100, onRetry: () => void blocker.query('commit') });
-      expect(applied).toEqual({ applied: [DEFERRED] });
+      await new Promise((resolve) => setTimeout(resolve, 900));
+      expect(settled).toBe(false);
+      await blocker.query('commit');
+      expect(await migrating).toEqual({ applied: [DEFERRED] });
     } finally {
       await blocker.end();
+      await writer.end();
+    }
+  });
+
+  it('leaves no lock timeout behind on the connection it migrated over', async () => {
+    const one = await unmigratedStore('postgres', 1);
+    try {
+      await migrateToLatest(one.db, { lockTimeoutMs: 150 });
+      expect((await sql<{ lock_timeout: string }>`show lock_timeout`.execute(one.db)).rows[0]!.lock_timeout).toBe('0');
+    } finally {
+      await one.close();
     }
   });
 
