@@ -118,7 +118,7 @@ export async function migrateToLatest(
     const raced = lostRace(error)
       ? ` (tried ${times}: PostgreSQL aborted it in a deadlock or serialization failure with other sessions each time; stop the engine's processes and migrate again)`
       : !failed && lockNotAvailable(error)
-        ? " (another session has held Kysely's migration lock, a session-level advisory lock, for an hour: a migration still running elsewhere, or a lock left on a server session behind a pooler; find it in pg_locks where locktype = 'advisory')"
+        ? " (a lock timeout before any migration ran: usually Kysely's migration lock, a session-level advisory lock it waits an hour for, held by a migration still running elsewhere or left on a server session behind a pooler (pg_locks where locktype = 'advisory'); or a lock_timeout set on the role or database that ran out on Kysely's own tables)"
         : '';
     const reason = errorText(error) + raced;
     const where = failed

@@ -2,6 +2,7 @@ import { Migrator, sql } from 'kysely';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openStore } from '../../src/db/database.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import { migrationProvider, migrations } from '../../src/db/migrations/index.js';
 import { catchUpReportRollups } from '../../src/db/report-rollup-repository.js';
@@ -269,6 +270,38 @@ describe('deferred report rollups: down and up with writers running (PostgreSQL)
     } finally {
       await blocker.end();
       await writer.end();
+    }
+  });
+
+  it('does not retry a lock timeout before any migration ran, and says what it may be', async () => {
+    const fresh = await unmigratedStore('postgres', 1);
+    const blocker = new pg.Client({ connectionString: fresh.url });
+    await blocker.connect();
+    try {
+      await migrateToLatest(fresh.db);
+      expect((await new Migrator({ db: fresh.db, provider: migrationProvider }).migrateTo(BEFORE)).error).toBeUndefined();
+      // A lock_timeout the DBA set on the database; new sessions have it.
+      const name = new URL(fresh.url!).pathname.slice(1);
+      await blocker.query(`alter database ${name} set lock_timeout = '200ms'`);
+      await blocker.query('begin');
+      await blocker.query('lock table kysely_migration in access exclusive mode');
+      const store = await openStore({ databaseUrl: fresh.url!, dataDir: '/tmp/nurture-unused', poolSize: 1, migrate: false });
+      const told: string[] = [];
+      try {
+        const r = await migrateToLatest(store.db, { onRetry: (reason) => told.push(reason) }).then(
+          () => 'applied',
+          (err: unknown) => (err as Error).message,
+        );
+        expect(r).toMatch(/^migrations could not start \(reading the migration table or taking the migration lock\): canceling statement due to lock timeout \(a lock timeout before any migration ran: /);
+        expect(told).toEqual([]);
+      } finally {
+        await store.close();
+      }
+      await blocker.query('rollback');
+      await blocker.query(`alter database ${name} reset lock_timeout`);
+    } finally {
+      await blocker.end();
+      await fresh.close();
     }
   });
 

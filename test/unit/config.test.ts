@@ -36,6 +36,13 @@ describe('configuration from the environment', () => {
     expect(() => loadConfig({ NURTURE_MAX_FUTURE_SKEW: 'soonish' })).toThrow('NURTURE_MAX_FUTURE_SKEW: "soonish" is not a duration');
   });
 
+  it('reads how long a migration waits for a lock (NURTURE_MIGRATION_LOCK_TIMEOUT_MS), 5 s by default, 0 for no limit', () => {
+    expect(loadConfig({}).migrationLockTimeoutMs).toBe(5_000);
+    expect(loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '0' }).migrationLockTimeoutMs).toBe(0);
+    expect(loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '1500' }).migrationLockTimeoutMs).toBe(1_500);
+    expect(() => loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '-1' })).toThrow('NURTURE_MIGRATION_LOCK_TIMEOUT_MS: is not a whole number (got "-1")');
+  });
+
   it('refuses a batch size a job could not carry (at most 1,000 wake-ups or emails)', () => {
     expect(loadConfig({ NURTURE_WAKE_BATCH: '1000', NURTURE_SEND_BATCH: '1000' })).toMatchObject({ wakeBatch: 1000, sendBatch: 1000 });
     expect(() => loadConfig({ NURTURE_WAKE_BATCH: '2000' })).toThrow('NURTURE_WAKE_BATCH: must be at most 1000 (got "2000")');
