@@ -59,6 +59,23 @@ export function clockSkewCheck(skewMs: number): DoctorCheck {
   return { name, status: abs > SKEW_FAIL_MS ? 'fail' : 'warn', detail, fix };
 }
 
+/**
+ * Migrations the store has not applied. The doctor only looks: the engine applies them at its
+ * start, and `nurture migrate` alone; a check that changed the schema could wait on the locks of
+ * a running engine, and a diagnosis should change nothing.
+ */
+export function migrationsCheck(pending: readonly string[]): DoctorCheck {
+  const name = 'migrations';
+  if (pending.length === 0) return { name, status: 'ok', detail: 'every migration of this release is applied' };
+  const shown = pending.length > 3 ? `${pending.slice(0, 3).join(', ')} and ${pending.length - 3} more` : pending.join(', ');
+  return {
+    name,
+    status: 'warn',
+    detail: `${pending.length} migration(s) of this release not applied yet: ${shown}`,
+    fix: 'run `nurture migrate` (the engine also applies them when it starts; see Migrations in the README)',
+  };
+}
+
 /** The DKIM signing key: a file that can be read and holds a private key nodemailer can sign with. */
 export function dkimKeyCheck(file: string, read: { text: string } | { error: string }): DoctorCheck {
   const name = 'dkim key';

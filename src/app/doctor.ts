@@ -3,6 +3,7 @@ import { redactUrl } from '../security/redact-url.js';
 import type { Config } from '../config.js';
 import { loadConfig } from '../config.js';
 import { openStore, verifyMigrationPath } from '../db/database.js';
+import { pendingMigrations } from '../db/migrate.js';
 import { storeOptions } from './store-options.js';
 import type { Store } from '../db/database.js';
 import { databaseNow } from '../db/ping.js';
@@ -10,7 +11,7 @@ import { ConfigError } from '../errors.js';
 import { createSmtpSender } from '../templates/smtp-sender.js';
 import { DEFAULT_REDIS_URL, clusterAppendOnly, clusterProblem, describeRedis, redisAnswers, redisAppendOnly } from '../workers/redis-connection.js';
 import type { DoctorCheck, DoctorReport } from './doctor-checks.js';
-import { clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, projectCheck, redisPersistenceCheck } from './doctor-checks.js';
+import { clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, migrationsCheck, projectCheck, redisPersistenceCheck } from './doctor-checks.js';
 import { validateProject } from './validate-project.js';
 import { within } from '../within.js';
 
@@ -54,8 +55,8 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
   const where = config.databaseUrl ? 'PostgreSQL' : `the embedded store in ${config.dataDir}`;
   let store: Store | undefined;
   try {
-    // Retries of a migration at open are not told: the doctor's answer says whether the store is fit.
-    const opts = storeOptions(config, { poolSize: 1 });
+    // Opened without migrating: the doctor says what is pending and changes nothing.
+    const opts = storeOptions(config, { poolSize: 1, migrate: false });
     store = await within(openStore(opts), timeoutMs, `${where} did not answer within ${timeoutMs} ms`);
     // Opening an up-to-date store checks nothing about the way migrations go: the next upgrade would find out.
     await within(verifyMigrationPath(store, opts), timeoutMs, `${where} did not answer the migration path check within ${timeoutMs} ms`);
@@ -65,6 +66,7 @@ async function databaseChecks(config: Config, timeoutMs: number): Promise<Doctor
     const checks: DoctorCheck[] = [{ name: 'database', status: 'ok', detail: `${store.describe} answers (${after - before} ms)` }];
     // The query's midpoint stands for the instant Postgres read its clock.
     if (config.databaseUrl) checks.push(clockSkewCheck(dbNow.getTime() - (before + after) / 2));
+    checks.push(migrationsCheck(await within(pendingMigrations(store.db), timeoutMs, `${where} did not answer the migration table query within ${timeoutMs} ms`)));
     return checks;
   } catch (err) {
     const fix =

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
 import { runDoctor } from '../../src/app/doctor.js';
+import { migrateDatabase } from '../../src/db/database.js';
 import { ROOT, buildCli, runCli } from '../support/cli.js';
 import { freePort } from '../support/net.js';
 import { createTestDatabase } from '../support/databases.js';
@@ -18,12 +20,13 @@ describe('nurture doctor', () => {
   let dir: string;
   let keyFile: string;
   let appendonly: string;
-  // Its own database: doctor migrates what it opens, and a shared one carries other runs' history.
+  // Its own database, migrated as the engine's start leaves it; a shared one carries other runs' history.
   let database: Awaited<ReturnType<typeof createTestDatabase>>;
 
   beforeAll(async () => {
     smtp = await startTestSmtp();
     database = await createTestDatabase();
+    await migrateDatabase({ databaseUrl: database.url, dataDir: '/tmp/nurture-unused', poolSize: 1 });
     dir = await mkdtemp(path.join(tmpdir(), 'nurture-doctor-'));
     keyFile = path.join(dir, 'dkim.pem');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -48,6 +51,7 @@ describe('nurture doctor', () => {
       configuration: 'ok',
       database: 'ok',
       clock: 'ok',
+      migrations: 'ok',
       redis: 'ok',
       // This machine's Redis decides: CI starts one without AOF.
       'redis persistence': appendonly === 'yes' ? 'ok' : 'warn',
@@ -56,6 +60,27 @@ describe('nurture doctor', () => {
       'sequences and templates': 'ok',
     });
     expect(report.ok).toBe(true);
+  });
+
+  it('says which migrations are pending, and applies none of them', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const report = await runDoctor({ env: { ...healthy(), DATABASE_URL: fresh.url }, ...examples });
+      const check = report.checks.find((c) => c.name === 'migrations')!;
+      expect(check).toMatchObject({ status: 'warn', fix: expect.stringContaining('nurture migrate') });
+      expect(check.detail).toMatch(/^\d+ migration\(s\) of this release not applied yet: 2026-11-23T000000-initial, /);
+      expect(report.ok).toBe(true);
+      // Nothing was created: the doctor only looked.
+      const c = new pg.Client({ connectionString: fresh.url });
+      await c.connect();
+      try {
+        expect((await c.query(`select count(*)::int as n from pg_tables where schemaname = 'public'`)).rows[0].n).toBe(0);
+      } finally {
+        await c.end();
+      }
+    } finally {
+      await fresh.drop();
+    }
   });
 
   it('names every service that is down, each with a fix, and the CLI exits 1 (also with --json)', async () => {

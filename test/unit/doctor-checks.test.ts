@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SKEW_FAIL_MS, SKEW_WARN_MS, clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, projectCheck, redisPersistenceCheck } from '../../src/app/doctor-checks.js';
+import { SKEW_FAIL_MS, SKEW_WARN_MS, clockSkewCheck, configCheck, dkimKeyCheck, doctorReport, migrationsCheck, projectCheck, redisPersistenceCheck } from '../../src/app/doctor-checks.js';
 
 const pem = (type: 'rsa' | 'ed25519' | 'ec', bits?: number): string => {
   const opts = type === 'rsa' ? { modulusLength: bits ?? 2048 } : type === 'ec' ? { namedCurve: 'P-256' } : {};
@@ -15,6 +15,12 @@ describe('nurture doctor checks', () => {
     expect(off.fix).toContain('CONFIG SET appendonly yes');
     expect(redisPersistenceCheck('yes', 'redis://r:6379').status).toBe('ok');
     expect(redisPersistenceCheck(undefined, 'redis://r:6379')).toMatchObject({ status: 'warn', detail: expect.stringContaining('CONFIG GET') });
+  });
+
+  it('says which migrations are pending, the first three by name, and how to apply them', () => {
+    expect(migrationsCheck([])).toEqual({ name: 'migrations', status: 'ok', detail: 'every migration of this release is applied' });
+    expect(migrationsCheck(['a', 'b'])).toMatchObject({ status: 'warn', detail: '2 migration(s) of this release not applied yet: a, b', fix: expect.stringContaining('nurture migrate') });
+    expect(migrationsCheck(['a', 'b', 'c', 'd', 'e']).detail).toBe('5 migration(s) of this release not applied yet: a, b, c and 2 more');
   });
 
   it('judges clock skew in both directions', () => {
