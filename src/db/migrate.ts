@@ -1,7 +1,7 @@
 import { Migrator, sql } from 'kysely';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import { MigrationError } from '../errors.js';
-import { migrations } from './migrations/index.js';
+import { migrationProvider, migrations } from './migrations/index.js';
 import type { Database } from './schema.js';
 import { lockNotAvailable, lostRace } from './sql-state.js';
 import { retryTransient } from './transient.js';
@@ -50,7 +50,7 @@ function lostTheRace(o: Outcome): boolean {
  * are, under the session's own lock_timeout (PostgreSQL's default: none; a DBA's, if set).
  */
 function withLockTimeout(ms: number): MigrationProvider {
-  if (ms === 0) return { getMigrations: async () => ({ ...migrations }) };
+  if (ms === 0) return migrationProvider;
   const timed = (step: Migration['up']): Migration['up'] => async (db) => {
     await sql`select set_config('lock_timeout', ${`${ms}ms`}, true)`.execute(db);
     await step(db);
