@@ -88,10 +88,8 @@ export async function migrateToLatest(
 ): Promise<{ applied: string[] }> {
   const tries = Math.max(1, opts.tries ?? 5);
   const lockMs = Math.max(0, opts.lockTimeoutMs ?? MIGRATION_LOCK_TIMEOUT_MS);
-  let attempt = 0;
   const { error, results = [] } = await retryTransient(
-    async () => {
-      attempt += 1;
+    async (attempt) => {
       const migrator = new Migrator({
         db,
         provider: withLockTimeout(attempt < tries ? lockMs : 0),

@@ -40,14 +40,15 @@ export interface RetryOptions {
 /**
  * Runs `fn` (typically one whole transaction) again while it fails with a transient database
  * error, with exponential backoff; any other error, or the last transient one, is thrown as is.
- * `fn` must be safe to run again: a transaction that rolled back did nothing.
+ * `fn` must be safe to run again: a transaction that rolled back did nothing. It is told which
+ * try this is (1 = the first), for work that changes with the try.
  */
-export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryOptions = {}): Promise<T> {
+export async function retryTransient<T>(fn: (attempt: number) => Promise<T>, opts: RetryOptions = {}): Promise<T> {
   const tries = opts.tries ?? 6;
   let delay = opts.firstDelayMs ?? 250;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fn();
+      return await fn(attempt);
     } catch (error) {
       if (attempt >= tries || !(opts.retryable ?? isTransientDbError)(error)) throw error;
       opts.onRetry?.(error, attempt, delay);
