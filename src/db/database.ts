@@ -6,7 +6,7 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { ConfigError, ServiceUnavailableError } from '../errors.js';
 import { readEmbeddedInfo, stopEmbeddedServerFor } from './embedded-server.js';
-import type { MigrationRetryListener } from './migrate.js';
+import type { MigrateOptions, MigrationRetryListener } from './migrate.js';
 import { migrateToLatest, pendingMigrations } from './migrate.js';
 import { PGliteDialect } from './pglite-dialect.js';
 import type { Database } from './schema.js';
@@ -414,14 +414,14 @@ async function migrateOrClose(store: Store, opts: OpenStoreOptions): Promise<Sto
  * its lock all the same), so a process or a CLI command starts with one query.
  */
 async function migrate(store: Store, opts: OpenStoreOptions): Promise<{ applied: string[] }> {
-  const schema = {
+  const how: MigrateOptions = {
     ...(opts.schema ? { schema: opts.schema } : {}),
     ...(opts.onMigrationRetry ? { onRetry: opts.onMigrationRetry } : {}),
     ...(opts.migrationLockTimeoutMs !== undefined ? { lockTimeoutMs: opts.migrationLockTimeoutMs } : {}),
   };
-  if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, schema);
-  if ((await pendingMigrations(store.db, schema)).length === 0) return { applied: [] };
-  return overMigrationPath(store, opts.databaseUrl, opts, (db) => migrateToLatest(db, schema));
+  if (store.kind === 'pglite' || !opts.databaseUrl) return migrateToLatest(store.db, how);
+  if ((await pendingMigrations(store.db, how)).length === 0) return { applied: [] };
+  return overMigrationPath(store, opts.databaseUrl, opts, (db) => migrateToLatest(db, how));
 }
 
 /**
