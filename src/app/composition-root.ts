@@ -79,7 +79,7 @@ export async function withApp<T>(config: Config, fn: (app: App) => Promise<T>, o
 
 /** Runs a read model against the store (reaching a running engine's embedded store through its socket). */
 export async function withReadDb<T>(config: Config, fn: (db: ReadDb) => Promise<T>): Promise<T> {
-  const store = await openStore(storeOptions(config, { poolSize: 2, log: createLogger(config.logLevel) }));
+  const store = await openStore(storeOptions(config, { poolSize: 2 }));
   try {
     return await fn(store.db);
   } finally {
