@@ -141,8 +141,8 @@ const envSchema = z.object({
   NURTURE_SEND_BATCH: int(50, 1, MAX_ITEMS_PER_JOB),
   NURTURE_LOCK_MS: int(30_000, 1_000),
   NURTURE_DB_POOL: int(20),
-  /** A migration's longest wait for a lock on each try but the last (0: no limit); see src/db/migrate.ts. */
-  NURTURE_MIGRATION_LOCK_TIMEOUT_MS: int(5_000, 0),
+  /** A migration's longest wait for a lock on each try but the last (0: no limit); see src/db/migrate.ts. At most PostgreSQL's lock_timeout maximum. */
+  NURTURE_MIGRATION_LOCK_TIMEOUT_MS: int(5_000, 0, 2_147_483_647),
   NURTURE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** Unset: human-readable on a terminal, JSON lines otherwise. */
   NURTURE_LOG_FORMAT: z.enum(['json', 'pretty']).optional(),

@@ -41,6 +41,8 @@ describe('configuration from the environment', () => {
     expect(loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '0' }).migrationLockTimeoutMs).toBe(0);
     expect(loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '1500' }).migrationLockTimeoutMs).toBe(1_500);
     expect(() => loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '-1' })).toThrow('NURTURE_MIGRATION_LOCK_TIMEOUT_MS: is not a whole number (got "-1")');
+    // PostgreSQL refuses a lock_timeout above 2^31 - 1 ms: said at start, not in the middle of a migration.
+    expect(() => loadConfig({ NURTURE_MIGRATION_LOCK_TIMEOUT_MS: '2147483648' })).toThrow('NURTURE_MIGRATION_LOCK_TIMEOUT_MS: must be at most 2147483647 (got "2147483648")');
   });
 
   it('refuses a batch size a job could not carry (at most 1,000 wake-ups or emails)', () => {
