@@ -43,8 +43,8 @@ interface Lane {
  * Postgres is the source of truth for every wake-up; Redis holds only what is due within the
  * horizon. The sweeper offers that work to the queues, many items per job, and offers again only
  * what no live job carries (src/workers/queued-work.ts: one MGET per page and one script call
- * per 1,000 jobs named), so running it often, in several processes, or after Redis lost everything, does not
- * queue an item twice. (A wake-up queued twice would run once: the second is stale. An email
+ * per 1,000 jobs named), so running it often, in several processes, or after Redis lost
+ * everything, does not queue an item twice. (A wake-up queued twice would run once: the second is stale. An email
  * queued twice could go out twice, in doubt, if the second job found it `sending`.)
  */
 export class Sweeper {
